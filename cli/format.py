@@ -1,0 +1,177 @@
+"""Turning query results into text: aligned tables, JSON, CSV and Markdown.
+
+No pandas here: the read-only commands must start fast.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Sequence
+
+FORMATS = ("table", "json", "csv", "markdown")
+ELLIPSIS = "..."
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return str(value)
+
+
+def _json_default(value: Any):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+
+
+def clean_float(value: float | None) -> float | None:
+    """NaN and infinities are not JSON; they become null."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
+
+
+# --- any result: runs, sql, analysis tables -------------------------------------------------
+
+
+def result(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    if fmt == "json":
+        return to_json([dict(zip(columns, row)) for row in rows])
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_json_default(v) if isinstance(v, (datetime, date)) else v for v in row] for row in rows])
+        return buffer.getvalue().rstrip("\n")
+    cells = [[_cell(v) for v in row] for row in rows]
+    if fmt == "markdown":
+        return markdown_table(list(columns), cells)
+    return aligned_table(list(columns), cells)
+
+
+def aligned_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- lossdb top: the book's per-sequence table -----------------------------------------------
+
+ROWS = ("tokens", "labels", "preds", "losses")
+
+
+def sample_columns(record: dict) -> dict[str, list]:
+    """The four aligned lists of a sequence as the book shows them: first special token dropped."""
+    return {"tokens": record["tokens"][1:], "labels": record["labels"][1:],
+            "preds": record["preds"][1:], "losses": [float(x) for x in record["losses"][1:]]}
+
+
+def sample_table(record: dict, width: int | None, *, colour=None) -> str:
+    """Rows tokens / labels / preds / losses, one column per position, elided in the middle
+    with '...' (as pandas does) when wider than `width` characters."""
+    columns = sample_columns(record)
+    cells = {
+        "tokens": columns["tokens"], "labels": columns["labels"], "preds": columns["preds"],
+        "losses": [f"{x:.2f}" for x in columns["losses"]],
+    }
+    n = len(cells["tokens"])
+    widths = [max(len(str(i)), *(len(cells[r][i]) for r in ROWS)) for i in range(n)]
+    shown = _visible_columns(widths, width, label_width=len("tokens"))
+    header = [str(i) if i is not None else ELLIPSIS for i in shown]
+    col_widths = [widths[i] if i is not None else len(ELLIPSIS) for i in shown]
+    lines = [" " * len("tokens") + "  " + "  ".join(h.rjust(w) for h, w in zip(header, col_widths))]
+    for row in ROWS:
+        parts = []
+        for i, w in zip(shown, col_widths):
+            text = ELLIPSIS if i is None else cells[row][i]
+            padded = text.rjust(w)
+            if colour and row == "losses" and i is not None:
+                padded = colour(padded, columns["losses"][i])
+            parts.append(padded)
+        lines.append(row.ljust(len("tokens")) + "  " + "  ".join(parts))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _visible_columns(widths: list[int], width: int | None, *, label_width: int) -> list[int | None]:
+    """Column indices to show; None marks the '...' column."""
+    n = len(widths)
+
+    def total(indices: list[int | None]) -> int:
+        return label_width + sum(2 + (widths[i] if i is not None else len(ELLIPSIS)) for i in indices)
+
+    everything: list[int | None] = list(range(n))
+    if not width or total(everything) <= width:
+        return everything
+    best: list[int | None] = [None]
+    for k in range(1, n // 2 + 1):
+        candidate: list[int | None] = list(range(k)) + [None] + list(range(n - k, n))
+        if total(candidate) > width:
+            break
+        best = candidate
+    return best
+
+
+def sample_heading(record: dict) -> str:
+    extra = ""
+    if record.get("mean_loss") is not None:
+        extra += f"  mean_loss {record['mean_loss']:.3f}"
+    if record.get("label_quality") is not None:
+        extra += f"  label_quality {record['label_quality']:.3f}"
+    return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {record['run_id']}"
+
+
+def top_json(records: list[dict]) -> str:
+    return to_json([
+        {"run": r["run_id"], "seq_id": r["seq_id"], "total_loss": clean_float(r["total_loss"]), **sample_columns(r)}
+        for r in records
+    ])
+
+
+def top_csv(records: list[dict]) -> str:
+    """Long format: one line per displayed position of each sequence."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["rank", "run", "seq_id", "total_loss", "position", "token", "label", "pred", "loss"])
+    for r in records:
+        columns = sample_columns(r)
+        for i, token in enumerate(columns["tokens"]):
+            writer.writerow([r["rank"], r["run_id"], r["seq_id"], r["total_loss"], i, token,
+                             columns["labels"][i], columns["preds"][i], columns["losses"][i]])
+    return buffer.getvalue().rstrip("\n")
+
+
+def top_markdown(records: list[dict]) -> str:
+    blocks = []
+    for r in records:
+        columns = sample_columns(r)
+        header = [""] + [str(i) for i in range(len(columns["tokens"]))]
+        rows = [[name] + [f"{x:.2f}" if name == "losses" else str(x) for x in columns[name]] for name in ROWS]
+        blocks.append(f"**{sample_heading(r)}**\n\n" + markdown_table(header, rows))
+    return "\n\n".join(blocks)

@@ -1,0 +1,8 @@
+"""lossdb.ingest: score a labelled dataset with a model and write one row per token.
+
+Importing this package is cheap; torch and transformers load only when `ingest()` runs.
+"""
+from .pipeline import IngestSummary, ingest
+from .sources import Example, Source, open_source
+
+__all__ = ["ingest", "IngestSummary", "open_source", "Source", "Example"]

@@ -1,0 +1,270 @@
+"""`ingest()`: score a labelled dataset with a model and commit one row per token.
+
+read (sources) -> align subwords (align) -> length-bucketed batches through the model
+(scoring) -> stage Parquet (writer) -> one transaction into the store (writer.commit).
+Everything that can be checked before the model runs is checked first, and the store
+is only opened for writing at the very end.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import duckdb
+import numpy as np
+
+import lossdb
+from lossdb.errors import InputError, StoreError, UsageError
+from lossdb.queries import db as store_db
+
+from . import align, writer
+from .sources import Example, Source, open_source
+
+OVERFLOW = ("window", "truncate")
+
+
+@dataclass
+class IngestSummary:
+    run: str
+    db: str
+    n_sequences: int
+    n_tokens: int
+    n_windowed: int
+    n_truncated: int
+    seconds: float
+
+    def line(self) -> str:
+        long = ""
+        if self.n_windowed or self.n_truncated:
+            long = f", {self.n_windowed} scored in windows, {self.n_truncated} truncated"
+        rate = self.n_sequences / self.seconds if self.seconds else 0.0
+        return (f"run {self.run!r}: {self.n_sequences:,} sequences, {self.n_tokens:,} tokens{long} "
+                f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'i/N' -> (i, N): this process scores the sequences whose seq_id % N == i."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 0 <= int(match[1]) < int(match[2]):
+        raise UsageError(f"--shard {text!r} is not of the form i/N with 0 <= i < N", "e.g. --shard 0/4")
+    return int(match[1]), int(match[2])
+
+
+def ingest(
+    model: str,
+    data: str,
+    *,
+    db: str | None = None,
+    split: str | None = None,
+    run: str | None = None,
+    replace: bool = False,
+    batch_size: int = 64,
+    device: str = "auto",
+    dtype: str = "float32",
+    max_length: int | None = None,
+    overflow: str = "window",
+    stride: int | None = None,
+    shard: str | None = None,
+    limit: int | None = None,
+    words_column: str | None = None,
+    tags_column: str | None = None,
+    id_column: str | None = None,
+    chunk_size: int = 4096,
+    progress: bool = True,
+) -> IngestSummary:
+    """Score `data` with `model` and add it to the store at `db` as run `run`.
+
+    Returns the summary; raises LossdbError (the store unchanged) on any bad input.
+    """
+    started = time.perf_counter()
+    db_path = str(db or store_db.default_path())
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {batch_size}", "e.g. --batch-size 64")
+    if overflow not in OVERFLOW:
+        raise UsageError(f"--overflow must be window or truncate, not {overflow!r}", "the default, window, drops nothing")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {limit}", "leave it out to score everything")
+    shard_of = parse_shard(shard)
+    source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
+    run = run or _default_run_name(model, data, split, shard_of)
+    _check_store(db_path, run, replace=replace)
+
+    from . import scoring  # torch and transformers load here, never for the read-only commands
+
+    loaded = scoring.load(model, device=device, dtype=dtype)
+    limit_length = max_length or loaded.max_length
+    if limit_length > loaded.max_length:
+        raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
+    to_id = _label_mapper(source, loaded.label_names)
+
+    staged = writer.StagedRun()
+    try:
+        examples = _numbered(source, shard_of, limit)
+        bar = _progress_bar(progress, source, limit)
+        for chunk in _chunks(examples, chunk_size):
+            staged.add(_score_chunk(chunk, loaded, to_id, limit_length, overflow, stride, batch_size))
+            bar.update(len(chunk))
+        bar.close()
+        if staged.n_sequences == 0:
+            raise InputError(f"no sentences found in {source.description}", "pass data with at least one labelled sentence")
+        created = writer.now()
+        record = {
+            "run": run, "created_at": created, "model": model, "model_revision": loaded.revision,
+            "data_source": source.description, "split": source.split, "label_names": loaded.label_names,
+            "version": lossdb.__version__,
+            "params": {
+                "batch_size": batch_size, "device": str(loaded.device), "dtype": dtype,
+                "max_length": limit_length, "overflow": overflow, "stride": stride,
+                "shard": list(shard_of) if shard_of else None, "limit": limit, **_versions(),
+            },
+        }
+        writer.commit(db_path, staged, record, replace=replace)
+    finally:
+        staged.discard()
+    return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
+                         staged.n_truncated, time.perf_counter() - started)
+
+
+def _versions() -> dict:
+    from . import scoring
+
+    return scoring.versions()
+
+
+def _check_store(db_path: str, run: str, *, replace: bool) -> None:
+    """Fail before scoring if the store can't take this run; never create the file here."""
+    path = Path(db_path)
+    if not path.parent.exists():
+        raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another --db path")
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a DuckDB file", "point --db at a .duckdb file")
+    try:
+        con = duckdb.connect(db_path, read_only=True)
+    except duckdb.Error as e:
+        raise store_db._explain_open_error(path, e) from None
+    try:
+        has_runs = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'runs'").fetchone()[0]
+        if has_runs:
+            writer.check_run_name(con, run, replace=replace)
+    finally:
+        con.close()
+
+
+def _default_run_name(model: str, data: str, split: str | None, shard) -> str:
+    def short(text: str) -> str:
+        return Path(text.rstrip("/")).name.removesuffix(".conllu").removesuffix(".conll") or "data"
+
+    name = f"{short(model)}@{short(data[3:] if data.startswith('hf:') else data)}"
+    if split:
+        name += f":{split}"
+    return f"{name}-{writer.now():%Y%m%d-%H%M%S}"
+
+
+def _label_mapper(source: Source, model_labels: list[str]):
+    """A function from one example's tags to model label ids, matched by name."""
+    by_name = {name: i for i, name in enumerate(model_labels)}
+    names = source.label_names
+
+    def to_ids(tags: list, where: str) -> list[int]:
+        ids = []
+        for tag in tags:
+            if isinstance(tag, (int, np.integer)) and not isinstance(tag, bool):
+                if names is not None:
+                    if not 0 <= tag < len(names):
+                        raise InputError(f"{where}: tag id {tag} is outside the dataset's {len(names)} labels",
+                                         "fix the tag ids")
+                    tag = names[tag]
+                elif 0 <= tag < len(model_labels):
+                    tag = model_labels[tag]  # bare integer ids: the model's own ids
+                else:
+                    raise InputError(f"{where}: tag id {tag} is outside the model's labels 0..{len(model_labels) - 1}",
+                                     "write tags as names, or as the model's ids")
+            label = by_name.get(tag)
+            if label is None:
+                raise InputError(f"{where}: label {tag!r} is not one of the model's labels ({', '.join(model_labels)})",
+                                 "fix the tag, or use a model trained with that label")
+            ids.append(label)
+        return ids
+
+    return to_ids
+
+
+def _numbered(source: Source, shard, limit) -> Iterator[tuple[int, Example]]:
+    numbered: Iterable[tuple[int, Example]] = enumerate(source)
+    if limit is not None:
+        numbered = itertools.islice(numbered, limit)
+    if shard is not None:
+        index, count = shard
+        numbered = ((i, e) for i, e in numbered if i % count == index)
+    return iter(numbered)
+
+
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size) -> list[writer.ScoredSequence]:
+    for seq_id, example in chunk:
+        if len(example.words) != len(example.tags):
+            raise InputError(f"{example.source_id or f'sequence {seq_id}'}: {len(example.words)} words but "
+                             f"{len(example.tags)} tags", "give every word exactly one tag")
+    word_labels = [to_id(e.tags, f"sequence {seq_id}") for seq_id, e in chunk]
+    label_names = loaded.label_names
+    nonempty = [k for k, (_, e) in enumerate(chunk) if e.words]
+    encoded: list[align.Encoded | None] = [None] * len(chunk)
+    for k, enc in zip(nonempty, align.encode(loaded.tokenizer, [chunk[k][1].words for k in nonempty],
+                                              [word_labels[k] for k in nonempty])):
+        encoded[k] = enc if overflow == "window" else align.truncate(enc, max_length)
+    empty_ids = loaded.tokenizer("", add_special_tokens=True)["input_ids"]
+    for k, enc in enumerate(encoded):
+        if enc is None:  # a sentence with no words still gets its special-token rows
+            n = len(empty_ids)
+            encoded[k] = align.Encoded(np.asarray(empty_ids, dtype=np.int64),
+                                       loaded.tokenizer.convert_ids_to_tokens(empty_ids),
+                                       np.full(n, -1, np.int32), np.full(n, align.IGNORE, np.int64), n, 0)
+
+    windows = [w for k, enc in enumerate(encoded) for w in align.windows(enc, k, max_length, stride)]
+    log_probs = [np.empty((len(enc), len(label_names)), dtype=np.float32) for enc in encoded]
+    n_windows = [0] * len(encoded)
+    # Length-bucketed batches: sorting by length wastes almost nothing on padding.
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+    from . import scoring
+
+    for start in range(0, len(order), batch_size):
+        batch = [windows[i] for i in order[start : start + batch_size]]
+        for window, scores in zip(batch, scoring.forward(loaded, batch)):
+            log_probs[window.seq][window.positions[window.owned]] = scores[window.owned]
+            n_windows[window.seq] += 1
+
+    scored = []
+    for k, ((seq_id, example), enc) in enumerate(zip(chunk, encoded)):
+        scored.append(writer.ScoredSequence(
+            seq_id=seq_id, source_id=example.source_id, words_hash=words_hash(example.words),
+            words=example.words, labels=[label_names[i] for i in word_labels[k]],
+            tokens=enc.tokens, token_ids=enc.input_ids, word_index=enc.word_index, label_ids=enc.label_ids,
+            log_probs=log_probs[k], n_windows=n_windows[k], truncated=enc.truncated,
+        ))
+    return scored
+
+
+def words_hash(words: list[str]) -> str:
+    """A stable key for a sequence's text, the same in every run and for every model."""
+    return hashlib.md5("\x1f".join(words).encode("utf-8")).hexdigest()
+
+
+def _progress_bar(enabled: bool, source: Source, limit: int | None):
+    from tqdm import tqdm
+
+    return tqdm(total=limit, desc="scoring", unit="seq", file=sys.stderr, disable=not enabled or None,
+                dynamic_ncols=True, mininterval=0.5)

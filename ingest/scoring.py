@@ -1,0 +1,132 @@
+"""Loading a token-classification model and running it over windows in batches.
+
+The only module that imports torch and transformers; ingest imports it lazily so
+that the read-only commands start fast.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+from lossdb.errors import InputError, UsageError
+
+from .align import Window, require_word_alignment
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    tokenizer: object
+    label_names: list[str]  # id2label in id order
+    revision: str | None
+    max_length: int
+    device: torch.device
+    dtype: str
+
+
+def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedModel:
+    """Model and tokenizer through the Auto classes, from a local folder or a hub id."""
+    path = Path(spec)
+    looks_local = path.exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1
+    if looks_local and not path.exists():
+        raise InputError(f"model path {spec} does not exist", "pass a model folder or a Hugging Face hub id")
+    if path.is_dir() and not (path / "config.json").exists():
+        raise InputError(f"{spec} is not a model folder (no config.json)", "pass a folder saved with save_pretrained")
+    if path.is_file():
+        raise InputError(f"{spec} is a file, not a model folder", "pass the folder that holds config.json")
+    if dtype not in DTYPES:
+        raise UsageError(f"unknown --dtype {dtype!r}", f"choose one of {', '.join(DTYPES)}")
+    target = _device(device)
+    transformers.utils.logging.disable_progress_bar()  # ingest shows its own
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(spec)
+        model = AutoModelForTokenClassification.from_pretrained(spec)
+    except Exception as e:  # transformers raises OSError, ValueError, KeyError... for bad folders and ids
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"cannot load a token-classification model from {spec}: {first}",
+                         "pass a folder saved with save_pretrained, or a hub id that is cached locally") from None
+    require_word_alignment(tokenizer)
+    id2label = model.config.id2label
+    label_names = [id2label[i] for i in range(len(id2label))]
+    if all(name.startswith("LABEL_") for name in label_names):
+        raise InputError(f"model {spec} has no label names (id2label is {label_names[:3]}...)",
+                         "save the model with config.id2label set to the tag names")
+    model.eval()
+    if target.type != "cpu" and dtype != "float32":
+        model.to(DTYPES[dtype])  # on GPUs run natively in half precision; on CPU, autocast below
+    model.to(target)
+    return LoadedModel(model, tokenizer, label_names, _revision(spec, model), _max_length(tokenizer, model), target, dtype)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown --device {name!r}", "use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda was asked for but no CUDA GPU is available", "use --device cpu")
+    return device
+
+
+def _max_length(tokenizer, model) -> int:
+    limit = getattr(model.config, "max_position_embeddings", None) or 512
+    if getattr(model.config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        limit -= 2  # position ids start after the padding index
+    from_tokenizer = getattr(tokenizer, "model_max_length", None)
+    if from_tokenizer and from_tokenizer < 1_000_000:
+        limit = min(limit, from_tokenizer)
+    return int(limit)
+
+
+def _revision(spec: str, model) -> str | None:
+    """The hub commit, or for a local folder a content hash of its config and weights."""
+    commit = getattr(model.config, "_commit_hash", None)
+    path = Path(spec)
+    if not path.is_dir():
+        return commit
+    digest = hashlib.sha256()
+    for file in sorted(path.iterdir()):
+        if file.suffix in {".json", ".safetensors", ".bin"} and file.is_file():
+            digest.update(file.name.encode())
+            with file.open("rb") as f:
+                while block := f.read(1 << 20):
+                    digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def forward(loaded: LoadedModel, windows: list[Window]) -> list[np.ndarray]:
+    """Log-probabilities (float32, [len, labels]) for a batch of windows."""
+    pad_id = loaded.tokenizer.pad_token_id or 0
+    longest = max(len(w.input_ids) for w in windows)
+    ids = np.full((len(windows), longest), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), longest), dtype=np.int64)
+    for row, window in enumerate(windows):
+        ids[row, : len(window.input_ids)] = window.input_ids
+        mask[row, : len(window.input_ids)] = 1
+    input_ids = torch.from_numpy(ids).to(loaded.device)
+    attention_mask = torch.from_numpy(mask).to(loaded.device)
+    with torch.inference_mode(), _autocast(loaded):
+        logits = loaded.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        log_probs = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+    return [log_probs[row, : len(w.input_ids)] for row, w in enumerate(windows)]
+
+
+def _autocast(loaded: LoadedModel):
+    if loaded.device.type == "cpu" and loaded.dtype != "float32":
+        return torch.autocast("cpu", dtype=DTYPES[loaded.dtype])
+    return contextlib.nullcontext()
+
+
+def versions() -> dict[str, str]:
+    return {"torch": torch.__version__, "transformers": transformers.__version__}

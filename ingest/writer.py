@@ -1,0 +1,151 @@
+"""Writing a run: stage its rows in Parquet while scoring, then commit them in one transaction.
+
+Scoring takes minutes; committing takes seconds. Staging outside the store keeps the
+store free for readers while the model runs, and the single transaction at the end
+makes a run all-or-nothing: a crash or SIGKILL before COMMIT leaves the store exactly
+as it was (DuckDB rolls the unfinished transaction back when the file is next opened).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lossdb import sql
+from lossdb.errors import StoreError
+from lossdb.queries import db as store_db
+
+# cleanlab's default soft-min temperature for token classification sentence scores.
+LABEL_QUALITY_TEMPERATURE = 0.05
+
+TOKEN_SCHEMA = pa.schema([
+    ("seq_id", pa.int64()), ("position", pa.int32()), ("token", pa.string()), ("token_id", pa.int32()),
+    ("word_index", pa.int32()), ("label_id", pa.int16()), ("pred_id", pa.int16()),
+    ("loss", pa.float32()), ("probs", pa.list_(pa.float32())),
+])
+SEQUENCE_SCHEMA = pa.schema([
+    ("seq_id", pa.int64()), ("source_id", pa.string()), ("words_hash", pa.string()),
+    ("words", pa.list_(pa.string())), ("labels", pa.list_(pa.string())),
+    ("n_tokens", pa.int32()), ("n_windows", pa.int32()), ("truncated", pa.bool_()),
+])
+
+
+@dataclass
+class ScoredSequence:
+    seq_id: int
+    source_id: str | None
+    words_hash: str
+    words: list[str]
+    labels: list[str]
+    tokens: list[str]
+    token_ids: np.ndarray
+    word_index: np.ndarray  # -1 for special tokens
+    label_ids: np.ndarray  # -100 where ignored
+    log_probs: np.ndarray  # [tokens, labels] float32
+    n_windows: int
+    truncated: bool
+
+
+class StagedRun:
+    """Parquet files in a private temporary folder, appended to one chunk at a time."""
+
+    def __init__(self, tmp_dir: str | None = None) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="lossdb-ingest-", dir=tmp_dir))
+        self.tokens_path = self.folder / "tokens.parquet"
+        self.sequences_path = self.folder / "sequences.parquet"
+        self._tokens = pq.ParquetWriter(self.tokens_path, TOKEN_SCHEMA, compression="snappy")
+        self._sequences = pq.ParquetWriter(self.sequences_path, SEQUENCE_SCHEMA, compression="snappy")
+        self.n_sequences = self.n_tokens = self.n_windowed = self.n_truncated = 0
+
+    def add(self, scored: list[ScoredSequence]) -> None:
+        if not scored:
+            return
+        self._tokens.write_table(_token_table(scored))
+        self._sequences.write_table(_sequence_table(scored))
+        self.n_sequences += len(scored)
+        self.n_tokens += sum(len(s.tokens) for s in scored)
+        self.n_windowed += sum(s.n_windows > 1 for s in scored)
+        self.n_truncated += sum(s.truncated for s in scored)
+
+    def close(self) -> None:
+        self._tokens.close()
+        self._sequences.close()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _token_table(scored: list[ScoredSequence]) -> pa.Table:
+    log_probs = np.concatenate([s.log_probs for s in scored])
+    label_ids = np.concatenate([s.label_ids for s in scored])
+    labelled = label_ids >= 0
+    loss = np.zeros(len(label_ids), dtype=np.float32)
+    loss[labelled] = -log_probs[labelled, label_ids[labelled]]
+    n_labels = log_probs.shape[1]
+    probs = np.exp(log_probs, dtype=np.float32).reshape(-1)
+    offsets = np.arange(0, len(probs) + 1, n_labels, dtype=np.int32)
+    word_index = np.concatenate([s.word_index for s in scored])
+    return pa.table({
+        "seq_id": np.concatenate([np.full(len(s.tokens), s.seq_id, dtype=np.int64) for s in scored]),
+        "position": np.concatenate([np.arange(len(s.tokens), dtype=np.int32) for s in scored]),
+        "token": pa.array([t for s in scored for t in s.tokens], type=pa.string()),
+        "token_id": np.concatenate([s.token_ids for s in scored]).astype(np.int32),
+        "word_index": pa.array(word_index, mask=word_index < 0, type=pa.int32()),
+        "label_id": np.where(labelled, label_ids, -1).astype(np.int16),
+        "pred_id": log_probs.argmax(axis=1).astype(np.int16),
+        "loss": loss,
+        "probs": pa.ListArray.from_arrays(pa.array(offsets), pa.array(probs)),
+    }, schema=TOKEN_SCHEMA)
+
+
+def _sequence_table(scored: list[ScoredSequence]) -> pa.Table:
+    return pa.table({
+        "seq_id": [s.seq_id for s in scored],
+        "source_id": [s.source_id for s in scored],
+        "words_hash": [s.words_hash for s in scored],
+        "words": [s.words for s in scored],
+        "labels": [s.labels for s in scored],
+        "n_tokens": [len(s.tokens) for s in scored],
+        "n_windows": [s.n_windows for s in scored],
+        "truncated": [s.truncated for s in scored],
+    }, schema=SEQUENCE_SCHEMA)
+
+
+def check_run_name(con, run: str, *, replace: bool) -> None:
+    """Refuse to overwrite a complete run unless replace; an unfinished one is always replaced."""
+    row = con.execute(sql.read("run_status"), {"run": run}).fetchone()
+    if row and row[0] == "complete" and not replace:
+        raise StoreError(f"run {run!r} already exists in this store", "choose another --run name, or pass --replace")
+
+
+def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None:
+    """Move a staged run into the store atomically: every row of it, or nothing."""
+    staged.close()
+    con = store_db.connect(db_path, read_only=False)
+    try:
+        with store_db.transaction(con):
+            check_run_name(con, run["run"], replace=replace)
+            for table in ("tokens", "sequences", "runs"):
+                con.execute(sql.read(f"delete_run_{table}"), {"run": run["run"]})
+            con.execute(sql.read("commit_tokens"), {
+                "run": run["run"], "labels": run["label_names"], "path": str(staged.tokens_path)})
+            con.execute(sql.read("commit_sequences"), {
+                "run": run["run"], "tokens_path": str(staged.tokens_path),
+                "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE})
+            con.execute(sql.read("insert_run"), {
+                **run, "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
+                "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
+            })
+    finally:
+        con.close()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

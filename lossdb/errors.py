@@ -1,0 +1,44 @@
+"""The one error type lossdb raises for things a user can fix.
+
+Every LossdbError carries a message (what is wrong) and a hint (what to do);
+the CLI prints both on one line and exits with the error's exit code.
+"""
+from __future__ import annotations
+
+
+class LossdbError(Exception):
+    """A problem with the user's input or environment, with the fix in ``hint``."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class UsageError(LossdbError):
+    """A bad option value or argument."""
+
+    exit_code = 2
+
+
+class InputError(LossdbError):
+    """A data file, model or annotation file that cannot be used as given."""
+
+    exit_code = 3
+
+
+class StoreError(LossdbError):
+    """The database cannot be opened, is busy, or lacks what was asked for."""
+
+    exit_code = 4
+
+
+class QueryError(LossdbError):
+    """SQL that DuckDB refused."""
+
+    exit_code = 5

@@ -1,0 +1,21 @@
+-- sequences: one row per dataset row of a run, with its per-sequence aggregates.
+CREATE TABLE IF NOT EXISTS sequences (
+    run_id         VARCHAR NOT NULL,
+    seq_id         BIGINT NOT NULL,        -- the row's index in the source
+    seq_key        VARCHAR NOT NULL,       -- stable across runs and models: source_id, else words_hash
+    source_id      VARCHAR,                -- the source's id column, where it has one
+    words_hash     VARCHAR NOT NULL,       -- md5 of the words joined by U+001F
+    words          VARCHAR[] NOT NULL,
+    labels         VARCHAR[] NOT NULL,     -- word-level gold labels
+    n_tokens       INTEGER NOT NULL,       -- token rows, special tokens included
+    n_windows      INTEGER NOT NULL,       -- 1 unless the sequence was longer than the model
+    truncated      BOOLEAN NOT NULL,       -- words past the model's maximum length were not scored
+    -- Aggregates of the run's token rows, computed by SQL when the run is committed
+    -- (sql/queries/commit_sequences.sql) so that `top` never scans every token.
+    total_loss     DOUBLE NOT NULL,
+    mean_loss      DOUBLE,                 -- over labelled tokens; NULL when none
+    n_labelled     INTEGER NOT NULL,
+    n_errors       INTEGER NOT NULL,       -- labelled tokens whose pred differs from the label
+    max_loss       FLOAT NOT NULL,
+    label_quality  DOUBLE                  -- soft-min of token self-confidence (cleanlab); low = suspect
+);
