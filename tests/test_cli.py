@@ -1,0 +1,168 @@
+"""The lossdb command as a user runs it: top in every format, runs, sql, help, start-up cost."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+import lossdb
+from lossdb.cli.app import app
+
+from .conftest import run_cli
+
+
+def expected_top(db, n, run="wp"):
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT seq_id, total_loss FROM sequence_losses WHERE run_id = ? ORDER BY total_loss DESC, seq_id LIMIT ?",
+        [run, n]).fetchall()
+    out = []
+    for seq_id, total in rows:
+        tokens = con.execute("SELECT token, coalesce(label, 'IGN'), pred, loss FROM tokens "
+                             "WHERE run_id = ? AND seq_id = ? ORDER BY position", [run, seq_id]).fetchall()
+        out.append((seq_id, total, tokens[1:]))  # the book drops the first special token
+    con.close()
+    return out
+
+
+def test_top_json_matches_the_store(built_store):
+    result = run_cli("top", "--n", "3", "--format", "json", "--db", str(built_store))
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    want = expected_top(built_store, 3)
+    assert [g["seq_id"] for g in got] == [w[0] for w in want]
+    for g, (seq_id, total, rows) in zip(got, want):
+        assert set(g) == {"run", "seq_id", "total_loss", "tokens", "labels", "preds", "losses"}
+        assert g["run"] == "wp" and g["total_loss"] == pytest.approx(total)
+        assert g["tokens"] == [r[0] for r in rows] and g["labels"] == [r[1] for r in rows]
+        assert g["preds"] == [r[2] for r in rows]
+        assert g["losses"] == pytest.approx([r[3] for r in rows])
+        assert g["tokens"][-1] == "[SEP]" and g["tokens"][0] != "[CLS]"
+
+
+def test_top_table_is_the_books_layout(built_store):
+    result = run_cli("top", "--n", "2", "--db", str(built_store), "--width", "0")
+    assert result.returncode == 0, result.stderr
+    blocks = result.stdout.strip().split("\n\n")
+    assert len(blocks) == 2
+    want = expected_top(built_store, 2)
+    for block, (seq_id, total, rows) in zip(blocks, want):
+        heading, header, tokens, labels, preds, losses = block.splitlines()
+        assert f"seq_id {seq_id}" in heading and f"total_loss {total:.2f}" in heading
+        assert header.split() == [str(i) for i in range(len(rows))]
+        assert tokens.split() == ["tokens"] + [r[0] for r in rows]
+        assert labels.split() == ["labels"] + [r[1] for r in rows]
+        assert preds.split() == ["preds"] + [r[2] for r in rows]
+        assert losses.split() == ["losses"] + [f"{r[3]:.2f}" for r in rows]
+
+
+def test_top_table_elides_the_middle_when_too_wide(built_store):
+    result = run_cli("top", "--n", "1", "--db", str(built_store), "--width", "60")
+    lines = result.stdout.strip().splitlines()[1:]
+    assert all(len(line) <= 60 for line in lines)
+    header = lines[0].split()
+    assert "..." in header and header[0] == "0"
+    n = len(expected_top(built_store, 1)[0][2])
+    assert header[-1] == str(n - 1)
+    k = header.index("...")
+    assert header[k + 1:] == [str(i) for i in range(n - (len(header) - k - 1), n)]
+
+
+def test_top_csv_and_markdown(built_store):
+    want = expected_top(built_store, 2)
+    rows = list(csv.DictReader(io.StringIO(run_cli("top", "--n", "2", "-f", "csv", "--db", str(built_store)).stdout)))
+    assert len(rows) == sum(len(w[2]) for w in want)
+    assert [r["token"] for r in rows if r["rank"] == "1"] == [r[0] for r in want[0][2]]
+    md = run_cli("top", "--n", "1", "-f", "markdown", "--db", str(built_store)).stdout
+    assert "| tokens | " + " | ".join(r[0] for r in want[0][2]) + " |" in md
+
+
+def test_top_ranks_by_mean_loss_and_label_quality(built_store):
+    con = duckdb.connect(str(built_store), read_only=True)
+    by_mean = [r[0] for r in con.execute(
+        "SELECT seq_id FROM sequence_losses ORDER BY mean_loss DESC, seq_id LIMIT 3").fetchall()]
+    by_quality = [r[0] for r in con.execute(
+        "SELECT seq_id FROM sequence_losses ORDER BY label_quality ASC, seq_id LIMIT 3").fetchall()]
+    con.close()
+    for by, want in (("mean_loss", by_mean), ("label_quality", by_quality)):
+        got = json.loads(run_cli("top", "--by", by, "-f", "json", "--db", str(built_store)).stdout)
+        assert [g["seq_id"] for g in got] == want
+
+
+def test_runs_and_sql(built_store):
+    runs = json.loads(run_cli("runs", "--format", "json", "--db", str(built_store)).stdout)
+    assert [r["run_id"] for r in runs] == ["wp"] and runs[0]["n_sequences"] == 60
+    out = run_cli("sql", "SELECT count(*) AS n FROM tokens WHERE run_id = $run", "--param", "run=wp",
+                  "-f", "csv", "--db", str(built_store))
+    assert out.returncode == 0, out.stderr
+    con = duckdb.connect(str(built_store), read_only=True)
+    assert out.stdout.splitlines() == ["n", str(con.execute("SELECT count(*) FROM tokens").fetchone()[0])]
+    con.close()
+
+
+def test_sql_is_read_only_unless_write(store_copy):
+    before = store_copy.read_bytes()
+    for statement in ("DELETE FROM tokens", "DROP TABLE runs", "UPDATE runs SET model = 'x'",
+                      "INSERT INTO runs SELECT * FROM runs"):
+        result = run_cli("sql", statement, "--db", str(store_copy))
+        assert result.returncode != 0
+        assert result.stderr.startswith("lossdb: error:") and "--write" in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert store_copy.read_bytes() == before
+    assert run_cli("sql", "DELETE FROM tokens WHERE seq_id = 0", "--write", "--db", str(store_copy)).returncode == 0
+    left = json.loads(run_cli("sql", "SELECT count(*) AS n FROM tokens WHERE seq_id = 0", "-f", "json",
+                              "--db", str(store_copy)).stdout)
+    assert left == [{"n": 0}]
+
+
+def test_read_only_commands_never_create_a_store(tmp_path):
+    missing = tmp_path / "nope.duckdb"
+    for args in (["top"], ["runs"], ["sql", "SELECT 1"]):
+        result = run_cli(*args, "--db", str(missing))
+        assert result.returncode != 0 and "no lossdb store" in result.stderr
+        assert not missing.exists()
+
+
+def test_python_api_matches_the_book_shapes(built_store):
+    with lossdb.connect(built_store) as store:
+        top = store.top(3)
+        assert list(top["rank"]) == [1, 2, 3]
+        want = expected_top(built_store, 3)
+        assert list(top["seq_id"]) == [w[0] for w in want]
+        samples = list(store.samples(3))
+        assert len(samples) == 3
+        frame = samples[0]
+        assert list(frame.index) == ["tokens", "labels", "preds", "losses"]
+        assert list(frame.loc["tokens"]) == [r[0] for r in want[0][2]]
+        assert list(frame.loc["losses"]) == [f"{r[3]:.2f}" for r in want[0][2]]
+        assert store.runs()["run_id"].tolist() == ["wp"]
+        rows = store.sequence(int(want[0][0]))
+        assert rows["token"].tolist()[1:] == [r[0] for r in want[0][2]]
+        assert store.sql("SELECT count(*) AS n FROM runs WHERE run_id = $r", {"r": "wp"})["n"][0] == 1
+
+
+def test_every_command_has_help():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert len(group.commands) >= 5
+    for name, command in group.commands.items():
+        assert command.help, f"{name} has no help"
+        result = run_cli(name, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, name
+
+
+def test_read_only_commands_do_not_import_the_ml_stack(built_store):
+    code = ("import sys; from lossdb.cli.app import main; sys.argv = ['lossdb'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'transformers', 'datasets', 'pandas') if m in sys.modules]\n"
+            "print('HEAVY', heavy, file=sys.stderr)")
+    for args in (["top", "--n", "3"], ["runs"], ["sql", "SELECT 1"], ["top", "--help"]):
+        result = subprocess.run([sys.executable, "-c", code, *args, *(["--db", str(built_store)] if args[-1] != "--help" else [])],
+                                capture_output=True, text=True)
+        assert "HEAVY []" in result.stderr, (args, result.stderr)

@@ -1,0 +1,154 @@
+"""Ingest on tiny real models: the token rows, the alignment, the store's views agree."""
+from __future__ import annotations
+
+import json
+import math
+
+import duckdb
+import numpy as np
+import pytest
+from transformers import AutoTokenizer
+
+from lossdb.ingest import ingest
+
+
+def token_rows(path, run):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "SELECT seq_id, position, token, token_id, word_index, label, pred, loss, probs "
+            "FROM tokens WHERE run_id = ? ORDER BY seq_id, position", [run]).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "sentencepiece"])
+def test_one_row_per_token_the_tokenizer_produces(kind, model_dirs, sentences, conll_file, tmp_path):
+    db = tmp_path / "s.duckdb"
+    summary = ingest(str(model_dirs[kind]), str(conll_file), db=str(db), run=kind, progress=False)
+    assert summary.n_sequences == len(sentences)
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dirs[kind])
+    rows = token_rows(db, kind)
+    by_seq: dict[int, list] = {}
+    for row in rows:
+        by_seq.setdefault(row[0], []).append(row)
+    assert sorted(by_seq) == list(range(len(sentences)))
+    marker = "##" if kind == "wordpiece" else "▁"
+    assert any(marker in r[2] for r in rows)
+    for seq_id, (words, tags) in enumerate(sentences):
+        enc = tokenizer(words, is_split_into_words=True)
+        seq_rows = by_seq[seq_id]
+        assert [r[3] for r in seq_rows] == enc["input_ids"]  # special tokens included, in order
+        assert [r[2] for r in seq_rows] == enc.tokens()
+        assert [r[1] for r in seq_rows] == list(range(len(seq_rows)))
+        # the book's alignment: first subword of each word carries its label, the rest are ignored
+        labelled = [r for r in seq_rows if r[5] is not None]
+        assert [r[4] for r in labelled] == list(range(len(words)))
+        assert [r[5] for r in labelled] == tags
+        previous = None
+        for r in seq_rows:
+            first_subword = r[4] is not None and r[4] != previous
+            assert (r[5] is not None) == first_subword
+            previous = r[4]
+        for r in seq_rows:
+            probs = np.asarray(r[8])
+            assert len(probs) == 7 and abs(probs.sum() - 1) < 1e-4
+            assert r[6] == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"][int(probs.argmax())]
+            if r[5] is None:
+                assert r[7] == 0.0
+            else:
+                p = probs[["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"].index(r[5])]
+                assert r[7] == pytest.approx(-math.log(p), rel=1e-4, abs=1e-5)
+
+
+def test_views_agree_with_token_rows(built_store):
+    con = duckdb.connect(str(built_store), read_only=True)
+    agg = dict(con.execute(
+        "SELECT seq_id, sum(loss::DOUBLE) FROM tokens WHERE run_id = 'wp' GROUP BY seq_id").fetchall())
+    view = con.execute(
+        "SELECT seq_id, total_loss, mean_loss, n_tokens, n_labelled, n_errors, max_loss "
+        "FROM sequence_losses WHERE run_id = 'wp'").fetchall()
+    assert len(view) == len(agg)
+    for seq_id, total, mean, n_tokens, n_labelled, n_errors, max_loss in view:
+        rows = con.execute("SELECT label, pred, loss FROM tokens WHERE run_id='wp' AND seq_id=?", [seq_id]).fetchall()
+        labelled = [r for r in rows if r[0] is not None]
+        assert total == pytest.approx(agg[seq_id], abs=1e-6)
+        assert n_tokens == len(rows) and n_labelled == len(labelled)
+        assert n_errors == sum(r[0] != r[1] for r in labelled)
+        assert mean == pytest.approx(sum(r[2] for r in labelled) / len(labelled), rel=1e-6)
+        assert max_loss == pytest.approx(max(r[2] for r in rows))
+    top = con.execute("SELECT rank, seq_id, total_loss FROM top_sequences(3)").fetchall()
+    expected = sorted(view, key=lambda r: (-r[1], r[0]))[:3]
+    assert [(r[1], r[2]) for r in top] == [(e[0], e[1]) for e in expected]
+    assert [r[0] for r in top] == [1, 2, 3]
+    con.close()
+
+
+def test_label_quality_is_cleanlab_softmin(built_store):
+    con = duckdb.connect(str(built_store), read_only=True)
+    seq_id, quality = con.execute(
+        "SELECT seq_id, label_quality FROM sequence_losses WHERE run_id='wp' ORDER BY seq_id LIMIT 1").fetchone()
+    losses = [r[0] for r in con.execute(
+        "SELECT loss FROM tokens WHERE run_id='wp' AND seq_id=? AND label IS NOT NULL", [seq_id]).fetchall()]
+    con.close()
+    # cleanlab.token_classification.rank._softmin_sentence_score, temperature 0.05
+    scores = np.exp(-np.asarray(losses, dtype=np.float64))
+    weights = np.exp((1 - scores) / 0.05)
+    assert quality == pytest.approx(float(np.dot(scores, weights / weights.sum())), rel=1e-6)
+
+
+def test_run_metadata(built_store, wordpiece_model, conll_file):
+    con = duckdb.connect(str(built_store), read_only=True)
+    row = con.execute("SELECT status, model, model_revision, data_source, label_names, n_sequences, n_tokens, "
+                      "params, lossdb_version FROM runs WHERE run_id='wp'").fetchone()
+    n_tokens = con.execute("SELECT count(*) FROM tokens WHERE run_id='wp'").fetchone()[0]
+    con.close()
+    status, model, revision, source, labels, n_seq, n_tok, params, version = row
+    assert (status, model, source) == ("complete", wordpiece_model, str(conll_file))
+    assert revision.startswith("sha256:")
+    assert labels[0] == "O" and n_tok == n_tokens and n_seq == 60
+    assert json.loads(params)["batch_size"] == 64 and version
+
+
+def test_stable_keys_join_across_models(model_dirs, conll_file, tmp_path):
+    db = tmp_path / "two.duckdb"
+    for kind in model_dirs:
+        ingest(str(model_dirs[kind]), str(conll_file), db=str(db), run=kind, progress=False)
+    con = duckdb.connect(str(db), read_only=True)
+    joined = con.execute(
+        "SELECT count(*) FROM sequences a JOIN sequences b USING (seq_key) "
+        "WHERE a.run_id='wordpiece' AND b.run_id='sentencepiece' AND a.words = b.words").fetchone()[0]
+    assert joined == 60
+    con.close()
+
+
+def test_batch_size_and_chunking_do_not_change_rows(wordpiece_model, conll_file, tmp_path):
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(a), run="r", progress=False, batch_size=64)
+    ingest(wordpiece_model, str(conll_file), db=str(b), run="r", progress=False, batch_size=3, chunk_size=7)
+    rows_a, rows_b = token_rows(a, "r"), token_rows(b, "r")
+    assert [r[:7] for r in rows_a] == [r[:7] for r in rows_b]
+    assert np.allclose([r[7] for r in rows_a], [r[7] for r in rows_b], atol=1e-4)
+
+
+def test_shards_cover_the_run(wordpiece_model, conll_file, tmp_path):
+    seen = []
+    for i in range(3):
+        db = tmp_path / f"shard{i}.duckdb"
+        ingest(wordpiece_model, str(conll_file), db=str(db), run="r", shard=f"{i}/3", progress=False)
+        con = duckdb.connect(str(db), read_only=True)
+        ids = [r[0] for r in con.execute("SELECT seq_id FROM sequences").fetchall()]
+        con.close()
+        assert all(s % 3 == i for s in ids)
+        seen += ids
+    assert sorted(seen) == list(range(60))
+
+
+def test_bfloat16_autocast_on_cpu_keeps_predictions_close(wordpiece_model, conll_file, tmp_path):
+    a, b = tmp_path / "f32.duckdb", tmp_path / "bf16.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(a), run="r", progress=False)
+    ingest(wordpiece_model, str(conll_file), db=str(b), run="r", progress=False, dtype="bfloat16")
+    rows_a, rows_b = token_rows(a, "r"), token_rows(b, "r")
+    assert len(rows_a) == len(rows_b)
+    assert np.allclose([r[7] for r in rows_a], [r[7] for r in rows_b], atol=0.1)
