@@ -117,6 +117,22 @@ def ingest(
 
 
 @app.command()
+def merge(
+    shards: Annotated[list[str], typer.Argument(help="Stores written by `lossdb ingest --shard i/N`.")],
+    db: DbOption = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace complete runs of the same names.")] = False,
+) -> None:
+    """Merge the stores of sharded ingests into one store (--db)."""
+    with errors():
+        from lossdb.ingest.merge import merge as merge_stores
+        from lossdb.queries import db as store_db
+
+        target = db or store_db.default_path()
+        runs = merge_stores(target, shards, replace=replace)
+        typer.echo(f"lossdb: merged {len(shards)} stores into {target}: runs {', '.join(runs)}", err=True)
+
+
+@app.command()
 def top(
     n: CountOption = "3",
     run: RunOption = None,

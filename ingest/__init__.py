@@ -2,7 +2,8 @@
 
 Importing this package is cheap; torch and transformers load only when `ingest()` runs.
 """
+from .merge import merge
 from .pipeline import IngestSummary, ingest
 from .sources import Example, Source, open_source
 
-__all__ = ["ingest", "IngestSummary", "open_source", "Source", "Example"]
+__all__ = ["ingest", "merge", "IngestSummary", "open_source", "Source", "Example"]

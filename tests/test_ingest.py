@@ -152,3 +152,32 @@ def test_bfloat16_autocast_on_cpu_keeps_predictions_close(wordpiece_model, conll
     rows_a, rows_b = token_rows(a, "r"), token_rows(b, "r")
     assert len(rows_a) == len(rows_b)
     assert np.allclose([r[7] for r in rows_a], [r[7] for r in rows_b], atol=0.1)
+
+
+def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_path):
+    from .conftest import run_cli
+
+    whole = tmp_path / "whole.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(whole), run="r", progress=False)
+    shards = []
+    for i in range(3):
+        shards.append(str(tmp_path / f"s{i}.duckdb"))
+        ingest(wordpiece_model, str(conll_file), db=shards[-1], run="r", shard=f"{i}/3", progress=False)
+    merged = tmp_path / "merged.duckdb"
+    result = run_cli("merge", *shards, "--db", str(merged))
+    assert result.returncode == 0, result.stderr
+    rows_whole, rows_merged = token_rows(whole, "r"), token_rows(merged, "r")
+    assert [r[:7] for r in rows_whole] == [r[:7] for r in rows_merged]
+    assert np.allclose([r[7] for r in rows_whole], [r[7] for r in rows_merged], atol=1e-4)
+    query = "SELECT seq_id, round(total_loss, 3) FROM top_sequences(5)"
+    answers = []
+    for db in (whole, merged):
+        con = duckdb.connect(str(db), read_only=True)
+        answers.append((con.execute(query).fetchall(),
+                        con.execute("SELECT n_sequences, n_tokens FROM runs").fetchall()))
+        con.close()
+    assert answers[0] == answers[1]
+    # a missing shard is refused, and the target is left as it was
+    result = run_cli("merge", shards[0], shards[2], "--db", str(tmp_path / "partial.duckdb"))
+    assert result.returncode != 0 and "do not make a whole" in result.stderr
+    assert not (tmp_path / "partial.duckdb").exists()

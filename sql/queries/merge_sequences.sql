@@ -1,0 +1,2 @@
+-- merge_sequences: append one shard's sequences of run $run (registered as merge_source_sequences).
+INSERT INTO sequences SELECT * FROM merge_source_sequences WHERE run_id = $run;
