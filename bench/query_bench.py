@@ -1,0 +1,67 @@
+"""Cold-process timings of the read-only commands on a (large) store.
+
+    python bench/query_bench.py --db big.duckdb [--repeat 3]
+
+Each command runs as a fresh `lossdb` process, as a user would type it; the figure is
+the median wall time. The baseline in the same run is a bare interpreter that imports
+duckdb and opens the store read-only: what no query can go below.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+COMMANDS = [
+    ["top", "--n", "3"],
+    ["top", "--n", "3", "--by", "label_quality"],
+    ["top", "--n", "3", "--format", "json"],
+    ["runs"],
+    ["sql", "SELECT count(*) FROM sequence_losses"],
+]
+# Analysis commands (issue #3); each is timed only if this lossdb has it.
+ANALYSIS = [
+    ["loss-by", "token", "--n", "10"],
+    ["loss-by", "label"],
+    ["confusion"],
+    ["entities"],
+    ["entities", "--errors"],
+    ["issues", "--n", "10"],
+    ["search", "▁("],
+    ["summary"],
+]
+
+
+def timed(argv: list[str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True)
+    return time.perf_counter() - started, result.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    baseline_code = f"import duckdb; duckdb.connect({args.db!r}, read_only=True).close()"
+    baseline = statistics.median(timed([sys.executable, "-c", baseline_code])[0] for _ in range(args.repeat))
+    print(f"{'command':<52} {'median s':>9} {'x baseline':>10}")
+    print(f"{'(baseline: python -c import duckdb; connect)':<52} {baseline:9.3f} {1.0:10.2f}")
+    for command in COMMANDS + ANALYSIS:
+        argv = [sys.executable, "-m", "lossdb.cli.app", *command, "--db", args.db]
+        times, code = [], 0
+        for _ in range(args.repeat):
+            seconds, code = timed(argv)
+            times.append(seconds)
+        if code == 2 and command in ANALYSIS:
+            continue  # not a command of this lossdb
+        label = "lossdb " + " ".join(command)
+        status = "" if code == 0 else f"  (exit {code})"
+        print(f"{label:<52} {statistics.median(times):9.3f} {statistics.median(times) / baseline:10.2f}{status}")
+
+
+if __name__ == "__main__":
+    main()
