@@ -74,7 +74,9 @@ def encode(tokenizer, words_batch: list[list[str]], word_labels: list[list[int]]
 
 def _align(ids, tokens, word_ids, labels) -> Encoded:
     word_index = np.array([-1 if w is None else w for w in word_ids], dtype=np.int32)
-    first_subword = (word_index >= 0) & (word_index != np.r_[-1, word_index[:-1]])
+    previous = np.empty_like(word_index)
+    previous[0:1], previous[1:] = -1, word_index[:-1]
+    first_subword = (word_index >= 0) & (word_index != previous)
     label_ids = np.full(len(ids), IGNORE, dtype=np.int64)
     label_ids[first_subword] = np.asarray(labels, dtype=np.int64)[word_index[first_subword]]
     content = np.flatnonzero(word_index >= 0)

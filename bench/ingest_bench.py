@@ -1,0 +1,106 @@
+"""lossdb ingest against the book's pipeline and the bare forward pass, in one process.
+
+    python bench/ingest_bench.py --model ../shared/models/minilm-panx-de \
+        --data ../shared/data/panx-de/validation.conllu [--limit K] [--threads T] [--dtype bfloat16]
+
+Three measurements, same model, same data, same threads, imports done beforehand:
+  book     the book's pipeline end to end (bench/book_pipeline.py: Dataset.map, batch 32,
+           per-batch padding, no length sorting, pandas) - what users do today;
+  lossdb   `lossdb.ingest.ingest()` end to end (model load, read, tokenize, align, score,
+           stage, commit into a new DuckDB file);
+  forward  a bare loop of the model's forward pass over exactly the batches lossdb fed it
+           (recorded during the lossdb run): the limit for this model on this machine.
+Wall seconds and process CPU seconds (all threads; steadier on a shared machine) for each,
+and the ratios the goals are stated in.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import book_pipeline  # noqa: E402
+import forward_limit  # noqa: E402
+
+from lossdb.ingest import ingest, scoring  # noqa: E402
+
+
+def clock():
+    return time.perf_counter(), time.process_time()
+
+
+def since(start):
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def run_lossdb(model: str, data: str, limit, dtype: str, record: list | None):
+    original = scoring.forward
+
+    def recording_forward(loaded, windows):
+        record.append([w.input_ids.tolist() for w in windows])
+        return original(loaded, windows)
+
+    if record is not None:
+        scoring.forward = recording_forward
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = clock()
+            summary = ingest(model, data, db=str(Path(tmp) / "bench.duckdb"), run="bench", limit=limit,
+                             dtype=dtype, device="cpu", progress=False)
+            return since(start), summary
+    finally:
+        scoring.forward = original
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--dtype", default="float32", help="also time lossdb with this dtype when not float32")
+    parser.add_argument("--skip-book", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch threads: {torch.get_num_threads()}, data: {args.data}, limit: {args.limit}")
+
+    scoring.load(args.model, device="cpu")  # warm-up: lazy transformers modules load here, for all three
+    batches: list = []
+    (lossdb_wall, lossdb_cpu), summary = run_lossdb(args.model, args.data, args.limit, "float32", batches)
+    print(f"lossdb   {lossdb_wall:8.1f} s wall {lossdb_cpu:8.1f} s cpu   ({summary.n_sequences:,} sequences, "
+          f"{summary.n_tokens:,} tokens, {len(batches)} batches)")
+
+    loaded = scoring.load(args.model, device="cpu")
+    model, pad = loaded.model, loaded.tokenizer.pad_token_id or 0
+    flat = [ids for batch in batches for ids in batch]
+    plan, start = [], 0
+    for batch in batches:
+        plan.append(list(range(start, start + len(batch))))
+        start += len(batch)
+    tensors = forward_limit.make_batches(flat, plan, pad)
+    c = time.process_time()
+    forward_wall = forward_limit.time_forward(model, tensors)
+    forward_cpu = time.process_time() - c
+    print(f"forward  {forward_wall:8.1f} s wall {forward_cpu:8.1f} s cpu   (padding {forward_limit.padding_fraction(tensors):.1%})")
+
+    if not args.skip_book:
+        result = book_pipeline.run_book_pipeline(args.model, args.data, n=3, limit=args.limit)
+        book_wall, book_cpu = result["timings"]["total"], result["cpu"]["total"]
+        print(f"book     {book_wall:8.1f} s wall {book_cpu:8.1f} s cpu   "
+              f"(stages: {', '.join(f'{k} {v:.1f}' for k, v in result['timings'].items() if k != 'total')})")
+        print(f"lossdb / book     {lossdb_wall / book_wall:6.3f} wall {lossdb_cpu / book_cpu:6.3f} cpu   (goal <= 0.67)")
+    print(f"lossdb / forward  {lossdb_wall / forward_wall:6.3f} wall {lossdb_cpu / forward_cpu:6.3f} cpu   (goal <= 1.10)")
+
+    if args.dtype != "float32":
+        (wall, cpu), _ = run_lossdb(args.model, args.data, args.limit, args.dtype, None)
+        print(f"lossdb {args.dtype} {wall:8.1f} s wall {cpu:8.1f} s cpu   ({lossdb_wall / wall:.2f}x faster than float32)")
+
+
+if __name__ == "__main__":
+    main()
