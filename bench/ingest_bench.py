@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import book_pipeline  # noqa: E402
 import forward_limit  # noqa: E402
 
+import lossdb  # noqa: E402
 from lossdb.ingest import ingest, scoring  # noqa: E402
 
 
@@ -52,7 +53,10 @@ def run_lossdb(model: str, data: str, limit, dtype: str, record: list | None):
             start = clock()
             summary = ingest(model, data, db=str(Path(tmp) / "bench.duckdb"), run="bench", limit=limit,
                              dtype=dtype, device="cpu", progress=False)
-            return since(start), summary
+            elapsed = since(start)
+            with lossdb.connect(Path(tmp) / "bench.duckdb") as store:
+                summary.top = store.top(10)[["seq_id", "total_loss"]].values.tolist()
+            return elapsed, summary
     finally:
         scoring.forward = original
 
@@ -94,6 +98,11 @@ def main() -> None:
         book_wall, book_cpu = result["timings"]["total"], result["cpu"]["total"]
         print(f"book     {book_wall:8.1f} s wall {book_cpu:8.1f} s cpu   "
               f"(stages: {', '.join(f'{k} {v:.1f}' for k, v in result['timings'].items() if k != 'total')})")
+        book_top = [(r["seq_index"], r["total_loss"]) for r in result["top"]]
+        same = [int(a[0]) for a in summary.top[:3]] == [b[0] for b in book_top[:3]] and all(
+            abs(a[1] - b[1]) < 1e-3 for a, b in zip(summary.top[:3], book_top[:3]))
+        print(f"top 3 by total_loss, lossdb vs book: {'identical' if same else 'DIFFERENT'} "
+              f"(lossdb {[(int(s), round(t, 3)) for s, t in summary.top[:3]]}, book {[(s, round(t, 3)) for s, t in book_top[:3]]})")
         print(f"lossdb / book     {lossdb_wall / book_wall:6.3f} wall {lossdb_cpu / book_cpu:6.3f} cpu   (goal <= 0.67)")
     print(f"lossdb / forward  {lossdb_wall / forward_wall:6.3f} wall {lossdb_cpu / forward_cpu:6.3f} cpu   (goal <= 1.10)")
 
