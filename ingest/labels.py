@@ -1,0 +1,349 @@
+"""Closing the loop: export suspect sequences for review, import the corrected labels as a
+label version of the run.
+
+    export_labels(con, "review.json", fmt="label-studio", run="wp")   # top 200 label issues
+    import_labels(con, "reviewed.json", name="reviewed", run="wp")    # one transaction
+
+An import is checked whole before anything is written: every sequence must match a sequence
+of the run (by seq_id, else seq_key, else its words) with the same words, every label must be
+one of the run's labels, and every Label Studio span must start at a word start, end at a word
+end, name a known entity type and overlap no other span. Any problem refuses the whole import
+with one error that lists the first problems (sequence, span text, reason); the store is
+unchanged. A version stores only the sequences whose labels differ from gold.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from lossdb.errors import InputError, StoreError, UsageError
+from lossdb.queries import core
+from lossdb.queries import db as store_db
+from lossdb.queries import versions
+from lossdb.queries.result import named
+
+from . import label_io
+from .label_io import ExportSequence, Imported
+
+DEFAULT_EXPORT_N = 200
+MAX_PROBLEMS_SHOWN = 5
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportSummary:
+    run: str
+    labels: str
+    format: str
+    selection: str
+    n_sequences: int
+    paths: list[Path]
+
+    def line(self) -> str:
+        also = f" (labeling config: {self.paths[1]})" if len(self.paths) > 1 else ""
+        return (f"exported {self.n_sequences:,} sequences of run {self.run!r} ({self.selection}, labels {self.labels}) "
+                f"as {self.format} to {self.paths[0]}{also}")
+
+
+def select_sequences(con, run_id: str, *, labels: str = versions.GOLD, by: str = "label_quality",
+                     n: int = DEFAULT_EXPORT_N, ids: str | None = None, everything: bool = False) -> tuple[list[int], str]:
+    """The seq_ids to export, in order, and a description of the selection: every sequence, the
+    seq_ids a read-only query returns (its seq_id column, else its first), or the top n by `by`."""
+    if everything and ids:
+        raise UsageError("--all and --ids choose the sequences in two ways", "pass one of them")
+    if everything:
+        return [row[0] for row in named(con, "export_all", {"run": run_id}).rows], "every sequence"
+    if ids:
+        return _query_ids(con, run_id, ids), "the sequences of --ids"
+    core.check_n(n)
+    core.check_ranking(by)
+    chosen = [row[0] for row in named(con, "export_ranked", {"run": run_id, "labels": labels, "n": n, "by": by}).rows]
+    order = "lowest label_quality" if by == "label_quality" else f"highest {by}"
+    return chosen, f"top {n} by {order}"
+
+
+def _query_ids(con, run_id: str, text: str) -> list[int]:
+    """Run the user's query in a transaction that is always rolled back: it can read, never change."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = core.adhoc(con, text)
+    finally:
+        con.execute("ROLLBACK")
+    if not result.columns:
+        raise UsageError("the --ids query returns no rows", 'e.g. --ids "SELECT seq_id FROM sequence_losses WHERE n_errors > 3"')
+    column = result.columns.index("seq_id") if "seq_id" in result.columns else 0
+    ids: dict[int, None] = {}
+    for row in result.rows:
+        value = row[column]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"the --ids query returned {value!r} where a seq_id belongs",
+                             "select the seq_id column (whole numbers)")
+        ids.setdefault(value, None)
+    known = {row[0] for row in named(con, "export_all", {"run": run_id}).rows}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise UsageError(f"run {run_id!r} has no sequences {shown}", "filter the --ids query by run_id")
+    return list(ids)
+
+
+def export_labels(con, out: str | os.PathLike, *, fmt: str, run: str | None = None, labels: str | None = None,
+                  by: str = "label_quality", n: int = DEFAULT_EXPORT_N, ids: str | None = None,
+                  everything: bool = False, force: bool = False) -> ExportSummary:
+    """Write the selected sequences of a run (default: the top `n` label issues, lowest label
+    quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`."""
+    label_io.check_format(fmt)
+    run_id = core.resolve_run(con, run)
+    labels = versions.check_labels(con, run_id, labels)
+    chosen, selection = select_sequences(con, run_id, labels=labels, by=by, n=n, ids=ids, everything=everything)
+    info = named(con, "versions_run_info", {"run": run_id}).rows[0]
+    label_names, model = list(info[1]), info[2]
+    rows = named(con, "export_sequences", {"run": run_id, "labels": labels, "ids": chosen}).rows
+    by_id = {row[0]: row for row in rows}
+    seqs = [ExportSequence(run_id, *by_id[seq_id]) for seq_id in chosen if seq_id in by_id]
+    paths = label_io.write_labels(seqs, Path(out), fmt, label_names=label_names, model=model, force=force)
+    return ExportSummary(run_id, labels, fmt, selection, len(seqs), paths)
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+class LabelImportError(InputError):
+    """An import refused whole; `problems` lists every problem found (sequence, span, reason)."""
+
+    def __init__(self, message: str, hint: str, problems: list[str]) -> None:
+        super().__init__(message, hint)
+        self.problems = problems
+
+
+@dataclass
+class ImportSummary:
+    run: str
+    version: str
+    source: str
+    format: str
+    n_read: int
+    n_changed: int
+    unannotated: list[str] = field(default_factory=list)
+    replaced: bool = False
+
+    def line(self) -> str:
+        skipped = f"; {len(self.unannotated)} tasks without an annotation kept their gold labels" if self.unannotated else ""
+        verb = "replaced" if self.replaced else "imported"
+        return (f"{verb} label version {self.version!r} of run {self.run!r} from {self.source} ({self.format}): "
+                f"{self.n_read:,} sequences read, {self.n_changed:,} differ from gold{skipped}")
+
+
+@dataclass
+class _Stored:
+    seq_id: int
+    seq_key: str
+    words_hash: str
+    words: list[str]
+    gold: list[str]
+
+
+def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = None, fmt: str | None = None,
+                  replace: bool = False) -> ImportSummary:
+    """Import the labels in `path` as label version `name` of a run (the connection must be
+    read-write). Everything is checked first; then one transaction writes the version."""
+    versions.check_version_name(name)
+    run_id = core.resolve_run(con, run)
+    exists = named(con, "versions_exists", {"run": run_id, "version": name}).rows[0][0]
+    if exists and not replace:
+        raise StoreError(f"run {run_id!r} already has a label version {name!r}",
+                         "choose another --as name, or pass --replace")
+    read = label_io.read_labels(path, fmt)
+    if not read.records and not read.unannotated:
+        raise InputError(f"{path} holds no sequences", "pass a file exported by `lossdb export` and corrected")
+    label_names = list(named(con, "versions_run_info", {"run": run_id}).rows[0][1])
+    stored = [_Stored(*row) for row in named(con, "versions_run_sequences", {"run": run_id}).rows]
+    labels, problems = _resolve(read.records, stored, run_id, label_names)
+    if problems:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        raise LabelImportError(
+            f"cannot import {Path(path).name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}, "
+            f"nothing imported: {shown}{more}",
+            "fix them in the file and import again (the store is unchanged)", problems)
+    gold = {s.seq_id: s.gold for s in stored}
+    changed = sorted((seq_id, tags) for seq_id, tags in labels.items() if tags != gold[seq_id])
+    _write_version(con, run_id, name, str(path), changed, replace=replace)
+    return ImportSummary(run_id, name, str(path), read.format, len(labels), len(changed), read.unannotated, bool(exists))
+
+
+def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple[int, list[str]]], *, replace: bool) -> None:
+    import pyarrow as pa
+
+    staged = pa.table({"seq_id": pa.array([c[0] for c in changed], type=pa.int64()),
+                       "labels": pa.array([c[1] for c in changed], type=pa.list_(pa.string()))})
+    params = {"run": run_id, "version": name}
+    with store_db.transaction(con):
+        if named(con, "versions_exists", params).rows[0][0]:
+            if not replace:
+                raise StoreError(f"run {run_id!r} already has a label version {name!r}",
+                                 "choose another --as name, or pass --replace")
+            named(con, "versions_delete_labels", params)
+            named(con, "versions_delete_version", params)
+        con.register("import_labels_staged", staged)
+        try:
+            named(con, "versions_insert_labels", params)
+        finally:
+            con.unregister("import_labels_staged")
+        named(con, "versions_insert_version", {**params, "source": source, "n_changed": len(changed)})
+
+
+def _resolve(records: Sequence[Imported], stored: list[_Stored], run_id: str,
+             label_names: list[str]) -> tuple[dict[int, list[str]], list[str]]:
+    """Each record's sequence and IOB2 word labels; every problem, in file order."""
+    by_id = {s.seq_id: s for s in stored}
+    by_key: dict[str, list[_Stored]] = defaultdict(list)
+    by_hash: dict[str, list[_Stored]] = defaultdict(list)
+    for s in stored:
+        by_key[s.seq_key].append(s)
+        by_hash[s.words_hash].append(s)
+    known = set(label_names)
+    labels: dict[int, list[str]] = {}
+    seen_at: dict[int, str] = {}
+    problems: list[str] = []
+    for record in records:
+        seq, problem = _match(record, by_id, by_key, by_hash, run_id)
+        if problem:
+            problems.append(f"{record.where}: {problem}")
+            continue
+        where = f"{record.where} (seq_id {seq.seq_id})"
+        if seq.seq_id in seen_at:
+            problems.append(f"{where}: the sequence appears twice (also at {seen_at[seq.seq_id]})")
+            continue
+        seen_at[seq.seq_id] = record.where
+        if record.words is not None and record.words != seq.words:
+            problems.append(f"{where}: its words differ from the stored ones ({_first_difference(record.words, seq.words)})")
+            continue
+        if record.spans is not None:
+            text = " ".join(seq.words)
+            if record.text is not None and record.text != text:
+                problems.append(f"{where}: the task text differs from the stored words joined by spaces")
+                continue
+            if record.words is None and record.text is None:
+                problems.append(f"{where}: the task has neither words nor text to check")
+                continue
+            tags, found = _span_labels(seq, record.spans, label_names)
+            problems += [f"{where}: {p}" for p in found]
+        else:
+            tags, found = _word_labels(seq, record, label_names, known)
+            problems += [f"{where}: {p}" for p in found]
+        if tags is not None and not found:
+            labels[seq.seq_id] = tags
+    return labels, problems
+
+
+def _match(record: Imported, by_id, by_key, by_hash, run_id: str):
+    from .pipeline import words_hash
+
+    if record.seq_id is not None and (record.run is None or record.run == run_id):
+        seq = by_id.get(record.seq_id)
+        return (seq, None) if seq else (None, f"run {run_id!r} has no sequence with seq_id {record.seq_id}")
+    if record.seq_key is not None:
+        candidates, how = by_key.get(record.seq_key, []), f"seq_key {record.seq_key!r}"
+    elif record.words is not None:
+        candidates, how = by_hash.get(words_hash(record.words), []), "its words"
+    else:
+        return None, "no seq_id, seq_key or words to find its sequence by"
+    if not candidates:
+        return None, f"no sequence of run {run_id!r} has {how}"
+    if len(candidates) > 1:
+        ids = ", ".join(str(c.seq_id) for c in candidates[:5])
+        return None, f"{len(candidates)} sequences of run {run_id!r} have {how} (seq_ids {ids}); give its seq_id"
+    return candidates[0], None
+
+
+def _first_difference(given: list[str], stored: list[str]) -> str:
+    if len(given) != len(stored):
+        return f"{len(given)} words given, {len(stored)} stored"
+    i = next(k for k, (a, b) in enumerate(zip(given, stored)) if a != b)
+    return f"word {i} is {given[i]!r}, stored {stored[i]!r}"
+
+
+def _word_labels(seq: _Stored, record: Imported, label_names: list[str], known: set[str]):
+    given = record.labels
+    if given is None:
+        return None, ["its labels are not a list"]
+    if len(given) != len(seq.words):
+        return None, [f"{len(given)} labels for {len(seq.words)} words"]
+    names = record.label_names or label_names
+    tags, problems = [], []
+    for i, tag in enumerate(given):
+        if isinstance(tag, int) and not isinstance(tag, bool):
+            if not 0 <= tag < len(names):
+                problems.append(f"label id {tag} of word {i} ({seq.words[i]!r}) is outside 0..{len(names) - 1}")
+                continue
+            tag = names[tag]
+        if tag not in known:
+            problems.append(f"label {tag!r} of word {i} ({seq.words[i]!r}) is not one of the run's labels "
+                            f"({', '.join(label_names)})")
+            continue
+        tags.append(tag)
+    return (tags if not problems else None), problems
+
+
+def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list[str]):
+    text = " ".join(seq.words)
+    known = set(label_names)
+    placed: list[tuple[int, int, str, str]] = []  # start, end, type, span text
+    problems = []
+    for span in spans:
+        shown = span.text if isinstance(span.text, str) else (
+            text[span.start:span.end] if isinstance(span.start, int) and isinstance(span.end, int) else "?")
+        if not (isinstance(span.labels, list) and len(span.labels) == 1 and isinstance(span.labels[0], str)):
+            problems.append(f"span {shown!r} must name exactly one label, not {span.labels!r}")
+            continue
+        type_ = span.labels[0]
+        if f"B-{type_}" not in known and type_ not in known:
+            types = ", ".join(versions.entity_types(label_names))
+            problems.append(f"span {shown!r} names the unknown label {type_!r} (the run's entity types: {types})")
+            continue
+        words, reason = label_io.span_words(text, seq.words, span)
+        if words is None:
+            problems.append(f"span {shown!r} [{type_}] {reason}")
+            continue
+        if f"B-{type_}" in known and words[1] - words[0] > 1 and f"I-{type_}" not in known:
+            problems.append(f"span {shown!r} [{type_}] covers several words, but the run has no label I-{type_}")
+            continue
+        placed.append((words[0], words[1], type_, shown))
+    placed.sort()
+    for (s1, e1, t1, x1), (s2, e2, t2, x2) in zip(placed, placed[1:]):
+        if s2 < e1:
+            problems.append(f"span {x2!r} [{t2}] overlaps span {x1!r} [{t1}]")
+    if problems:
+        return None, problems
+    spans_found = {(s, e, t) for s, e, t, _ in placed}
+    if spans_found == set(versions.entities(seq.gold)):
+        return list(seq.gold), []  # the same entities: keep gold's exact tags
+    tags = ["O"] * len(seq.words)
+    for start, end, type_ in sorted(spans_found):
+        if f"B-{type_}" in known:
+            tags[start:end] = [f"B-{type_}"] + [f"I-{type_}"] * (end - start - 1)
+        else:
+            tags[start:end] = [type_] * (end - start)
+    return tags, []
+
+
+def import_labels_at(db: str | os.PathLike | None, path: str | os.PathLike, **options) -> ImportSummary:
+    """import_labels on the store file `db` (opened read-write just for the import)."""
+    db_path = Path(db or store_db.default_path())
+    if not db_path.exists():
+        raise StoreError(f"no lossdb store at {db_path}", "run `lossdb ingest` first, or point --db at a store")
+    con = store_db.connect(db_path, read_only=False)
+    try:
+        return import_labels(con, path, **options)
+    finally:
+        con.close()
+
+
+__all__ = ["export_labels", "import_labels", "import_labels_at", "select_sequences", "ExportSummary", "ImportSummary",
+           "LabelImportError"]
