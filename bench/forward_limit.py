@@ -17,7 +17,8 @@ CLI::
     python bench/forward_limit.py --model PATH --data FILE [--limit K]
                                   [--batch-size B] [--threads T]
 
-prints, for each plan, the seconds of forward passes, sentences/s, real
+prints, for each plan, the wall seconds of forward passes (and process CPU
+seconds, which a busy shared machine inflates less), sentences/s, real
 tokens/s and the padding fraction (pad positions / all positions).
 """
 
@@ -178,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         batches = make_batches(ids, plan, tokenizer.pad_token_id)
         if args.warmup:
             time_forward(model, batches[: args.warmup], args.device)
+        c = time.process_time()
         secs = time_forward(model, batches, args.device)
+        cpu = time.process_time() - c
         pad = padding_fraction(batches)
         print(
-            f"{name:>14}: {secs:8.2f} s  {len(ids) / secs:8.1f} sent/s  "
+            f"{name:>14}: {secs:8.2f} s  ({cpu:7.2f} s cpu)  {len(ids) / secs:8.1f} sent/s  "
             f"{n_tokens / secs:9.0f} tok/s  padding {pad:.1%}  ({len(batches)} batches)"
         )
     return 0
