@@ -39,7 +39,8 @@ def errors():
     try:
         yield
     except LossdbError as e:
-        typer.echo(f"lossdb: error: {e}", err=True)
+        one_line = str(e).replace("\r", "\\r").replace("\n", "\\n")  # a name with a newline stays one line
+        typer.echo(f"lossdb: error: {one_line}", err=True)
         raise typer.Exit(e.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("lossdb: interrupted; the store is unchanged", err=True)
@@ -61,7 +62,19 @@ def parse_count(text: str, option: str = "--n") -> int:
         raise UsageError(f"{option} must be a whole number, not {text!r}", f"e.g. {option} 3") from None
     if value < 1:
         raise UsageError(f"{option} must be at least 1, not {value}", f"e.g. {option} 3")
+    if value >= 2**63:
+        raise UsageError(f"{option} {value} is too large", f"e.g. {option} 3")
     return value
+
+
+def _interrupt_on_sigterm() -> None:
+    """`kill PID` stops an ingest as Ctrl-C does: rolled back, staging files removed."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def check_format(value: str) -> str:
@@ -106,6 +119,7 @@ def ingest(
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
     with errors():
+        _interrupt_on_sigterm()
         from lossdb.ingest import ingest as run_ingest
 
         summary = run_ingest(
@@ -140,15 +154,23 @@ def top(
     db: DbOption = None,
     format: FormatOption = "table",
     width: Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")] = None,
+    labels: Annotated[Optional[str], typer.Option("--labels", help="Judge against this label version [default: gold].")] = None,
+    where_meta: Annotated[Optional[list[str]], typer.Option("--where-meta", metavar="COL=VALUE", help="Only sequences whose metadata column COL (lossdb annotate) is VALUE (repeatable).")] = None,
+    group_by_meta: Annotated[Optional[str], typer.Option("--group-by-meta", metavar="COL", help="Instead: one row per value of metadata column COL, ranked by --by.")] = None,
 ) -> None:
     """The sequences with the highest loss, as the book shows them."""
     with errors():
         count, out = parse_count(n), check_format(format)
+        if where_meta or group_by_meta:
+            from .analysis import top_with_metadata
+
+            return top_with_metadata(count=count, run=run, by=by, labels=labels, db=db, out=out, width=width,
+                                     where_meta=where_meta, group_by_meta=group_by_meta)
         from lossdb import queries
         from lossdb.queries import db as store_db
 
         con = store_db.connect(db)
-        records = queries.top(con, count, run=run, by=by).records()
+        records = queries.top(con, count, run=run, by=by, labels=labels).records()
         if out == "json":
             echo(fmt.top_json(records))
         elif out == "csv":
@@ -157,7 +179,9 @@ def top(
             echo(fmt.top_markdown(records))
         else:
             cols = terminal_width(width)
-            echo("\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols)}" for r in records))
+            colour = fmt.terminal_colour(records) if sys.stdout.isatty() or os.environ.get("FORCE_COLOR") else None
+            text = "\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols, colour=colour)}" for r in records)
+            typer.echo(text, color=True if colour else None)
 
 
 @app.command()
@@ -233,9 +257,18 @@ def demo(
         echo(f"Explore: lossdb top --n 10 --db {db_path}   |   lossdb sql \"SELECT * FROM sequence_losses LIMIT 5\" --db {db_path}")
 
 
+from . import report  # noqa: E402,F401
+from . import labels  # noqa: E402,F401
+from . import analysis  # noqa: E402,F401  (registers the analysis commands)
+
+
 def main() -> None:
     app()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m lossdb.cli.app` runs this file as __main__, but the command modules imported
+    # above register on the `app` of lossdb.cli.app: run that one, with every command.
+    from lossdb.cli.app import main as registered_main
+
+    sys.exit(registered_main())

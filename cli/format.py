@@ -138,6 +138,36 @@ def _visible_columns(widths: list[int], width: int | None, *, label_width: int) 
     return best
 
 
+def terminal_colour(records: list[dict], stream=None):
+    """The colour hook for `sample_table` when `stream` (default stdout) is a terminal that
+    shows colour (rich decides: it honours NO_COLOR, FORCE_COLOR and TERM), else None. Losses
+    go from dim (0) to bold red (the highest loss among `records`)."""
+    import sys
+
+    from rich.color import Color, ColorSystem
+    from rich.console import Console
+    from rich.style import Style
+
+    console = Console(file=stream or sys.stdout)
+    if not console.is_terminal or console.no_color or console.color_system is None:
+        return None
+    system = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT, "truecolor": ColorSystem.TRUECOLOR,
+              "windows": ColorSystem.WINDOWS}[console.color_system]
+    scale = max((float(x) for r in records for x in r["losses"][1:]), default=0.0) or 1.0
+    low, high = (150, 150, 150), (230, 40, 55)
+
+    def colour(text: str, loss: float) -> str:
+        share = min(1.0, max(0.0, loss / scale))
+        if share < 0.005:
+            style = Style(dim=True)
+        else:
+            rgb = tuple(round(a + (b - a) * share) for a, b in zip(low, high))
+            style = Style(color=Color.from_rgb(*rgb), bold=share > 0.5)
+        return style.render(text, color_system=system)
+
+    return colour
+
+
 def sample_heading(record: dict) -> str:
     extra = ""
     if record.get("mean_loss") is not None:

@@ -44,7 +44,7 @@ def merge(target: str, sources: list[str], *, replace: bool = False) -> list[str
         with store_db.transaction(con):
             for run, record in merged.items():
                 writer.check_run_name(con, run, replace=replace)
-                for table in ("tokens", "sequences", "runs"):
+                for table in writer.RUN_TABLES:
                     con.execute(sql.read(f"delete_run_{table}"), {"run": run})
                 for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                     _copy_rows(con, source, run)

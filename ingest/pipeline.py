@@ -23,7 +23,7 @@ import lossdb
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
 
-from . import align, writer
+from . import align, model_files, writer
 from .sources import Example, Source, open_source
 
 OVERFLOW = ("window", "truncate")
@@ -92,15 +92,21 @@ def ingest(
         raise UsageError(f"--overflow must be window or truncate, not {overflow!r}", "the default, window, drops nothing")
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, not {limit}", "leave it out to score everything")
+    if max_length is not None and max_length < 1:
+        raise UsageError(f"--max-length must be at least 1, not {max_length}", "leave it out to use the model's")
+    if stride is not None and stride < 0:
+        raise UsageError(f"--stride must be 0 or more, not {stride}", "leave it out for half a window")
     shard_of = parse_shard(shard)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
     _check_store(db_path, run, replace=replace)
+    model_files.check_model(model)
+    n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
 
     from . import scoring  # torch and transformers load here, never for the read-only commands
 
     loaded = scoring.load(model, device=device, dtype=dtype)
-    limit_length = max_length or loaded.max_length
+    limit_length = loaded.max_length if max_length is None else max_length
     if limit_length > loaded.max_length:
         raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
     to_id = _label_mapper(source, loaded.label_names)
@@ -108,7 +114,7 @@ def ingest(
     staged = writer.StagedRun()
     try:
         examples = _numbered(source, shard_of, limit)
-        bar = _progress_bar(progress, source, limit)
+        bar = _progress_bar(progress, n_expected if n_expected is not None else limit)
         for chunk in _chunks(examples, chunk_size):
             staged.add(_score_chunk(chunk, loaded, to_id, limit_length, overflow, stride, batch_size))
             bar.update(len(chunk))
@@ -140,16 +146,19 @@ def _versions() -> dict:
 
 
 def _check_store(db_path: str, run: str, *, replace: bool) -> None:
-    """Fail before scoring if the store can't take this run; never create the file here."""
+    """Fail before scoring if the store can't take this run; never create the file here.
+
+    The store is opened read-write for a moment, as the commit will: a store that another
+    process holds open (a reader as much as a writer) is reported now, not after scoring.
+    """
     path = Path(db_path)
     if not path.parent.exists():
         raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another --db path")
     if not path.exists():
         return
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a DuckDB file", "point --db at a .duckdb file")
+    store_db.check_file(path)
     try:
-        con = duckdb.connect(db_path, read_only=True)
+        con = duckdb.connect(db_path, read_only=False)
     except duckdb.Error as e:
         raise store_db._explain_open_error(path, e) from None
     try:
@@ -158,6 +167,31 @@ def _check_store(db_path: str, run: str, *, replace: bool) -> None:
             writer.check_run_name(con, run, replace=replace)
     finally:
         con.close()
+
+
+def _check_data(source: Source, shard, limit, model_labels: list[str] | None) -> int | None:
+    """Read the data once before the model loads: every sequence's words and tags line up, and
+    (when the model's labels can be read from its config) every tag is one of them. Returns
+    how many sequences will be scored; None for standard input, which can be read only once."""
+    if source.description == "<stdin>":
+        return None
+    to_id = _label_mapper(source, model_labels) if model_labels else None
+    count = 0
+    for seq_id, example in _numbered(source, shard, limit):
+        _check_lengths(seq_id, example, source.description)
+        if to_id is not None:
+            to_id(example.tags, f"{source.description}, sequence {seq_id}")
+        count += 1
+    if count == 0:
+        raise InputError(f"no sentences found in {source.description}", "pass data with at least one labelled sentence")
+    return count
+
+
+def _check_lengths(seq_id: int, example: Example, where: str | None = None) -> None:
+    if len(example.words) != len(example.tags):
+        which = f"sequence {seq_id}" + (f" (id {example.source_id})" if example.source_id else "")
+        raise InputError(f"{where + ', ' if where else ''}{which}: {len(example.words)} words but "
+                         f"{len(example.tags)} tags", "give every word exactly one tag")
 
 
 def _default_run_name(model: str, data: str, split: str | None, shard) -> str:
@@ -216,9 +250,7 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 
 def _score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size) -> list[writer.ScoredSequence]:
     for seq_id, example in chunk:
-        if len(example.words) != len(example.tags):
-            raise InputError(f"{example.source_id or f'sequence {seq_id}'}: {len(example.words)} words but "
-                             f"{len(example.tags)} tags", "give every word exactly one tag")
+        _check_lengths(seq_id, example)
     word_labels = [to_id(e.tags, f"sequence {seq_id}") for seq_id, e in chunk]
     label_names = loaded.label_names
     nonempty = [k for k, (_, e) in enumerate(chunk) if e.words]
@@ -263,8 +295,8 @@ def words_hash(words: list[str]) -> str:
     return hashlib.md5("\x1f".join(words).encode("utf-8")).hexdigest()
 
 
-def _progress_bar(enabled: bool, source: Source, limit: int | None):
+def _progress_bar(enabled: bool, total: int | None):
     from tqdm import tqdm
 
-    return tqdm(total=limit, desc="scoring", unit="seq", file=sys.stderr, disable=not enabled or None,
+    return tqdm(total=total, desc="scoring", unit="seq", file=sys.stderr, disable=not enabled or None,
                 dynamic_ncols=True, mininterval=0.5)

@@ -18,6 +18,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 from lossdb.errors import InputError, UsageError
 
 from .align import Window, require_word_alignment
+from .model_files import check_model
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -35,14 +36,7 @@ class LoadedModel:
 
 def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedModel:
     """Model and tokenizer through the Auto classes, from a local folder or a hub id."""
-    path = Path(spec)
-    looks_local = path.exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1
-    if looks_local and not path.exists():
-        raise InputError(f"model path {spec} does not exist", "pass a model folder or a Hugging Face hub id")
-    if path.is_dir() and not (path / "config.json").exists():
-        raise InputError(f"{spec} is not a model folder (no config.json)", "pass a folder saved with save_pretrained")
-    if path.is_file():
-        raise InputError(f"{spec} is a file, not a model folder", "pass the folder that holds config.json")
+    check_model(spec)
     if dtype not in DTYPES:
         raise UsageError(f"unknown --dtype {dtype!r}", f"choose one of {', '.join(DTYPES)}")
     target = _device(device)
@@ -51,10 +45,14 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedMo
         tokenizer = AutoTokenizer.from_pretrained(spec)
         model = AutoModelForTokenClassification.from_pretrained(spec)
     except Exception as e:  # transformers raises OSError, ValueError, KeyError... for bad folders and ids
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = str(e).strip().splitlines()[0].rstrip(".") if str(e).strip() else type(e).__name__
         raise InputError(f"cannot load a token-classification model from {spec}: {first}",
                          "pass a folder saved with save_pretrained, or a hub id that is cached locally") from None
     require_word_alignment(tokenizer)
+    # lossdb windows (or truncates) long sequences itself: transformers' warning that a sequence
+    # is longer than the model's maximum, "will result in indexing errors", does not apply.
+    if isinstance(getattr(tokenizer, "deprecation_warnings", None), dict):
+        tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
     id2label = model.config.id2label
     label_names = [id2label[i] for i in range(len(id2label))]
     if all(name.startswith("LABEL_") for name in label_names):

@@ -92,7 +92,7 @@ def _conll(path: Path) -> Iterator[Example]:
     tags: list[str] = []
     first_column: list[str] = []  # decides, on the first sentence, where the token is
     try:
-        with path.open(encoding="utf-8", newline="") as lines:
+        with path.open(encoding="utf-8-sig", newline="") as lines:  # -sig: a leading BOM is not text
             for number, line in enumerate(lines, start=1):
                 line = line.rstrip("\r\n")
                 if "\x00" in line:
@@ -144,7 +144,7 @@ def _conll_sentence(rows: list[list[str]], tags: list[str], token_column: int) -
 
 def _jsonl_file(path: Path, words_column, tags_column, id_column) -> Iterator[Example]:
     try:
-        with path.open(encoding="utf-8") as lines:
+        with path.open(encoding="utf-8-sig") as lines:
             yield from _jsonl_lines(lines, str(path), words_column, tags_column, id_column)
     except UnicodeDecodeError as e:
         raise InputError(f"{path} is not a UTF-8 text file (byte {e.start})", "pass JSON Lines in UTF-8") from None
@@ -208,6 +208,9 @@ def _record_example(record: dict, columns, where: str) -> Example:
     words, tags = record.get(words_column), record.get(tags_column)
     if not isinstance(words, list) or not isinstance(tags, list):
         raise InputError(f"{where}: {words_column!r} and {tags_column!r} must be lists", "store words and tags as lists")
+    bad = next((i for i, w in enumerate(words) if w is None or isinstance(w, (list, dict, bool))), None)
+    if bad is not None:
+        raise InputError(f"{where}: word {bad} is {json.dumps(words[bad])}, not a string", "write every word as a string")
     source_id = record.get(id_column) if id_column else None
     return Example([str(w) for w in words], tags, None if source_id is None else str(source_id))
 

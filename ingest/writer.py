@@ -8,7 +8,10 @@ as it was (DuckDB rolls the unfinished transaction back when the file is next op
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +24,13 @@ import pyarrow.parquet as pq
 from lossdb import sql
 from lossdb.errors import StoreError
 from lossdb.queries import db as store_db
+
+STAGING_PREFIX = "lossdb-ingest-"
+# How long a commit waits for another process (a reader, another ingest) to let go of the store.
+LOCK_WAIT_SECONDS = float(os.environ.get("LOSSDB_LOCK_WAIT", "120"))
+
+# Every table that holds rows of a run; replacing a run clears them all.
+RUN_TABLES = ("tokens", "sequences", "sequence_labels", "label_versions", "runs")
 
 # cleanlab's default soft-min temperature for token classification sentence scores.
 LABEL_QUALITY_TEMPERATURE = 0.05
@@ -57,11 +67,17 @@ class StagedRun:
     """Parquet files in a private temporary folder, appended to one chunk at a time."""
 
     def __init__(self, tmp_dir: str | None = None) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="lossdb-ingest-", dir=tmp_dir))
-        self.tokens_path = self.folder / "tokens.parquet"
-        self.sequences_path = self.folder / "sequences.parquet"
-        self._tokens = pq.ParquetWriter(self.tokens_path, TOKEN_SCHEMA, compression="snappy")
-        self._sequences = pq.ParquetWriter(self.sequences_path, SEQUENCE_SCHEMA, compression="snappy")
+        remove_stale_staging(tmp_dir)
+        self.folder = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=tmp_dir))
+        try:  # an interrupt (Ctrl-C, SIGTERM) while this is half made leaves no folder behind
+            (self.folder / "pid").write_text(str(os.getpid()))
+            self.tokens_path = self.folder / "tokens.parquet"
+            self.sequences_path = self.folder / "sequences.parquet"
+            self._tokens = pq.ParquetWriter(self.tokens_path, TOKEN_SCHEMA, compression="snappy")
+            self._sequences = pq.ParquetWriter(self.sequences_path, SEQUENCE_SCHEMA, compression="snappy")
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         self.n_sequences = self.n_tokens = self.n_windowed = self.n_truncated = 0
 
     def add(self, scored: list[ScoredSequence]) -> None:
@@ -80,6 +96,27 @@ class StagedRun:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def remove_stale_staging(tmp_dir: str | None = None) -> None:
+    """Delete staging folders left by ingests that were killed (their process is gone)."""
+    for folder in Path(tmp_dir or tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*"):
+        try:
+            pid = int((folder / "pid").read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge: no pid file (or still being created)
+        if not _alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def _token_table(scored: list[ScoredSequence]) -> pa.Table:
@@ -126,16 +163,24 @@ def check_run_name(con, run: str, *, replace: bool) -> None:
 
 
 def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None:
-    """Move a staged run into the store atomically: every row of it, or nothing."""
+    """Move a staged run into the store atomically: every row of it, or nothing.
+
+    If this commit created the store file and then failed, the file is removed again, so a
+    failed first ingest leaves no store behind.
+    """
     staged.close()
-    con = store_db.connect(db_path, read_only=False)
+    path = Path(db_path)
+    created = not path.exists()
+    con = store_db.connect(db_path, read_only=False, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)
     try:
         with store_db.transaction(con):
             check_run_name(con, run["run"], replace=replace)
-            for table in ("tokens", "sequences", "runs"):
+            for table in RUN_TABLES:
                 con.execute(sql.read(f"delete_run_{table}"), {"run": run["run"]})
+            _fault("commit-deleted")
             con.execute(sql.read("commit_tokens"), {
                 "run": run["run"], "labels": run["label_names"], "path": str(staged.tokens_path)})
+            _fault("commit-tokens")
             con.execute(sql.read("commit_sequences"), {
                 "run": run["run"], "tokens_path": str(staged.tokens_path),
                 "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE})
@@ -143,8 +188,33 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None
                 **run, "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
                 "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
             })
-    finally:
+            _fault("commit-before")
+        _fault("commit-after")
+    except BaseException:
         con.close()
+        if created:
+            _remove_store(path)
+        raise
+    con.close()
+
+
+def _tell_waiting(reason: str) -> None:
+    print(f"lossdb: {reason}; waiting up to {LOCK_WAIT_SECONDS:.0f} s for it to close the store ...",
+          file=sys.stderr, flush=True)
+
+
+def _remove_store(path: Path) -> None:
+    for file in (path, path.with_name(path.name + ".wal")):
+        file.unlink(missing_ok=True)
+
+
+def _fault(point: str) -> None:
+    """Crash-test hook: `LOSSDB_FAULT=<point>` makes the process SIGKILL itself there.
+
+    Used by tests/test_reliability.py to kill an ingest at exact moments of its commit.
+    """
+    if os.environ.get("LOSSDB_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def now() -> datetime:

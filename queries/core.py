@@ -37,9 +37,18 @@ def runs(con) -> Result:
     return named(con, "runs")
 
 
-def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss") -> Result:
-    """The n worst sequences, each with its ordered tokens / labels / preds / losses lists."""
-    return named(con, "top", {"n": check_n(n), "run": resolve_run(con, run), "by": check_ranking(by)})
+def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str | None = None) -> Result:
+    """The n worst sequences, each with its ordered tokens / labels / preds / losses lists.
+
+    `labels` judges them against a label version (lossdb import-labels): losses, ranking and
+    label quality are recomputed from the stored probabilities; None or 'gold' reads the
+    aggregates stored at ingest."""
+    params = {"n": check_n(n), "run": resolve_run(con, run), "by": check_ranking(by)}
+    if labels is None or labels == "gold":
+        return named(con, "top", params)
+    from .versions import check_labels
+
+    return named(con, "versions_top", {**params, "labels": check_labels(con, params["run"], labels)})
 
 
 def sequence_rows(con, seq_id: int, *, run: str | None = None) -> Result:

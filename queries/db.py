@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -24,28 +25,78 @@ def default_path() -> str:
     return os.environ.get("LOSSDB_DB") or DEFAULT_DB
 
 
-def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the store at `path`; readers never create a file, writers create it with its schema."""
+def connect(
+    path: str | os.PathLike | None = None,
+    *,
+    read_only: bool = True,
+    lock_wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the store at `path`; readers never create a file, writers create it with its schema.
+
+    `lock_wait`: seconds to keep retrying while another process holds the file (0: fail at
+    once); `on_wait` is told once, with the reason, when the first try finds it busy.
+    """
     db = Path(path or default_path())
     if read_only and not db.exists():
+        where = "" if db.parent.exists() else f" (folder {db.parent} does not exist)"
         raise StoreError(
-            f"no lossdb store at {db}",
+            f"no lossdb store at {db}{where}",
             "run `lossdb ingest` first, or point --db (or $LOSSDB_DB) at an existing store",
         )
     if not read_only and not db.parent.exists():
         raise StoreError(f"folder {db.parent} does not exist", "create it, or choose another --db path")
-    if db.exists() and db.is_dir():
-        raise StoreError(f"{db} is a folder, not a DuckDB file", "point --db at a .duckdb file")
+    check_file(db)
+    deadline = time.monotonic() + lock_wait
+    while True:
+        try:
+            con = duckdb.connect(str(db), read_only=read_only)
+            break
+        except duckdb.Error as e:
+            if not is_lock_error(e) or time.monotonic() >= deadline:
+                raise _explain_open_error(db, e) from None
+            if on_wait is not None:
+                on_wait(_explain_open_error(db, e).message)
+                on_wait = None
+            time.sleep(0.2)
     try:
-        con = duckdb.connect(str(db), read_only=read_only)
-    except duckdb.Error as e:
-        raise _explain_open_error(db, e) from None
-    if not read_only:
-        apply_schema(con)
-    elif not _has_schema(con):
+        if not read_only:
+            apply_schema(con)
+        elif not _has_schema(con):
+            raise StoreError(f"{db} is a DuckDB file but not a lossdb store", "run `lossdb ingest --db` on it to make one")
+    except BaseException:
         con.close()
-        raise StoreError(f"{db} is a DuckDB file but not a lossdb store", "run `lossdb ingest --db` on it to make one")
+        raise
     return con
+
+
+def check_file(db: Path) -> None:
+    """Refuse a folder, or an existing file that is not a DuckDB database, before DuckDB sees it.
+
+    DuckDB itself would try to load an extension for some foreign files (SQLite), or report
+    a corrupt header; the magic bytes ('DUCK' at offset 8) say it plainly.
+    """
+    if db.is_dir():
+        raise StoreError(f"{db} is a folder, not a DuckDB file", "point --db at a .duckdb file")
+    if not db.exists():
+        return
+    try:
+        with db.open("rb") as f:
+            header = f.read(16)
+    except OSError as e:
+        raise StoreError(f"cannot read {db}: {e.strerror}", "check the path and its permissions") from None
+    if len(header) < 12 or header[8:12] != b"DUCK":
+        if header.startswith(b"SQLite format"):
+            what = "a SQLite database, not a DuckDB one"
+        elif not header:
+            what = "an empty file, not a DuckDB database"
+        else:
+            what = "not a DuckDB database"
+        raise StoreError(f"{db} is {what}", "point --db at a lossdb store, or at a new file name")
+
+
+def is_lock_error(error: duckdb.Error) -> bool:
+    return "lock" in str(error).lower()
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -76,12 +127,15 @@ def _has_schema(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
     text = str(error)
-    if "lock" in text.lower():
-        pid = re.search(r"PID (\d+)", text)
-        who = f"process {pid.group(1)}" if pid else "another process"
+    if is_lock_error(error):
+        # DuckDB: 'Conflicting lock is held in /usr/bin/python3 (PID 123)'. A process holding the
+        # file read-write blocks everyone; one holding it read-only blocks writers.
+        holder = re.search(r"held in (.*?) \(PID (\d+)\)", text)
+        who = f"process {Path(holder.group(1)).name} (PID {holder.group(2)})" if holder else "another process"
         return StoreError(
-            f"{db} is locked by {who}, which is writing to it",
-            "wait for that ingest to finish (or stop it), or use another --db",
+            f"{db} is busy: {who} has it open",
+            "wait for that process to finish (an ingest holds the store only while it commits), "
+            "or close it (a notebook's lossdb.connect, a `lossdb sql --write`), or use another --db",
         )
     if "not a valid DuckDB database" in text or "database file" in text.lower() and "invalid" in text.lower():
         return StoreError(f"{db} is not a DuckDB database", "point --db at a lossdb store, or at a new file name")

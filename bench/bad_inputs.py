@@ -1,0 +1,368 @@
+"""The real-data battery: bad inputs and kills against the `lossdb` command, one PASS/FAIL line each.
+
+    .venv/bin/python bench/bad_inputs.py [--model DIR] [--data FILE] [--limit N] [--work DIR]
+
+Uses the real model and data in ../shared (minilm-panx-de, panx-de/validation.conllu).
+Every corrupted copy and every store lives in a temporary folder (never in the repository).
+Each bad-input case checks: a non-zero exit, exactly one stderr line `lossdb: error: ...`
+naming the problem, no traceback, nothing on stdout, and the store byte-for-byte unchanged
+(or still absent). The kill cases SIGKILL an ingest of the first --limit sentences while it
+scores, inside its commit (the LOSSDB_FAULT hook) and the moment its commit starts, then check
+that the earlier run is unchanged, nothing of the killed run is visible, the file opens, and
+the same ingest then succeeds. Exit status: the number of failed cases.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+LOSSDB = [sys.executable, "-m", "lossdb.cli.app"]
+
+results: list[tuple[str, bool, str]] = []
+
+
+def report(name: str, ok: bool, detail: str = "") -> None:
+    results.append((name, ok, detail))
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"  ({detail})" if detail else ""), flush=True)
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if k != "LOSSDB_DB"}
+    full.update({"PYTHONUNBUFFERED": "1", **(env or {})})
+    return subprocess.run([*LOSSDB, *args], capture_output=True, text=True, env=full, timeout=timeout, cwd=ROOT)
+
+
+def start(*args: str) -> subprocess.Popen:
+    full = {k: v for k, v in os.environ.items() if k != "LOSSDB_DB"}
+    return subprocess.Popen([*LOSSDB, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=full, cwd=ROOT)
+
+
+def state(path: Path):
+    if not path.exists():
+        return None
+    wal = path.with_name(path.name + ".wal")
+    return hashlib.sha256(path.read_bytes()).hexdigest(), wal.exists()
+
+
+def content(path: Path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return (con.execute("SELECT * FROM runs ORDER BY run_id").fetchall(),
+                con.execute("SELECT run_id, count(*), sum(loss) FROM tokens GROUP BY ALL ORDER BY ALL").fetchall(),
+                con.execute("SELECT run_id, count(*), sum(total_loss) FROM sequences GROUP BY ALL ORDER BY ALL").fetchall())
+    finally:
+        con.close()
+
+
+def run_ids(path: Path) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute(
+            "SELECT run_id FROM runs UNION SELECT run_id FROM sequences UNION SELECT run_id FROM tokens").fetchall()}
+    finally:
+        con.close()
+
+
+def clean_error(name: str, result: subprocess.CompletedProcess, needles: list[str], db: Path | None = None,
+                before=None, seconds: float | None = None) -> None:
+    """Check one bad-input case and report it."""
+    problems = []
+    if result.returncode == 0:
+        problems.append("exit 0")
+    lines = result.stderr.splitlines()
+    if "Traceback" in result.stderr + result.stdout:
+        problems.append("traceback")
+    if len(lines) != 1 or not lines[0].startswith("lossdb: error: "):
+        problems.append(f"stderr is not one 'lossdb: error:' line: {result.stderr.strip()[:300]!r}")
+    problems += [f"{n!r} not named" for n in needles if not lines or n not in lines[0]]
+    if result.stdout:
+        problems.append(f"stdout: {result.stdout[:100]!r}")
+    if db is not None and state(db) != before:
+        problems.append("store changed" if before is not None else "store created")
+    line = lines[0] if len(lines) == 1 else ""
+    detail = "; ".join(problems) if problems else line.removeprefix("lossdb: error: ")[:150]
+    if seconds is not None:
+        detail += f" [{seconds:.1f} s]"
+    report(name, not problems, detail)
+
+
+def hold(path: Path, *, read_only: bool) -> subprocess.Popen:
+    code = (f"import duckdb, time; c = duckdb.connect({str(path)!r}, read_only={read_only}); "
+            "print('open', flush=True); time.sleep(3600)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    holder.stdout.readline()
+    return holder
+
+
+def staging(pid: int) -> Path | None:
+    for pid_file in Path(tempfile.gettempdir()).glob("lossdb-ingest-*/pid"):
+        try:
+            if pid_file.read_text() == str(pid):
+                return pid_file.parent
+        except OSError:
+            pass
+    return None
+
+
+# --- corrupted copies of the real data --------------------------------------------------------------
+
+
+def sentences(lines: list[str]) -> list[list[str]]:
+    out, current = [], []
+    for line in lines:
+        if line.strip():
+            current.append(line)
+        elif current:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def corrupt_copies(data: Path, work: Path, limit: int) -> dict[str, Path]:
+    text = data.read_text("utf-8")
+    lines = text.splitlines()
+    sents = sentences(lines)[:limit]
+    late = len(sents) * 9 // 10  # a problem near the end: found before the model runs, not after
+    made = {}
+
+    def write(name: str, body: str | bytes) -> Path:
+        path = work / name
+        path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
+        return path
+
+    made["subset"] = write("subset.conllu", "\n\n".join("\n".join(s) for s in sents) + "\n")
+    made["empty"] = write("empty.conllu", b"")
+    made["binary"] = write("binary.conllu", (SHARED / "models" / "minilm-panx-de" / "model.safetensors").read_bytes()[:1 << 16])
+    made["utf16"] = write("utf16.conllu", "\n".join(lines[:200]).encode("utf-16"))
+    few = [list(s) for s in sents]
+    few[late][0] = few[late][0].rsplit("\t", 1)[0].split("\t")[-1]  # the line keeps only its token
+    made["few columns"] = write("fewcol.conllu", "\n\n".join("\n".join(s) for s in few) + "\n")
+    tag = [list(s) for s in sents]
+    tag[late][0] = tag[late][0].rsplit("\t", 1)[0] + "\tB-MISC"
+    made["unknown tag"] = write("badtag.conllu", "\n\n".join("\n".join(s) for s in tag) + "\n")
+    records = []
+    for i, s in enumerate(sents[:300]):
+        words = [line.split("\t")[-2] for line in s]
+        tags = [line.split("\t")[-1] for line in s]
+        if i == 250:
+            tags = tags[:-1]
+        records.append(json.dumps({"tokens": words, "ner_tags": tags}, ensure_ascii=False))
+    made["lengths"] = write("lengths.jsonl", "\n".join(records) + "\n")
+    return made
+
+
+def slow_tokenizer_model(model: Path, work: Path) -> Path:
+    from transformers import ByT5Tokenizer
+
+    folder = work / "slow-model"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(model / name, folder / name)
+    ByT5Tokenizer().save_pretrained(folder)
+    return folder
+
+
+# --- the battery ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(SHARED / "models" / "minilm-panx-de"))
+    parser.add_argument("--data", default=str(SHARED / "data" / "panx-de" / "validation.conllu"))
+    parser.add_argument("--limit", type=int, default=1000, help="sentences per ingest (the kill cases score them)")
+    parser.add_argument("--work", default=None, help="scratch folder [default: a new temporary one]")
+    args = parser.parse_args()
+    model, data = Path(args.model), Path(args.data)
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="lossdb-battery-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"model {model}\ndata  {data} (first {args.limit} sentences)\nwork  {work}\n", flush=True)
+    files = corrupt_copies(data, work, args.limit)
+    subset = files["subset"]
+
+    store = work / "store.duckdb"
+    started = time.monotonic()
+    base = cli("ingest", "-m", str(model), "-d", str(subset), "--run", "base", "-q", "--db", str(store))
+    if base.returncode != 0:
+        report("setup: ingest the base run", False, base.stderr.strip()[-300:])
+        return 1
+    report("setup: ingest the base run", True, f"{base.stderr.strip()} [{time.monotonic() - started:.0f} s]")
+    absent = work / "absent.duckdb"
+
+    def ingest_case(name, model_arg, data_arg, needles, db=store, extra=(), env=None):
+        before = state(db)
+        t0 = time.monotonic()
+        result = cli("ingest", "-m", str(model_arg), "-d", str(data_arg), "--run", "bad", "--db", str(db), *extra,
+                     env=env)
+        clean_error(name, result, needles, db, before, time.monotonic() - t0)
+
+    # models
+    ingest_case("model: path does not exist", work / "no-such-model", subset, ["does not exist"])
+    ingest_case("model: hub-style name, not cached, offline", "no-such-model-xyz", subset, ["does not exist"],
+                env={"HF_HUB_OFFLINE": "1"})
+    (work / "empty-folder").mkdir()
+    ingest_case("model: folder that is not a model", work / "empty-folder", subset, ["not a model folder"])
+    ingest_case("model: a file, not a folder", subset, subset, ["is a file"])
+    (work / "config-only").mkdir()
+    shutil.copy(model / "config.json", work / "config-only" / "config.json")
+    ingest_case("model: config.json without weights", work / "config-only", subset, ["no weights"])
+    ingest_case("model: slow tokenizer without word alignment", slow_tokenizer_model(model, work), subset,
+                ["slow tokenizer"])
+    # data
+    ingest_case("data: file does not exist", model, work / "missing.conllu", ["does not exist"])
+    ingest_case("data: empty file", model, files["empty"], ["is empty"])
+    ingest_case("data: binary file", model, files["binary"], ["not a", "text file"])
+    ingest_case("data: UTF-16 text", model, files["utf16"], ["not a UTF-8 text file"])
+    ingest_case("data: a line with too few columns (near the end)", model, files["few columns"],
+                ["expected a token and a tag"])
+    ingest_case("data: a tag the model does not know (near the end)", model, files["unknown tag"],
+                ["'B-MISC'", "O, B-PER, I-PER, B-ORG, I-ORG, B-LOC, I-LOC"])
+    ingest_case("data: tokens and tags of different lengths", model, files["lengths"], ["words but", "tags"])
+    ingest_case("data: ... and a new store is not created", model, files["unknown tag"], ["'B-MISC'"], db=absent)
+    # stores
+    ingest_case("store: folder does not exist (ingest)", model, subset, ["does not exist"],
+                db=work / "no" / "folder" / "x.duckdb")
+    not_db = work / "not-a-db.duckdb"
+    not_db.write_text("hello\n" * 100)
+    lite = work / "sqlite.duckdb"
+    con = sqlite3.connect(lite)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    ingest_case("store: a text file, not DuckDB (ingest)", model, subset, ["not a DuckDB database"], db=not_db)
+    ingest_case("store: a SQLite file (ingest)", model, subset, ["SQLite"], db=lite)
+    for command in (["top"], ["sql", "SELECT 1"]):
+        before = state(not_db)
+        clean_error(f"store: a text file, not DuckDB ({command[0]})", cli(*command, "--db", str(not_db)),
+                    ["not a DuckDB database"], not_db, before)
+    clean_error("store: a SQLite file (top)", cli("top", "--db", str(lite)), ["SQLite"], lite, state(lite))
+    for command in (["top"], ["runs"], ["sql", "SELECT 1"]):
+        clean_error(f"store: readers never create a file ({command[0]})", cli(*command, "--db", str(absent)),
+                    ["no lossdb store"], absent, None)
+    clean_error("store: folder does not exist (top)", cli("top", "--db", str(work / "no" / "x.duckdb")),
+                ["does not exist"])
+    # locks
+    holder = hold(store, read_only=False)
+    try:
+        for command in (["top"], ["sql", "SELECT 1", "--write"]):
+            before = state(store)
+            clean_error(f"lock: another process writing ({' '.join(command[:1] + command[2:])})",
+                        cli(*command, "--db", str(store)), ["busy", f"PID {holder.pid}"], store, before)
+        ingest_case("lock: another process writing (ingest)", model, subset, ["busy", f"PID {holder.pid}"])
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = hold(store, read_only=True)
+    try:
+        ingest_case("lock: a reader holds the store: ingest refused before scoring", model, subset,
+                    ["busy", f"PID {holder.pid}"])
+        top = cli("top", "--n", "1", "--db", str(store))
+        report("lock: ... while readers still read", top.returncode == 0, top.stderr.strip()[:200])
+    finally:
+        holder.kill()
+        holder.wait()
+    # usage
+    for n in ("0", "-1", "abc"):
+        clean_error(f"usage: --n {n}", cli("top", "--n", n, "--db", str(store)), ["--n"], store, state(store))
+    clean_error("usage: unknown run", cli("top", "--run", "no-such-run", "--db", str(store)),
+                ["'no-such-run'", "'base'"], store, state(store))
+    clean_error("usage: SQL that does not parse", cli("sql", "SELEC * FROM tokens", "--db", str(store)),
+                ["does not parse"], store, state(store))
+    for statement in ("DROP TABLE tokens", "DELETE FROM tokens", "UPDATE tokens SET loss = 0",
+                      "INSERT INTO runs SELECT * FROM runs"):
+        clean_error(f"sql without --write: {statement.split()[0]}", cli("sql", statement, "--db", str(store)),
+                    ["read-only", "--write"], store, state(store))
+    before = state(store)
+    refused = cli("ingest", "-m", str(model), "-d", str(subset), "--run", "base", "--db", str(store))
+    clean_error("runs: ingest under a complete run's name without --replace", refused, ["'base'", "--replace"],
+                store, before)
+
+    # kills
+    before = content(store)
+    kill_args = ["ingest", "-m", str(model), "-d", str(subset), "--run", "killed", "--batch-size", "8", "-q",
+                 "--db", str(store)]
+
+    def after_kill(name: str, killed: str) -> bool:
+        problems = []
+        if content(store) != before:
+            problems.append("earlier runs changed")
+        if killed in run_ids(store):
+            problems.append("killed run visible")
+        for command in (["runs"], ["top", "--n", "1"], ["sql", "SELECT count(*) FROM sequence_losses"]):
+            result = cli(*command, "--db", str(store))
+            if result.returncode != 0 or killed in result.stdout:
+                problems.append(f"{command[0]} after the kill: {result.stderr.strip()[:100]}")
+        report(name, not problems, "; ".join(problems) or "earlier run unchanged, killed run invisible, file opens")
+        return not problems
+
+    ingest = start(*kill_args)
+    deadline = time.monotonic() + 600
+    while staging(ingest.pid) is None and ingest.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(3)
+    scoring = ingest.poll() is None
+    ingest.send_signal(signal.SIGKILL)
+    ingest.wait()
+    report("kill: SIGKILL landed while scoring", scoring)
+    after_kill("kill: SIGKILL during scoring", "killed")
+
+    for point in ("commit-deleted", "commit-tokens", "commit-before"):
+        result = cli(*kill_args, env={"LOSSDB_FAULT": point})
+        report(f"kill: SIGKILL inside the commit ({point})", result.returncode == -signal.SIGKILL,
+               f"exit {result.returncode}")
+        after_kill(f"kill: ... after {point}", "killed")
+    result = cli("ingest", "-m", str(model), "-d", str(subset), "--run", "base", "--replace", "--db", str(store),
+                 env={"LOSSDB_FAULT": "commit-tokens"})
+    report("kill: SIGKILL while --replace commits", result.returncode == -signal.SIGKILL)
+    after_kill("kill: ... the replaced run is intact", "killed")
+
+    ingest = start(*kill_args[:-2], "--db", str(store))
+    while ingest.poll() is None:
+        folder = staging(ingest.pid)
+        try:
+            with (folder / "tokens.parquet").open("rb") as f:
+                f.seek(0, os.SEEK_END)
+                if f.tell() > 8:
+                    f.seek(-4, os.SEEK_END)
+                    if f.read() == b"PAR1":
+                        break
+        except (OSError, TypeError):
+            pass
+        time.sleep(0.002)
+    ingest.send_signal(signal.SIGKILL)
+    ingest.wait()
+    if "killed" in run_ids(store):
+        con = duckdb.connect(str(store), read_only=True)
+        n = con.execute("SELECT count(*) FROM sequences WHERE run_id = 'killed'").fetchone()[0]
+        con.close()
+        report("kill: SIGKILL as the commit starts (landed after COMMIT: all rows there)", n == args.limit, f"{n} rows")
+    else:
+        after_kill("kill: SIGKILL as the commit starts (landed before COMMIT)", "killed")
+        t0 = time.monotonic()
+        rerun = cli(*kill_args)
+        report("kill: the same ingest then runs to completion", rerun.returncode == 0 and "killed" in run_ids(store),
+               f"{rerun.stderr.strip()[:200]} [{time.monotonic() - t0:.0f} s]")
+
+    failed = [name for name, ok, _ in results if not ok]
+    print(f"\n{len(results) - len(failed)} passed, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
+    return len(failed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

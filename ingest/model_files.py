@@ -1,0 +1,85 @@
+"""Checks on a --model argument that need neither torch nor transformers.
+
+`pipeline.ingest` runs these before it imports the ML stack (seconds of start-up), so a
+mistyped path, a folder that is not a model, or a tag the model does not know is reported
+at once instead of after the model has loaded, or after part of the data has been scored.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from lossdb.errors import InputError
+
+# 'name' or 'owner/name', as the Hugging Face hub spells repository ids.
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
+# The files AutoModelForTokenClassification (PyTorch) loads weights from, sharded or not.
+WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json")
+
+
+def check_model(spec: str) -> None:
+    """Raise InputError if `spec` is neither a model folder nor a hub id that can be fetched."""
+    path = Path(spec)
+    looks_local = path.exists() or spec.startswith((".", "/", "~")) or spec.count("/") > 1
+    if not path.exists():
+        if looks_local or not HUB_ID.fullmatch(spec):
+            raise InputError(f"model path {spec} does not exist", "pass a model folder or a Hugging Face hub id")
+        _check_hub_model(spec)
+        return
+    if path.is_file():
+        raise InputError(f"{spec} is a file, not a model folder", "pass the folder that holds config.json")
+    config = path / "config.json"
+    if not config.is_file():
+        raise InputError(f"{spec} is not a model folder (no config.json)", "pass a folder saved with save_pretrained")
+    try:
+        json.loads(config.read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{config} is not valid JSON ({str(e).splitlines()[0]})",
+                         "pass a folder saved with save_pretrained") from None
+    if not any(any(path.glob(pattern)) for pattern in WEIGHTS):
+        raise InputError(f"{spec} has a config.json but no weights ({', '.join(WEIGHTS)})",
+                         "pass a folder saved with save_pretrained, weights included")
+
+
+def label_names(spec: str) -> list[str] | None:
+    """The model's labels in id order, read from a local folder's config.json; None when that
+    cannot be done without transformers (a hub id, an unreadable config: the loader explains)."""
+    config = Path(spec) / "config.json"
+    try:
+        id2label = json.loads(config.read_text("utf-8"))["id2label"]
+        names = [id2label[str(i)] for i in range(len(id2label))]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not names or not all(isinstance(n, str) for n in names) or all(n.startswith("LABEL_") for n in names):
+        return None
+    return names
+
+
+def _check_hub_model(spec: str) -> None:
+    """A hub id that is not cached: make sure the hub can be asked before transformers asks it.
+
+    Without this, an unreachable hub costs a minute of retries and a screen of warnings
+    before transformers gives up.
+    """
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    if huggingface_hub.try_to_load_from_cache(spec, "config.json") is not None:
+        return  # cached: transformers loads it offline
+    absent = f"model path {spec} does not exist, and no model of that name is in the Hugging Face cache"
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
+        raise InputError(absent, "pass a model folder, or download the model first (HF_HUB_OFFLINE is set)")
+    try:
+        huggingface_hub.model_info(spec, timeout=10)
+    except RepositoryNotFoundError:
+        raise InputError(f"model path {spec} does not exist, and the Hugging Face hub has no model of that name",
+                         "pass a model folder, or a hub id such as owner/name") from None
+    except HfHubHTTPError:
+        return  # gated, rate-limited...: let transformers try, and explain
+    except Exception as e:  # no network: httpx / requests connection errors
+        raise InputError(f"{absent}, and the hub cannot be reached ({type(e).__name__})",
+                         "pass a model folder, or download the model where there is network") from None

@@ -1,0 +1,231 @@
+"""Figures of a run: the confusion matrix, loss by label and the histogram of token losses.
+
+Each function takes the Result of the query the CLI prints as a table and returns a
+matplotlib Figure drawn from exactly those numbers; `save` writes it as PNG or SVG (by the
+file's suffix) and `svg` returns it as inline SVG text for the HTML report.
+
+    >>> from lossdb import plots, queries
+    >>> fig = plots.loss_hist(queries.display.loss_histogram(con))
+    >>> plots.save(fig, "loss-hist.png")
+
+matplotlib is imported only here, only when a figure is made, and never through pyplot:
+figures are plain ``matplotlib.figure.Figure`` objects on the Agg canvas, so nothing changes
+the backend of a notebook that imports lossdb.
+"""
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from lossdb.errors import UsageError
+
+KINDS = ("confusion", "loss-by-label", "loss-hist")
+SUFFIXES = (".png", ".svg")
+
+# One red for loss everywhere (report, terminal, notebook); greys for the rest.
+LOSS_RGB = (203, 45, 62)
+_LOSS = "#cb2d3e"
+_OK = "#7f8c9a"
+_STYLE = {
+    "font.size": 10, "axes.titlesize": 12, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+    "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "lossdb",
+}
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        FigureCanvasAgg(fig)
+    return fig
+
+
+def _columns(result, *names: str) -> list[list[Any]]:
+    missing = [n for n in names if n not in result.columns]
+    if missing:
+        raise UsageError(f"the result has no column {missing[0]!r} to plot", f"its columns: {', '.join(result.columns)}")
+    index = [result.columns.index(n) for n in names]
+    return [[row[i] for row in result.rows] for i in index]
+
+
+def _nothing(fig, what: str):
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+# --- the figures ----------------------------------------------------------------------------------
+
+
+def confusion_matrix(result, *, labels: Sequence[str] | None = None) -> tuple[list[str], list[list[float]]]:
+    """(labels, shares) from a long confusion result (label, pred and fraction, or count / n):
+    shares[i][j] is the share of the tokens with gold label i that were predicted j (the
+    result's `fraction` where it has one, else its counts divided by their row's total);
+    labels in `labels` order, else in the order first seen."""
+    value = next((c for c in ("fraction", "count", "n") if c in result.columns), "fraction")
+    gold, pred, cell = _columns(result, "label", "pred", value)
+    order = list(labels or [])
+    for name in [*gold, *pred]:
+        if name not in order:
+            order.append(name)
+    at = {name: i for i, name in enumerate(order)}
+    matrix = [[0.0] * len(order) for _ in order]
+    for g, p, v in zip(gold, pred, cell):
+        matrix[at[g]][at[p]] += float(v or 0)
+    return order, matrix if value == "fraction" else normalise_rows(matrix)
+
+
+def normalise_rows(counts: list[list[float]]) -> list[list[float]]:
+    """Each row divided by its sum (a row of zeros stays zeros)."""
+    return [[c / sum(row) if sum(row) else 0.0 for c in row] for row in counts]
+
+
+def confusion(result, *, labels: Sequence[str] | None = None, title: str = "Confusion matrix (row-normalised)"):
+    """Row-normalised confusion matrix, gold labels on rows, predictions on columns; each cell
+    is annotated with its share of the row (two decimals)."""
+    names, share = confusion_matrix(result, labels=labels)
+    size = max(4.0, 0.55 * len(names) + 2.0)
+    fig = _figure(size + 0.8, size)
+    if not names:
+        return _nothing(fig, "no labelled tokens")
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):
+        ax = fig.add_subplot()
+        image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
+        ax.set_xticks(range(len(names)), names, rotation=90)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel("predicted label")
+        ax.set_ylabel("gold label")
+        ax.set_title(title)
+        ax.spines[:].set_visible(False)
+        for i, row in enumerate(share):
+            for j, value in enumerate(row):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if value > 0.6 else "#1a1a1a")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="share of the gold label's tokens")
+    return fig
+
+
+def loss_by_label(result, *, value: str = "mean", title: str | None = None):
+    """One bar per gold label, in the result's order: its `value` (the mean loss by default),
+    labelled with the number."""
+    names, values = _columns(result, "label", value)
+    fig = _figure(max(5.0, 0.6 * len(names) + 2.0), 3.8)
+    if not names:
+        return _nothing(fig, "no labelled tokens")
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):
+        ax = fig.add_subplot()
+        heights = [float(v or 0.0) for v in values]
+        bars = ax.bar([str(n) for n in names], heights, color=_LOSS)
+        ax.bar_label(bars, labels=[f"{h:.2f}" for h in heights], padding=2, fontsize=8)
+        ax.set_xlabel("gold label")
+        ax.set_ylabel(f"{value} loss" if value in ("mean", "sum") else value.replace("_", " "))
+        ax.set_title(title or (f"{value.capitalize()} loss by gold label" if value in ("mean", "sum")
+                               else f"{value.replace('_', ' ').capitalize()} by gold label"))
+        ax.tick_params(axis="x", rotation=45 if len(names) > 8 else 0)
+        ax.margins(y=0.12)
+    return fig
+
+
+def loss_hist(result, *, title: str = "Loss of labelled tokens"):
+    """Histogram of token losses (counts on a log scale), as two filled step outlines drawn over
+    each other: tokens the model predicted right and tokens it got wrong."""
+    lo, hi, right, wrong = _columns(result, "lo", "hi", "n_correct", "n_wrong")
+    fig = _figure(6.4, 3.8)
+    if not lo or not any(right) and not any(wrong):
+        return _nothing(fig, "no labelled tokens")
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):
+        ax = fig.add_subplot()
+        edges = [*lo, hi[-1]]
+        ax.stairs(right, edges, fill=True, color=_OK, alpha=0.6, label="pred = label")
+        ax.stairs(wrong, edges, fill=True, color=_LOSS, alpha=0.7, label="pred ≠ label")
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.7)
+        ax.set_xlim(0, edges[-1])
+        ax.set_xlabel("token loss (cross-entropy of the gold label)")
+        ax.set_ylabel("tokens")
+        ax.set_title(title)
+        ax.legend(frameon=False)
+    return fig
+
+
+# --- from a store ----------------------------------------------------------------------------------
+
+
+def data(con, kind: str, *, run: str | None = None):
+    """The Result that figure `kind` is drawn from: the table its command prints
+    (confusion_long, loss_by_label, loss_histogram)."""
+    from lossdb.queries import analysis, display
+
+    if kind == "confusion":
+        return analysis.confusion_long(con, run=run)
+    if kind == "loss-by-label":
+        return analysis.loss_by_label(con, run=run)
+    if kind == "loss-hist":
+        return display.loss_histogram(con, run=run)
+    raise UsageError(f"no plot named {kind!r}", f"choose one of {', '.join(KINDS)}")
+
+
+def figure(con, kind: str, *, run: str | None = None):
+    """Figure `kind` of `run` (default: the newest complete run), drawn from `data`."""
+    result = data(con, kind, run=run)
+    if kind == "confusion":
+        from lossdb import queries
+        from lossdb.queries import analysis
+
+        return confusion(result, labels=analysis.label_names(con, queries.resolve_run(con, run)))
+    return {"loss-by-label": loss_by_label, "loss-hist": loss_hist}[kind](result)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def check_out(path: str | Path) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"cannot tell the image format of {str(out)!r}", "end the file name in .png or .svg")
+    if not out.parent.exists():
+        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another --out path")
+    return out
+
+
+def save(fig, path: str | Path) -> Path:
+    """Write `fig` as PNG or SVG, chosen by the suffix of `path`."""
+    out = check_out(path)
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):
+        fig.savefig(out, format=out.suffix.lower()[1:], dpi=150, metadata=_metadata(out.suffix.lower()))
+    return out
+
+
+def svg(fig) -> str:
+    """`fig` as an <svg> element to paste into HTML: text kept as text, no XML prologue, no
+    doctype, no external reference."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_STYLE):
+        fig.savefig(buffer, format="svg", metadata=_metadata(".svg"))
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    return text
+
+
+def _metadata(suffix: str) -> dict:
+    # No dates or software versions in the files: the same store gives the same bytes.
+    if suffix == ".svg":
+        return {"Date": None, "Creator": None}
+    return {"Software": None}

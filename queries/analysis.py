@@ -1,0 +1,233 @@
+"""Error analysis beyond the top table: loss by token and by label, the confusion matrix, label
+issues, search, and per-run summaries.
+
+Every question reads token rows through ``token_labels(run, labels)`` (sql/schema/170), so it
+answers against any label version: ``labels="gold"`` is the source's own labels.
+"""
+from __future__ import annotations
+
+from lossdb.errors import StoreError, UsageError
+
+from .core import check_n, resolve_run
+from .result import Result, named
+from .versions import check_labels
+
+LABEL_QUALITY_METHODS = ("softmin", "min")
+SUMMARY_GROUPS = ("run", "split", "language", "model")
+
+
+def run_labels(con, run: str | None, labels: str | None) -> tuple[str, str]:
+    """(run_id, label version) checked: the run complete, the version one it has."""
+    run_id = resolve_run(con, run)
+    return run_id, check_labels(con, run_id, labels)
+
+
+def label_names(con, run_id: str) -> list[str]:
+    return list(named(con, "run_label_names", {"run": run_id}).rows[0][0])
+
+
+# --- loss by token, by label ---------------------------------------------------------------------
+
+
+def loss_by_token(con, n: int | None = None, *, run: str | None = None, labels: str = "gold") -> Result:
+    """Count, mean and sum of the loss per input token over the labelled tokens (first subwords),
+    highest sum first: the book's table led by '▁der' and '▁in'. `n`: the first n (None: all)."""
+    if n is not None:
+        check_n(n)
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "loss_by_token", {"run": run_id, "labels": labels, "n": n})
+
+
+def loss_by_label(con, *, run: str | None = None, labels: str = "gold") -> Result:
+    """Count, mean and sum of the loss per label, highest mean first (the book's table), and the
+    share of the label's tokens predicted as that label (accuracy)."""
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "loss_by_label", {"run": run_id, "labels": labels})
+
+
+# --- confusion matrix -------------------------------------------------------------------------------
+
+
+def confusion_long(con, *, run: str | None = None, labels: str = "gold") -> Result:
+    """The confusion matrix in long form: label, pred, count, fraction (row-normalised), one row
+    per pair of the run's label names, in label-name order."""
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "confusion", {"run": run_id, "labels": labels})
+
+
+def confusion(con, *, run: str | None = None, labels: str = "gold", normalize: bool = False) -> Result:
+    """The confusion matrix of gold labels (rows, column ``label``) against predictions (one
+    column per label name): token counts, or with `normalize` each row divided by its total
+    (the book's normalised matrix; 0 for a label no token carries)."""
+    run_id, labels = run_labels(con, run, labels)
+    names = label_names(con, run_id)
+    long = named(con, "confusion", {"run": run_id, "labels": labels})
+    value = 3 if normalize else 2
+    cells = {(row[0], row[1]): row[value] for row in long.rows}
+    rows = [(gold, *(cells.get((gold, pred), 0) for pred in names)) for gold in names]
+    return Result(["label", *names], rows)
+
+
+def plot_confusion(con, path=None, *, run: str | None = None, labels: str = "gold"):
+    """The row-normalised confusion matrix as a matplotlib Figure (lossdb.plots' style), saved
+    to `path` (.png or .svg) when given."""
+    from lossdb import plots
+
+    run_id, labels = run_labels(con, run, labels)
+    long = named(con, "confusion", {"run": run_id, "labels": labels})
+    counts = Result(["label", "pred", "n"], [(r[0], r[1], r[2]) for r in long.rows])
+    title = "Normalized confusion matrix" + ("" if labels == "gold" else f" (labels {labels})")
+    fig = plots.confusion(counts, labels=label_names(con, run_id), title=title)
+    if path is not None:
+        plots.save(fig, plots.check_out(path))
+    return fig
+
+
+# --- label issues -----------------------------------------------------------------------------------
+
+
+def check_method(method: str) -> str:
+    if method not in LABEL_QUALITY_METHODS:
+        raise UsageError(f"unknown label-quality method {method!r}",
+                         "choose softmin (cleanlab's soft-min, stored at ingest) or min (worst token)")
+    return method
+
+
+def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gold", method: str = "softmin") -> Result:
+    """The n sequences most likely to carry a label error, lowest label quality first.
+
+    1. Token score: each labelled token's self-confidence p(given label) from the stored
+       probabilities (cleanlab's token label-quality score).
+    2. Sentence score (Wang & Mueller 2022, "Detecting Label Errors in Token Classification
+       Data"; cleanlab.token_classification.rank.get_label_quality_scores): ``softmin``, the
+       soft-min at temperature 0.05 stored at ingest as label_quality, or ``min``, the worst
+       token (the paper's worst-token method, cleanlab's default).
+    3. Suspects: the tokens of each sequence that cleanlab's token filter flags
+       (token_classification.filter.find_label_issues with confident learning, Northcutt et al.
+       2021): predicted as another label, and some other class reaches its per-class threshold
+       (the mean self-confidence of that class). Each with word, token, label, pred, p_label,
+       p_pred, least confident first.
+
+    total_loss, the book's ranking, is alongside.
+    """
+    check_n(n)
+    method = check_method(method)
+    run_id, labels = run_labels(con, run, labels)
+    ranked = named(con, "label_issues", {"run": run_id, "labels": labels, "method": method, "n": n})
+    ids = [row[ranked.columns.index("seq_id")] for row in ranked.rows]
+    suspects = dict(named(con, "label_issue_suspects", {"run": run_id, "labels": labels, "seq_ids": ids}).rows) if ids else {}
+    at = ranked.columns.index("seq_id")
+    rows = [(*row[:-1], len(suspects.get(row[at], [])), row[-1], suspects.get(row[at], [])) for row in ranked.rows]
+    return Result([*ranked.columns[:-1], "n_suspects", "text", "suspects"], rows)
+
+
+def token_issues(con, *, run: str | None = None, labels: str = "gold", seq_id: int | None = None,
+                 only_issues: bool = True, n: int | None = None) -> Result:
+    """Labelled tokens with their self-confidence (p_label), the probability of the prediction
+    (p_pred), the given class's confident-learning threshold and cleanlab's confident-learning
+    flag (is_issue); by default only flagged tokens, least confident first."""
+    if n is not None:
+        check_n(n)
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "token_issues", {"run": run_id, "labels": labels, "seq_id": seq_id,
+                                       "only_issues": only_issues, "n": n})
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+
+def search(con, token: str | None = None, *, word: str | None = None, label: str | None = None,
+           pred: str | None = None, errors: bool = False, n: int = 3, run: str | None = None,
+           labels: str = "gold") -> Result:
+    """The sequences with a token matching every condition given (the book's search for '▁('):
+    the token as the tokenizer prints it, the word it belongs to, its label, its prediction,
+    `errors` for labelled tokens predicted wrong. Highest total loss first, n of them, each with
+    the ordered tokens / labels / preds / losses lists of `top`, n_matches (its matching tokens)
+    and n_sequences (how many sequences match in all)."""
+    check_n(n)
+    if token is None and word is None and label is None and pred is None and not errors:
+        raise UsageError("search needs something to look for",
+                         "give a TOKEN (e.g. '▁('), or --word, --label, --pred or --errors")
+    run_id, labels = run_labels(con, run, labels)
+    ranked = named(con, "search", {"run": run_id, "labels": labels, "token": token, "word": word,
+                                   "label": label, "pred": pred, "errors": bool(errors), "n": n})
+    return with_token_lists(con, ranked, run_id, labels)
+
+
+def with_token_lists(con, ranked: Result, run_id: str, labels: str) -> Result:
+    """`ranked` (one row per sequence, with seq_id) with each sequence's ordered tokens /
+    labels / preds / losses appended: the shape of `top`. Fetched for those sequences only."""
+    at = ranked.columns.index("seq_id")
+    ids = [row[at] for row in ranked.rows]
+    lists = {}
+    if ids:
+        for seq_id, *columns in named(con, "sequence_lists", {"run": run_id, "labels": labels, "seq_ids": ids}).rows:
+            lists[seq_id] = columns
+    rows = [(*row, *lists.get(row[at], ([], [], [], []))) for row in ranked.rows]
+    return Result([*ranked.columns, "tokens", "labels", "preds", "losses"], rows)
+
+
+# --- summaries ------------------------------------------------------------------------------------------
+
+
+def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True, mode: str = "default") -> Result:
+    """Per run (or per split, language or model, over the runs that share it): sequences, labelled
+    tokens, token errors, mean loss per labelled token, token accuracy, sequences with errors,
+    mean label quality and, with `entities`, entity-level micro precision / recall / F1 (seqeval,
+    `mode`) judged against label version `labels` where a run has it (gold otherwise).
+    language is read from the data source's name (e.g. PAN-X.de), NULL when it names none."""
+    if by not in SUMMARY_GROUPS:
+        raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}")
+    base = named(con, "run_summary")
+    records = base.records()
+    for r in records:
+        r["labels"] = "gold"
+        if entities:
+            from . import entities as entity_queries
+
+            version = labels if labels == "gold" or _has_version(con, r["run_id"], labels) else "gold"
+            r["labels"] = version
+            micro = next(row for row in entity_queries.entity_scores(
+                con, r["run_id"], labels=version, mode=mode).rows if row[0] == "micro avg")
+            r.update(entity_precision=micro[1], entity_recall=micro[2], entity_f1=micro[3],
+                     n_entities=micro[4], n_pred_entities=micro[5], n_correct_entities=micro[6])
+    if by == "run":
+        columns = list(base.columns) + (["labels", "entity_precision", "entity_recall", "entity_f1"] if entities else [])
+        return Result(columns, [tuple(r[c] for c in columns) for r in records])
+    groups: dict = {}
+    for r in records:
+        groups.setdefault(r[by], []).append(r)
+    columns = [by, "n_runs", "runs", "n_sequences", "n_labelled", "n_errors", "mean_loss", "token_accuracy",
+               "n_sequences_with_errors"]
+    if entities:
+        columns += ["entity_precision", "entity_recall", "entity_f1"]
+    rows = []
+    for key, members in sorted(groups.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
+        n_labelled = sum(m["n_labelled"] for m in members)
+        n_errors = sum(m["n_errors"] for m in members)
+        total = sum((m["mean_loss"] or 0.0) * m["n_labelled"] for m in members)
+        row = [key, len(members), ", ".join(m["run_id"] for m in members), sum(m["n_sequences"] for m in members),
+               n_labelled, n_errors, total / n_labelled if n_labelled else None,
+               1 - n_errors / n_labelled if n_labelled else None,
+               sum(m["n_sequences_with_errors"] for m in members)]
+        if entities:
+            c = sum(m["n_correct_entities"] for m in members)
+            p = sum(m["n_pred_entities"] for m in members)
+            g = sum(m["n_entities"] for m in members)
+            precision, recall = (c / p if p else 0.0), (c / g if g else 0.0)
+            row += [precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0]
+        rows.append(tuple(row))
+    return Result(columns, rows)
+
+
+def _has_version(con, run_id: str, labels: str) -> bool:
+    try:
+        check_labels(con, run_id, labels)
+    except StoreError:
+        return False
+    return True
+
+
+__all__ = ["LABEL_QUALITY_METHODS", "SUMMARY_GROUPS", "confusion", "confusion_long", "label_issues", "label_names",
+           "loss_by_label", "loss_by_token", "plot_confusion", "run_labels", "search", "summary",
+           "token_issues", "with_token_lists"]

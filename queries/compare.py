@@ -1,0 +1,81 @@
+"""Comparing two runs over the same data (two checkpoints, two models): the sequences whose loss
+changed most, and the per-label and per-entity-type changes.
+
+Sequences pair up by seq_key (the source's id column where it has one, else the hash of the
+words), so runs of models with different tokenizers compare word for word; the k-th copy of a
+sentence repeated in the data pairs with the k-th copy in the other run. Every change is b - a.
+"""
+from __future__ import annotations
+
+from lossdb.errors import StoreError, UsageError
+
+from .analysis import run_labels
+from .core import RANKINGS, check_n, check_ranking
+from .result import Result, named
+
+VIEWS = ("sequences", "labels", "entities")
+
+
+def _runs(con, run_a: str, run_b: str, labels: str) -> tuple[str, str, str]:
+    a, labels_a = run_labels(con, run_a, labels)
+    b, labels_b = run_labels(con, run_b, labels)
+    if a == b:
+        raise UsageError(f"both runs are {a!r}", "compare two different runs, e.g. two checkpoints over the same data")
+    shared = named(con, "compare_count", {"run_a": a, "run_b": b}).rows[0][0]
+    if not shared:
+        raise StoreError(f"runs {a!r} and {b!r} share no sequences",
+                         "compare runs over the same data: sequences pair up by source id, else by their words")
+    return a, b, labels_a
+
+
+def compare_sequences(con, run_a: str, run_b: str, *, n: int = 10, by: str = "total_loss", labels: str = "gold") -> Result:
+    """The n shared sequences whose `by` (total_loss, mean_loss or label_quality) changed most
+    from run a to run b (largest absolute change first), with both runs' figures and the text."""
+    check_n(n)
+    check_ranking(by)
+    a, b, labels = _runs(con, run_a, run_b, labels)
+    return named(con, "compare_sequences", {"run_a": a, "run_b": b, "labels": labels, "by": by, "n": n})
+
+
+def compare_labels(con, run_a: str, run_b: str, *, labels: str = "gold") -> Result:
+    """Per label: each run's token count, mean loss and accuracy, and the change."""
+    a, b, labels = _runs(con, run_a, run_b, labels)
+    return named(con, "compare_labels", {"run_a": a, "run_b": b, "labels": labels})
+
+
+def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode: str = "default") -> Result:
+    """Per entity type and averaged: each run's entity-level precision, recall and F1 (seqeval,
+    `mode`) and the change, with each run's support."""
+    from . import entities  # numpy loads here, not for every command
+
+    a, b, labels = _runs(con, run_a, run_b, labels)
+    score_a = {row[0]: row for row in entities.entity_scores(con, a, labels=labels, mode=mode).rows}
+    score_b = {row[0]: row for row in entities.entity_scores(con, b, labels=labels, mode=mode).rows}
+    types = sorted(t for t in set(score_a) | set(score_b) if t not in entities.AVERAGES)
+    rows = []
+    for t in [*types, *entities.AVERAGES]:
+        ra, rb = score_a.get(t), score_b.get(t)
+        row = [t]
+        for i in (3, 1, 2):  # f1, precision, recall
+            va = ra[i] if ra else None
+            vb = rb[i] if rb else None
+            row += [va, vb, vb - va if va is not None and vb is not None else None]
+        row += [ra[4] if ra else 0, rb[4] if rb else 0]
+        rows.append(tuple(row))
+    return Result(["type", "f1_a", "f1_b", "delta_f1", "precision_a", "precision_b", "delta_precision",
+                   "recall_a", "recall_b", "delta_recall", "support_a", "support_b"], rows)
+
+
+def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
+            labels: str = "gold", mode: str = "default") -> Result:
+    """One of the three comparisons: ``what`` is sequences, labels or entities."""
+    if what not in VIEWS:
+        raise UsageError(f"cannot compare {what!r}", f"choose one of {', '.join(VIEWS)}")
+    if what == "sequences":
+        return compare_sequences(con, run_a, run_b, n=n, by=by, labels=labels)
+    if what == "labels":
+        return compare_labels(con, run_a, run_b, labels=labels)
+    return compare_entities(con, run_a, run_b, labels=labels, mode=mode)
+
+
+__all__ = ["RANKINGS", "VIEWS", "compare", "compare_entities", "compare_labels", "compare_sequences"]

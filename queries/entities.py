@@ -1,0 +1,526 @@
+"""Entity-level evaluation: seqeval's precision / recall / F1 and entity error types.
+
+Words are tagged the book's way: a word's gold tag is its label (under a label version), its
+predicted tag the prediction of its first subword; these are the tags the book hands to seqeval.
+Entities are decoded from them as seqeval 1.2 decodes them:
+
+1. mode ``"default"``: seqeval's default mode, conlleval's chunk rules (``get_entities``): a
+   chunk starts at a B- tag, at an I- tag after O or after another type, ... and ends where the
+   next tag does not continue it. Ill-formed runs such as ``O I-PER`` still make entities.
+2. mode ``"strict"``: seqeval's strict mode with the IOB2 scheme (``mode='strict',
+   scheme=IOB2``): an entity is a B- tag and the I- tags of its type that follow it; a stray I-
+   tag belongs to no entity. Tags other than B-, I- and O are an error, as in seqeval.
+
+Each sequence is decoded on its own (seqeval separates the sequences it is given with an O).
+The rules are those of sql/schema/230_entity_spans.sql (``entity_spans``, ``entity_scores``,
+``entity_errors`` for ad-hoc SQL), applied here to integer tag codes with numpy: a window sort of
+every word in SQL takes tens of seconds on a million sequences, this takes about one.
+
+Error types (``entity_errors``), decided for every gold entity and every predicted entity that
+overlaps none: correct (same words, same type), wrong_type (same words, other type),
+wrong_boundary (overlapping prediction of the same type), wrong_type_and_boundary (only
+overlapping predictions of other types), missed (no overlapping prediction), spurious (a
+prediction overlapping no gold entity).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from lossdb import sql
+from lossdb.errors import StoreError, UsageError
+
+from .core import check_n, resolve_run
+from .result import Result, named, query_error
+from .versions import check_labels
+
+MODES = ("default", "strict")
+CATEGORIES = ("correct", "wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
+ERROR_VIEWS = ("type", "sequence", "entity")
+AVERAGES = ("micro avg", "macro avg", "weighted avg")
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise UsageError(f"unknown entity mode {mode!r}",
+                         "choose default (seqeval's default, conlleval's rules) or strict (seqeval's strict IOB2)")
+    return mode
+
+
+# --- seqeval's rules, per pair of tags ------------------------------------------------------------
+
+
+def seqeval_parts(tag: str) -> tuple[str, str]:
+    """(chunk tag, type) as seqeval's default mode reads a tag: 'B-PER' -> ('B', 'PER'), 'O' -> ('O', '_')."""
+    return tag[:1], tag[1:].split("-", maxsplit=1)[-1] or "_"
+
+
+def strict_parts(tag: str) -> tuple[str, str]:
+    """(prefix, type) as seqeval's strict mode reads a tag: 'B-PER' -> ('B', 'PER'), 'O' -> ('O', '_')."""
+    return tag[:1], tag[1:].strip("-") or "_"
+
+
+def chunk_start(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    """seqeval's start_of_chunk (conlleval): does a chunk start at the current tag?"""
+    return (tag in ("B", "S")
+            or (prev_tag in ("E", "S", "O") and tag in ("E", "I"))
+            or (tag not in ("O", ".") and prev_type != type_))
+
+
+def chunk_end(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
+    """seqeval's end_of_chunk (conlleval): does a chunk end at the previous tag?"""
+    return (prev_tag in ("E", "S")
+            or (prev_tag in ("B", "I") and tag in ("B", "S", "O"))
+            or (prev_tag not in ("O", ".") and prev_type != type_))
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """Lookup tables over tag codes: 0 unknown, 1..K the run's label names, K+1 the O that
+    separates sequences (and stands for the words left out because both sides tag them O)."""
+
+    types: list[str]            # entity type names, sorted; type ids index this list
+    default_type: np.ndarray    # code -> type id (default mode)
+    strict_type: np.ndarray     # code -> type id (strict mode)
+    starts: np.ndarray          # [prev code, code] -> default-mode chunk starts at code
+    ends: np.ndarray            # [code, next code] -> default-mode chunk ends at code
+    is_b: np.ndarray            # code -> strict prefix B
+    is_i: np.ndarray            # code -> strict prefix I
+    strict_ok: np.ndarray       # code -> allowed in strict IOB2 (B, I or O)
+    stale_possible: bool        # a tag without a type (e.g. a bare 'X') can end a chunk it never started
+
+    @property
+    def outside(self) -> int:
+        return len(self.default_type) - 1
+
+    @classmethod
+    def of(cls, label_names: list[str]) -> "Scheme":
+        tags = ["O", *label_names, "O"]  # code 0 never occurs once checked; it decodes as O
+        default = [seqeval_parts(t) for t in tags]
+        strict = [strict_parts(t) for t in tags]
+        types = sorted({t for _, t in default} | {t for _, t in strict})
+        type_id = {t: i for i, t in enumerate(types)}
+        n = len(tags)
+        starts = np.zeros((n, n), dtype=bool)
+        ends = np.zeros((n, n), dtype=bool)
+        for a, (tag_a, type_a) in enumerate(default):
+            for b, (tag_b, type_b) in enumerate(default):
+                starts[a, b] = chunk_start(tag_a, tag_b, type_a, type_b)
+                ends[a, b] = chunk_end(tag_a, tag_b, type_a, type_b)
+        return cls(
+            types=types,
+            default_type=np.array([type_id[t] for _, t in default], dtype=np.int32),
+            strict_type=np.array([type_id[t] for _, t in strict], dtype=np.int32),
+            starts=starts, ends=ends,
+            is_b=np.array([p == "B" for p, _ in strict]), is_i=np.array([p == "I" for p, _ in strict]),
+            strict_ok=np.array([p in ("B", "I", "O") for p, _ in strict]),
+            stale_possible=any(t == "_" and p not in ("O", ".") for p, t in default),
+        )
+
+
+@dataclass
+class Spans:
+    """Entities of one side, sorted by position. Rows index the decoded word rows (both sides
+    share them), so two entities cover the same words exactly when their rows are equal."""
+
+    seq_id: np.ndarray
+    start_word: np.ndarray
+    end_word: np.ndarray     # exclusive
+    type_id: np.ndarray
+    first_row: np.ndarray
+    last_row: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.seq_id)
+
+    def take(self, index: np.ndarray) -> "Spans":
+        return Spans(*(a[index] for a in (self.seq_id, self.start_word, self.end_word, self.type_id,
+                                          self.first_row, self.last_row)))
+
+
+@dataclass
+class Decoded:
+    run_id: str
+    labels: str
+    mode: str
+    types: list[str]
+    gold: Spans
+    pred: Spans
+    n_rows: int = 0          # word rows decoded (entities' rows index them)
+
+
+def adjacency(seq_id: np.ndarray, word_index: np.ndarray) -> np.ndarray:
+    """True where a row is the word right after the previous row's, in the same sequence."""
+    adjacent = np.zeros(len(seq_id), dtype=bool)
+    adjacent[1:] = (seq_id[1:] == seq_id[:-1]) & (word_index[1:] == word_index[:-1] + 1)
+    return adjacent
+
+
+def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, scheme: Scheme, mode: str,
+                 adjacent: np.ndarray | None = None) -> Spans:
+    """The entities in one side's tag codes (int32); rows sorted by (seq_id, word_index), a gap
+    in word_index standing for O words (`adjacent`: adjacency(seq_id, word_index), if at hand)."""
+    n = len(codes)
+    if adjacent is None:
+        adjacent = adjacency(seq_id, word_index)
+    idx = np.arange(n, dtype=np.int64)
+    outside = scheme.outside
+    prev = np.empty(n, dtype=np.int32)
+    prev[:1] = outside
+    prev[1:] = codes[:-1]
+    prev[~adjacent] = outside
+    m = len(scheme.default_type)
+    if mode == "default":
+        following = np.empty(n, dtype=np.int32)
+        following[-1:] = outside
+        following[:-1] = np.where(adjacent[1:], codes[1:], outside)
+        start = scheme.starts.ravel()[prev * m + codes]
+        end = scheme.ends.ravel()[codes * m + following]
+        begin = np.maximum.accumulate(np.where(start, idx, -1)) if n else idx
+        rows = np.flatnonzero(end)
+        first = begin[rows]
+        start_word = None
+        if scheme.stale_possible:
+            # seqeval carries a chunk start over from an earlier sentence when a chunk ends with
+            # no start of its own (only tags without a type can); here a sequence starts its own.
+            stale = (first < 0) | (seq_id[np.maximum(first, 0)] != seq_id[rows])
+            if stale.any():
+                first = np.where(stale, np.searchsorted(seq_id, seq_id[rows]), first)
+                start_word = np.where(stale, 0, word_index[first])
+        if start_word is None:
+            start_word = word_index[first]
+        type_id = scheme.default_type[codes[rows]]
+    else:
+        if not scheme.strict_ok[codes].all():
+            raise UsageError("strict mode reads IOB2 tags (B-, I-, O) and these tags have other prefixes",
+                             "use --mode default, or labels in IOB2")
+        is_b = scheme.is_b[codes]
+        link = scheme.is_i[codes] & (scheme.is_b[prev] | scheme.is_i[prev]) \
+            & (scheme.strict_type[codes] == scheme.strict_type[prev])
+        next_link = np.zeros(n, dtype=bool)
+        next_link[:-1] = link[1:]
+        segment = np.maximum.accumulate(np.where(link, -1, idx)) if n else idx
+        last_b = np.maximum.accumulate(np.where(is_b, idx, -1)) if n else idx
+        rows = np.flatnonzero(~next_link & (segment == last_b))
+        first = last_b[rows]
+        start_word = word_index[first]
+        type_id = scheme.strict_type[codes[rows]]
+    spans = Spans(seq_id[rows], start_word, word_index[rows] + 1, type_id, first, rows)
+    if len(first) > 1 and not np.all(first[1:] >= first[:-1]):
+        spans = spans.take(np.lexsort((spans.last_row, spans.first_row)))
+    return spans
+
+
+def _fetch_codes(con, run_id: str, labels: str) -> dict[str, np.ndarray]:
+    try:
+        return con.execute(sql.read("entity_tag_codes"), {"run": run_id, "labels": labels}).fetchnumpy()
+    except duckdb.Error as e:
+        raise query_error(e) from None
+
+
+def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> Decoded:
+    """Gold and predicted entities of a run (see the module docstring)."""
+    mode = check_mode(mode)
+    run_id = resolve_run(con, run)
+    labels = check_labels(con, run_id, labels)
+    names = named(con, "run_label_names", {"run": run_id}).rows[0][0]
+    scheme = Scheme.of(list(names))
+    data = _fetch_codes(con, run_id, labels)
+    seq_id = np.asarray(data["seq_id"], dtype=np.int64)
+    word_index = np.asarray(data["word_index"], dtype=np.int64)
+    gold = np.asarray(data["label_code"], dtype=np.int32)
+    pred = np.asarray(data["pred_code"], dtype=np.int32)
+    key = (seq_id << 32) | word_index
+    if len(key) > 1 and not np.all(key[1:] > key[:-1]):
+        order = np.argsort(key, kind="stable")
+        seq_id, word_index, gold, pred = seq_id[order], word_index[order], gold[order], pred[order]
+    if (gold == 0).any() or (pred == 0).any():
+        raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
+                         "import label versions with the run's label names")
+    adjacent = adjacency(seq_id, word_index)
+    return Decoded(run_id, labels, mode, scheme.types,
+                   decode_codes(seq_id, word_index, gold, scheme, mode, adjacent),
+                   decode_codes(seq_id, word_index, pred, scheme, mode, adjacent), len(seq_id))
+
+
+# --- precision, recall, F1 ------------------------------------------------------------------------
+
+
+def _cover(spans: Spans, n_rows: int) -> np.ndarray | None:
+    """Per decoded row, the index of the entity covering it (-1: none); None when entities of
+    the side overlap (possible only with tags seqeval reads oddly, e.g. a bare 'X')."""
+    if len(spans) > 1 and not np.all(spans.first_row[1:] > spans.last_row[:-1]):
+        return None
+    starts = np.zeros(n_rows, dtype=np.int32)
+    starts[spans.first_row] = 1
+    latest = np.cumsum(starts, dtype=np.int64) - 1          # the last entity starting at or before each row
+    if not len(spans):
+        return latest
+    covered = (latest >= 0) & (spans.last_row[np.maximum(latest, 0)] >= np.arange(n_rows))
+    return np.where(covered, latest, -1)
+
+
+def _exact_matches(gold: Spans, pred: Spans, pred_cover: np.ndarray | None = None) -> np.ndarray:
+    """For each gold entity, the index of the predicted entity with the same words, else -1."""
+    if pred_cover is not None:
+        at = pred_cover[gold.first_row] if len(gold) else np.zeros(0, dtype=np.int64)
+        found = at >= 0
+    else:
+        at = np.searchsorted(pred.first_row, gold.first_row)
+        found = at < len(pred)
+    safe = np.where(found, at, 0)
+    if len(pred):
+        found &= (pred.first_row[safe] == gold.first_row) & (pred.last_row[safe] == gold.last_row)
+    else:
+        found[:] = False
+    return np.where(found, safe, -1)
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b else 0.0
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def scores_of(decoded: Decoded) -> Result:
+    gold, pred, types = decoded.gold, decoded.pred, decoded.types
+    match = _exact_matches(gold, pred, _cover(pred, decoded.n_rows))
+    correct = (match >= 0) & (pred.type_id[np.maximum(match, 0)] == gold.type_id) if len(pred) else match >= 0
+    k = len(types)
+    support = np.bincount(gold.type_id, minlength=k)
+    n_pred = np.bincount(pred.type_id, minlength=k)
+    n_correct = np.bincount(gold.type_id[correct], minlength=k)
+    rows = []
+    for t in range(k):
+        if support[t] or n_pred[t]:
+            p, r = _ratio(n_correct[t], n_pred[t]), _ratio(n_correct[t], support[t])
+            rows.append((types[t], p, r, _f1(p, r), int(support[t]), int(n_pred[t]), int(n_correct[t])))
+    total_s, total_p, total_c = int(support.sum()), int(n_pred.sum()), int(n_correct.sum())
+    p, r = _ratio(total_c, total_p), _ratio(total_c, total_s)
+    averaged = [("micro avg", p, r, _f1(p, r), total_s, total_p, total_c)]
+    if rows:
+        averaged.append(("macro avg", *(float(np.mean([row[i] for row in rows])) for i in (1, 2, 3)),
+                         total_s, total_p, total_c))
+        weights = np.array([row[4] for row in rows], dtype=float)
+        averaged.append(("weighted avg", *(float(np.dot([row[i] for row in rows], weights) / weights.sum())
+                                            if weights.sum() else 0.0 for i in (1, 2, 3)),
+                         total_s, total_p, total_c))
+    else:  # no entity on either side: seqeval's macro average is NaN (undefined), its weighted one 0
+        averaged += [("macro avg", None, None, None, 0, 0, 0), ("weighted avg", 0.0, 0.0, 0.0, 0, 0, 0)]
+    return Result(["type", "precision", "recall", "f1", "support", "n_pred", "n_correct"], rows + averaged)
+
+
+def entity_scores(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> Result:
+    """Entity-level precision, recall and F1 per type, then micro, macro and weighted averages:
+    seqeval's classification_report on the run's word-level tags (IOB2; mode 'default' or
+    'strict'). support: gold entities; n_pred: predicted; n_correct: exact matches."""
+    return scores_of(decode(con, run, labels=labels, mode=mode))
+
+
+# --- error types -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcomes:
+    """Every gold entity with its category and deciding prediction (-1: none), and the spurious
+    predictions."""
+
+    category: np.ndarray      # per gold entity: index into CATEGORIES (0..4)
+    matched: np.ndarray       # per gold entity: index of the deciding prediction, or -1
+    spurious: np.ndarray      # indices of predicted entities that overlap no gold entity
+
+
+def _overlaps(a: Spans, b: Spans) -> tuple[np.ndarray, np.ndarray]:
+    """For each entity of `a`, the range [lo, hi) of entities of `b` it overlaps (b sorted)."""
+    lo = np.searchsorted(b.last_row, a.first_row, side="left")
+    hi = np.searchsorted(b.first_row, a.last_row, side="right")
+    return lo, np.maximum(hi, lo)
+
+
+def _in_range(flags: np.ndarray, spans: Spans) -> np.ndarray:
+    """Per entity, whether any row of its range has `flags` set (prefix sums: one pass)."""
+    sums = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    return sums[spans.last_row + 1] - sums[spans.first_row] > 0
+
+
+def _next_flagged(flags: np.ndarray) -> np.ndarray:
+    """Per row, the first row at or after it with `flags` set (len(flags) if none)."""
+    n = len(flags)
+    return np.minimum.accumulate(np.where(flags, np.arange(n), n)[::-1])[::-1] if n else np.zeros(0, dtype=np.int64)
+
+
+def outcomes_of(decoded: Decoded) -> Outcomes:
+    gold, pred = decoded.gold, decoded.pred
+    g_cover, p_cover = _cover(gold, decoded.n_rows), _cover(pred, decoded.n_rows)
+    if g_cover is None or p_cover is None:
+        return _outcomes_searched(decoded)
+    exact = _exact_matches(gold, pred, p_cover)
+    has_exact = exact >= 0
+    exact_same = has_exact & (pred.type_id[np.maximum(exact, 0)] == gold.type_id) if len(pred) else has_exact
+    predicted = p_cover >= 0
+    both = predicted & (g_cover >= 0)
+    same_type = np.zeros(decoded.n_rows, dtype=bool)
+    same_type[both] = pred.type_id[p_cover[both]] == gold.type_id[g_cover[both]]
+    any_overlap = _in_range(predicted, gold)
+    any_same = _in_range(same_type, gold)
+    first_same = p_cover[np.minimum(_next_flagged(same_type)[gold.first_row], decoded.n_rows - 1)] if len(gold) else exact
+    first_any = p_cover[np.minimum(_next_flagged(predicted)[gold.first_row], decoded.n_rows - 1)] if len(gold) else exact
+    category = np.full(len(gold), 4, dtype=np.int8)                    # missed
+    matched = np.full(len(gold), -1, dtype=np.int64)
+    other = any_overlap & ~any_same
+    category[other], matched[other] = 3, first_any[other]              # wrong type and boundary
+    category[any_same], matched[any_same] = 2, first_same[any_same]    # wrong boundary
+    retyped = has_exact & ~exact_same
+    category[retyped], matched[retyped] = 1, exact[retyped]            # wrong type
+    category[exact_same], matched[exact_same] = 0, exact[exact_same]   # correct
+    spurious = np.flatnonzero(~_in_range(g_cover >= 0, pred))
+    return Outcomes(category, matched, spurious)
+
+
+def _outcomes_searched(decoded: Decoded) -> Outcomes:
+    """outcomes_of for entities that overlap within a side: by binary search, not by cover."""
+    gold, pred = decoded.gold, decoded.pred
+    lo, hi = _overlaps(gold, pred)
+    any_overlap = hi > lo
+    exact = _exact_matches(gold, pred)
+    first = np.where(any_overlap, lo, -1)
+    same_type_first = np.full(len(gold), -1, dtype=np.int64)
+    for t in np.unique(gold.type_id):
+        positions = np.flatnonzero(pred.type_id == t)
+        which = np.flatnonzero(gold.type_id == t)
+        if not len(positions):
+            continue
+        k = np.searchsorted(positions, lo[which])
+        candidate = positions[np.minimum(k, len(positions) - 1)]
+        ok = (k < len(positions)) & (candidate < hi[which])
+        same_type_first[which[ok]] = candidate[ok]
+    category = np.full(len(gold), 4, dtype=np.int8)                     # missed
+    matched = np.full(len(gold), -1, dtype=np.int64)
+    overlap_other = any_overlap & (same_type_first < 0)
+    category[overlap_other], matched[overlap_other] = 3, first[overlap_other]   # wrong type and boundary
+    boundary = same_type_first >= 0
+    category[boundary], matched[boundary] = 2, same_type_first[boundary]       # wrong boundary
+    has_exact = exact >= 0
+    exact_same = has_exact & (pred.type_id[np.maximum(exact, 0)] == gold.type_id) if len(pred) else has_exact
+    category[has_exact & ~exact_same], matched[has_exact & ~exact_same] = 1, exact[has_exact & ~exact_same]
+    category[exact_same], matched[exact_same] = 0, exact[exact_same]
+    g_lo, g_hi = _overlaps(pred, gold)
+    return Outcomes(category, matched, np.flatnonzero(g_hi == g_lo))
+
+
+def _error_counts(category: np.ndarray, spurious_types: np.ndarray, gold_types: np.ndarray, k: int) -> np.ndarray:
+    """[type, 6 categories] counts."""
+    return _count_pairs(np.concatenate([gold_types, spurious_types]),
+                        np.concatenate([category.astype(np.int64), np.full(len(spurious_types), 5)]), k)
+
+
+def _count_pairs(rows: np.ndarray, categories: np.ndarray, n_rows: int) -> np.ndarray:
+    """[n_rows, 6] counts of (row, category) pairs."""
+    width = len(CATEGORIES)
+    flat = np.bincount(rows.astype(np.int64) * width + categories, minlength=n_rows * width)
+    return flat.reshape(n_rows, width)
+
+
+def _by_type(decoded: Decoded, out: Outcomes) -> Result:
+    k = len(decoded.types)
+    counts = _error_counts(out.category, decoded.pred.type_id[out.spurious], decoded.gold.type_id, k)
+    support = np.bincount(decoded.gold.type_id, minlength=k)
+    n_pred = np.bincount(decoded.pred.type_id, minlength=k)
+    rows = [(decoded.types[t], int(support[t]), int(n_pred[t]), *map(int, counts[t]))
+            for t in range(k) if support[t] or n_pred[t]]
+    rows.append(("all", int(support.sum()), int(n_pred.sum()), *map(int, counts.sum(axis=0))))
+    return Result(["type", "n_gold", "n_pred", *CATEGORIES], rows)
+
+
+def _texts(con, run_id: str, seq_ids) -> dict[int, list[str]]:
+    ids = sorted({int(s) for s in seq_ids})
+    if not ids:
+        return {}
+    return {seq: words for seq, words in named(con, "sequence_words", {"run": run_id, "seq_ids": ids}).rows}
+
+
+def _by_sequence(con, decoded: Decoded, out: Outcomes, n: int | None) -> Result:
+    gold, pred = decoded.gold, decoded.pred
+    all_seqs = np.union1d(gold.seq_id, pred.seq_id)
+    g_at = np.searchsorted(all_seqs, gold.seq_id)
+    p_at = np.searchsorted(all_seqs, pred.seq_id)
+    counts = _count_pairs(np.concatenate([g_at, p_at[out.spurious]]),
+                          np.concatenate([out.category.astype(np.int64), np.full(len(out.spurious), 5)]),
+                          len(all_seqs))
+    n_gold = np.bincount(g_at, minlength=len(all_seqs))
+    n_pred = np.bincount(p_at, minlength=len(all_seqs))
+    n_errors = counts[:, 1:].sum(axis=1)
+    order = np.lexsort((all_seqs, -n_errors))
+    if n is not None:
+        order = order[:n]
+    words = _texts(con, decoded.run_id, all_seqs[order])
+    rows = [(int(all_seqs[i]), int(n_errors[i]), int(n_gold[i]), int(n_pred[i]), *map(int, counts[i]),
+             " ".join(words.get(int(all_seqs[i]), []))) for i in order]
+    return Result(["seq_id", "n_errors", "n_gold", "n_pred", *CATEGORIES, "text"], rows)
+
+
+def _by_entity(con, decoded: Decoded, out: Outcomes, n: int | None, seq_id: int | None,
+               category: str | None) -> Result:
+    gold, pred, types = decoded.gold, decoded.pred, decoded.types
+    # one entry per outcome: (seq_id, position, gold index or -1, pred index or -1, category)
+    g_idx = np.arange(len(gold))
+    entries_seq = np.concatenate([gold.seq_id, pred.seq_id[out.spurious]])
+    entries_pos = np.concatenate([gold.first_row, pred.first_row[out.spurious]])
+    entries_gold = np.concatenate([g_idx, np.full(len(out.spurious), -1)])
+    entries_pred = np.concatenate([out.matched, out.spurious])
+    entries_cat = np.concatenate([out.category.astype(np.int64), np.full(len(out.spurious), 5)])
+    keep = np.ones(len(entries_seq), dtype=bool)
+    if seq_id is not None:
+        keep &= entries_seq == seq_id
+    if category is not None:
+        keep &= entries_cat == CATEGORIES.index(category)
+    chosen = np.flatnonzero(keep)
+    chosen = chosen[np.lexsort((entries_pos[chosen], entries_seq[chosen]))]
+    if n is not None:
+        chosen = chosen[:n]
+    words = _texts(con, decoded.run_id, entries_seq[chosen])
+
+    def text(seq: int, start: int, end: int) -> str:
+        return " ".join(words.get(seq, [])[start:end])
+
+    rows = []
+    for i in chosen:
+        seq, g, p = int(entries_seq[i]), int(entries_gold[i]), int(entries_pred[i])
+        gold_part = (types[gold.type_id[g]], int(gold.start_word[g]), int(gold.end_word[g]),
+                     text(seq, int(gold.start_word[g]), int(gold.end_word[g]))) if g >= 0 else (None,) * 4
+        pred_part = (types[pred.type_id[p]], int(pred.start_word[p]), int(pred.end_word[p]),
+                     text(seq, int(pred.start_word[p]), int(pred.end_word[p]))) if p >= 0 else (None,) * 4
+        rows.append((seq, CATEGORIES[entries_cat[i]], *gold_part, *pred_part))
+    return Result(["seq_id", "category", "gold_type", "gold_start", "gold_end", "gold_text",
+                   "pred_type", "pred_start", "pred_end", "pred_text"], rows)
+
+
+def entity_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default", by: str = "type",
+                  n: int | None = None, seq_id: int | None = None, category: str | None = None) -> Result:
+    """Entity-level error types (see the module docstring), `by`:
+
+    - ``"type"``: counts per entity type and in all (gold type; a spurious one counts under its
+      predicted type);
+    - ``"sequence"``: counts per sequence, most errors (everything but correct) first;
+    - ``"entity"``: one row per gold entity and per spurious prediction, with the words, in
+      sequence order; `seq_id` and `category` narrow it.
+
+    `n` keeps the first n rows (sequence and entity views).
+    """
+    if by not in ERROR_VIEWS:
+        raise UsageError(f"cannot list entity errors by {by!r}", f"choose one of {', '.join(ERROR_VIEWS)}")
+    if category is not None and category not in CATEGORIES:
+        raise UsageError(f"unknown entity error category {category!r}", f"choose one of {', '.join(CATEGORIES)}")
+    if n is not None:
+        check_n(n)
+    decoded = decode(con, run, labels=labels, mode=mode)
+    out = outcomes_of(decoded)
+    if by == "type":
+        return _by_type(decoded, out)
+    if by == "sequence":
+        return _by_sequence(con, decoded, out, n)
+    return _by_entity(con, decoded, out, n, seq_id, category)

@@ -1,0 +1,251 @@
+"""Annotation metadata: per-sequence tables loaded from CSV, Parquet or JSON Lines (annotator,
+source document, review status, ...), joined to sequences by their stable key.
+
+`annotate` loads a file into a table of its own (default name ``metadata``) with one extra
+column, ``seq_key``, the key every run's sequences carry (sequences.seq_key: the source's id
+where it has one, else the md5 of the words), so ad-hoc SQL joins it to any run::
+
+    SELECT m.annotator, avg(s.total_loss) FROM sequence_losses s JOIN metadata m USING (seq_key) GROUP BY 1
+
+and `top_where` / `meta_groups` filter and group `top` by a metadata column. The table and its
+columns are names a user chose: they are checked against the catalog and quoted by
+lossdb.queries.sqlnames, the one place identifiers enter SQL text; values are always bound.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from lossdb import sql
+from lossdb.errors import InputError, StoreError, UsageError
+
+from .analysis import run_labels, with_token_lists
+from .core import check_n, check_ranking, resolve_run
+from .db import transaction
+from .result import Result, execute, named, query_error
+from .sqlnames import TABLE_NAME, quote_identifier
+
+MATCHES = ("auto", "id", "text", "seq_id")
+DEFAULT_TABLE = "metadata"
+READERS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+           ".jsonl": "json", ".ndjson": "json", ".json": "json"}
+
+
+def _run(con, text: str, params: dict | None = None) -> None:
+    try:
+        con.execute(text, params) if params else con.execute(text)
+    except duckdb.Error as e:
+        raise query_error(e) from None
+
+
+def annotations(con) -> Result:
+    """The metadata tables loaded by `lossdb annotate`: name, source file, key column, how keys
+    matched (id, text or seq_id), rows and matched rows, when."""
+    return named(con, "annotations")
+
+
+def table_columns(con, table: str) -> list[str]:
+    return [row[0] for row in named(con, "table_columns", {"table": table}).rows]
+
+
+def _registered(con) -> list[str]:
+    return [row[0] for row in annotations(con).rows]
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _check_name(con, name: str, replace: bool) -> None:
+    if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
+        raise UsageError(f"--name {name!r} is not a plain table name",
+                         "use letters, digits and underscores, starting with a letter, e.g. --name review")
+    registered = [n.lower() for n in _registered(con)]
+    taken = {row[0] for row in named(con, "catalog_names").rows}
+    if name.lower() in registered:
+        if not replace:
+            raise StoreError(f"metadata table {name!r} already exists in this store",
+                             "pass --replace to load the file over it, or choose another --name")
+    elif name.lower() in taken:
+        raise UsageError(f"{name!r} is one of the store's own tables or views",
+                         "choose another --name for the metadata table")
+
+
+def _reader(path: Path) -> str:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(f"cannot tell the format of {path} from its name",
+                         "pass a .csv, .tsv, .parquet or .jsonl file")
+    return reader
+
+
+def _load(con, path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        raise InputError(f"no file {path}", "check the path of the metadata file")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder", "pass a .csv, .tsv, .parquet or .jsonl file")
+    try:
+        con.execute(sql.read(f"annotate_read_{_reader(path)}"), {"path": str(path)})
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"cannot read {path}: {first}", "check that the file is what its name says") from None
+    columns = [(r[0], r[1]) for r in named(con, "annotate_columns").rows]
+    if not columns:
+        raise InputError(f"{path} has no columns", "give the file a header row")
+    return columns
+
+
+def _key_column(columns: list[tuple[str, str]], key: str, path: Path) -> tuple[str, str]:
+    names = [c for c, _ in columns]
+    if key in names:
+        return columns[names.index(key)]
+    folded = [c for c in names if c.lower() == key.lower()]
+    if len(folded) == 1:
+        return columns[names.index(folded[0])]
+    raise InputError(f"{path} has no column {key!r} (columns: {', '.join(names)})", "name the key column with --key")
+
+
+def _keyed(con, key: str, match: str, run_id: str | None) -> tuple[int, int]:
+    text = sql.read("annotate_keyed").replace("{key}", quote_identifier(key))
+    _run(con, text, {"match": match, "run": run_id})
+    n_rows, n_matched = named(con, "annotate_match_counts").rows[0]
+    return int(n_rows), int(n_matched)
+
+
+def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TABLE, replace: bool = False,
+             run: str | None = None) -> Result:
+    """Load per-sequence metadata from `path` (CSV/TSV, Parquet, or JSON Lines) into table `name`.
+
+    `key` is the file's column that names each row's sequence; `match` says how:
+
+    - ``"id"``: the source's id column (ingest --id-column; sequences.source_id);
+    - ``"text"``: the sequence's words, as a list or a string split on white space;
+    - ``"seq_id"``: the row index in the source of run `run` (default: the newest), for sources
+      without ids (CoNLL files);
+    - ``"auto"``: text for a list column, else id if any key matches a source id, else text.
+
+    The table gets the file's columns plus ``seq_key``, the stable key of the matched
+    sequences, so it joins every run over the same data. Replacing a table of that name takes
+    `replace`. Needs a store opened for writing. Returns one row: name, file, key_column,
+    match_by, n_rows, n_matched (rows naming a stored sequence).
+    """
+    if match not in MATCHES:
+        raise UsageError(f"unknown --match {match!r}", f"choose one of {', '.join(MATCHES)}")
+    path = Path(path)
+    _check_name(con, name, replace)
+    run_id = resolve_run(con, run) if match == "seq_id" else None
+    columns = _load(con, path)
+    key, key_type = _key_column(columns, key, path)
+    if any(c.lower() == "seq_key" for c, _ in columns):
+        raise InputError(f"{path} has a column named seq_key, which lossdb adds itself", "rename that column")
+    tried = match
+    if match == "auto":
+        if key_type.endswith("[]"):
+            match = tried = "text"
+        else:
+            n_rows, n_matched = _keyed(con, key, "id", None)
+            match, tried = ("id", "id") if n_matched else ("text", "id or text")
+    n_rows, n_matched = _keyed(con, key, match, run_id)
+    if n_matched == 0 and n_rows:
+        hint = ("name the sequences' id column with --key, or match by --match text / --match seq_id"
+                if match != "seq_id" else "check the row indices against the run (lossdb runs)")
+        raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)
+    table = quote_identifier(name)
+    with transaction(con):
+        if replace:
+            _run(con, sql.read("annotate_drop").replace("{table}", table))
+        _run(con, sql.read("annotate_create").replace("{table}", table))
+        _run(con, sql.read("annotate_unregister"), {"name": name})
+        _run(con, sql.read("annotate_register"), {
+            "name": name, "source": str(path), "key_column": key, "match_by": match,
+            "n_rows": n_rows, "n_matched": n_matched})
+    _run(con, sql.read("annotate_cleanup"))
+    return Result(["name", "source", "key_column", "match_by", "n_rows", "n_matched"],
+                  [(name, str(path), key, match, n_rows, n_matched)])
+
+
+# --- reading: filter and group by a metadata column -----------------------------------------------------
+
+
+def resolve_column(con, spec: str) -> tuple[str, str]:
+    """(table, column) for 'column' or 'table.column': a column of a registered metadata table
+    (for a bare column: the table 'metadata' if it has one, else the only table that does)."""
+    if not isinstance(spec, str) or not spec:
+        raise UsageError("a metadata column name is empty", "e.g. --where-meta annotator=anna")
+    registered = _registered(con)
+    if not registered:
+        raise StoreError("this store has no metadata", "load some with `lossdb annotate FILE --key COLUMN`")
+    table, dot, column = spec.partition(".")
+    if dot and table in registered:
+        if column not in table_columns(con, table):
+            raise UsageError(f"metadata table {table!r} has no column {column!r}",
+                             f"its columns: {', '.join(table_columns(con, table))}")
+        return table, column
+    having = [t for t in registered if spec in table_columns(con, t)]
+    if not having:
+        listing = "; ".join(f"{t}: {', '.join(c for c in table_columns(con, t) if c != 'seq_key')}" for t in registered)
+        raise UsageError(f"no metadata column {spec!r}", f"metadata columns are {listing}")
+    if len(having) > 1:
+        if DEFAULT_TABLE in having:
+            return DEFAULT_TABLE, spec
+        raise UsageError(f"metadata column {spec!r} is in tables {', '.join(having)}",
+                         f"name the table too, e.g. {having[0]}.{spec}")
+    return having[0], spec
+
+
+def parse_conditions(items) -> list[tuple[str, str]]:
+    """['col=value', ...] -> [(col, value)]."""
+    out = []
+    for item in items or []:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise UsageError(f"--where-meta {item!r} is not COLUMN=VALUE", "e.g. --where-meta annotator=anna")
+        out.append((column, value))
+    return out
+
+
+def top_where(con, n: int = 3, where=None, *, run: str | None = None, by: str = "total_loss",
+              labels: str = "gold") -> Result:
+    """`top` among the sequences whose metadata meets every condition of `where` (a dict or
+    (column, value) pairs; a value matches the column's value as text): rank, run_id, seq_id,
+    total_loss, mean_loss, label_quality and the ordered tokens / labels / preds / losses."""
+    check_n(n)
+    check_ranking(by)
+    pairs = list(where.items()) if isinstance(where, dict) else list(where or [])
+    if not pairs:
+        raise UsageError("no metadata condition given", "e.g. --where-meta annotator=anna")
+    run_id, labels = run_labels(con, run, labels)
+    conditions, params = [], {"run": run_id, "labels": labels, "by": by, "n": n}
+    for i, (spec, value) in enumerate(pairs):
+        table, column = resolve_column(con, spec)
+        conditions.append(f"s.seq_key IN (SELECT seq_key FROM {quote_identifier(table)} "
+                          f"WHERE CAST({quote_identifier(column)} AS VARCHAR) = $v{i})")
+        params[f"v{i}"] = str(value)
+    text = sql.read("top_where_meta").replace("{conditions}", " AND ".join(conditions))
+    return with_token_lists(con, execute(con, text, params), run_id, labels)
+
+
+def meta_groups(con, column: str, *, run: str | None = None, by: str = "total_loss", labels: str = "gold") -> Result:
+    """The run's sequences grouped by a metadata column's value (NULL: no metadata), ranked by
+    `by` (mean total loss or mean loss highest first, mean label quality lowest first):
+    n_sequences, mean_total_loss, mean_loss, mean_label_quality, n_errors, error_rate,
+    n_sequences_with_errors."""
+    check_ranking(by)
+    run_id, labels = run_labels(con, run, labels)
+    table, name = resolve_column(con, column)
+    text = (sql.read("meta_groups").replace("{table}", quote_identifier(table))
+            .replace("{column}", quote_identifier(name)).replace("{alias}", quote_identifier(name)))
+    return execute(con, text, {"run": run_id, "labels": labels, "by": by})
+
+
+def metadata_table(con, name: str = DEFAULT_TABLE) -> Result:
+    """The rows of metadata table `name`."""
+    if name not in _registered(con):
+        names = _registered(con)
+        raise StoreError(f"no metadata table {name!r} in this store",
+                         f"tables: {', '.join(names)}" if names else "load one with `lossdb annotate FILE --key COLUMN`")
+    return execute(con, sql.read("metadata_rows").replace("{table}", quote_identifier(name)))
+
+
+__all__ = ["DEFAULT_TABLE", "MATCHES", "annotate", "annotations", "meta_groups", "metadata_table", "parse_conditions",
+           "resolve_column", "top_where"]

@@ -1,0 +1,2 @@
+-- annotate_drop: drop metadata table {table} (being replaced).
+DROP TABLE IF EXISTS {table};

@@ -1,0 +1,2 @@
+-- metadata_rows: every row of metadata table {table}.
+SELECT * FROM {table};

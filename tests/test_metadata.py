@@ -1,0 +1,241 @@
+"""Annotation metadata (CSV, Parquet, JSON Lines; by id, by text, by row index), `top` filtered
+and grouped by it, and comparing two runs over the same data."""
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+import lossdb
+from lossdb.errors import InputError, StoreError, UsageError
+
+from .conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def runs_store(tmp_path_factory, built_store, sentencepiece_model, wordpiece_model, sentences, conll_file):
+    """built_store plus run 'sp' (the sentencepiece model over the same CoNLL file) and run 'ids'
+    (the wordpiece model over the same sentences as JSON Lines with an id column). Do not modify."""
+    from lossdb.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("runs")
+    path = folder / "runs.duckdb"
+    shutil.copy(built_store, path)
+    ingest(sentencepiece_model, str(conll_file), db=str(path), run="sp", progress=False)
+    jsonl = folder / "ids.jsonl"
+    with jsonl.open("w", encoding="utf-8") as f:
+        for i, (words, tags) in enumerate(sentences):
+            f.write(json.dumps({"id": f"doc-{i}", "tokens": words, "ner_tags": tags}) + "\n")
+    ingest(wordpiece_model, str(jsonl), db=str(path), run="ids", progress=False)
+    return path
+
+
+@pytest.fixture
+def runs_copy(tmp_path, runs_store):
+    target = tmp_path / "runs.duckdb"
+    shutil.copy(runs_store, target)
+    return target
+
+
+def sequences_frame(db, run: str) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    frame = con.execute("SELECT * FROM sequences WHERE run_id = ? ORDER BY seq_id", [run]).df()
+    con.close()
+    return frame
+
+
+def metadata_frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"seq": range(n), "annotator": ["anna" if i % 3 else "bob" for i in range(n)],
+                         "reviewed": [i % 2 == 0 for i in range(n)]})
+
+
+# --- loading ------------------------------------------------------------------------------------------
+
+
+def test_annotate_csv_by_row_index(runs_copy, tmp_path):
+    seqs = sequences_frame(runs_copy, "wp")
+    meta = metadata_frame(len(seqs))
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    result = run_cli("annotate", str(tmp_path / "meta.csv"), "--key", "seq", "--match", "seq_id", "--run", "wp",
+                     "--db", str(runs_copy))
+    assert result.returncode == 0, result.stderr
+    assert "60 rows" in result.stderr and "matched by seq_id" in result.stderr
+    con = duckdb.connect(str(runs_copy), read_only=True)
+    got = con.execute("SELECT seq_key, seq, annotator, reviewed FROM metadata ORDER BY seq").fetchall()
+    assert [g[0] for g in got] == seqs["seq_key"].tolist()
+    assert [(g[1], g[2], g[3]) for g in got] == list(meta.itertuples(index=False, name=None))
+    # ad-hoc SQL joins it to any run over the same data, by seq_key
+    joined = con.execute("SELECT count(*) FROM sequence_losses s JOIN metadata m USING (seq_key) "
+                         "WHERE s.run_id = 'sp'").fetchall()[0][0]
+    assert joined == len(seqs)
+    con.close()
+    listing = lossdb.connect(runs_copy).metadata()
+    assert listing.iloc[0][["name", "key_column", "match_by", "n_rows", "n_matched"]].tolist() == \
+        ["metadata", "seq", "seq_id", 60, 60]
+
+
+def test_annotate_parquet_by_id(runs_copy, tmp_path):
+    seqs = sequences_frame(runs_copy, "ids")
+    assert seqs["seq_key"].tolist() == [f"doc-{i}" for i in range(len(seqs))]
+    meta = pd.DataFrame({"doc_id": [f"doc-{i}" for i in range(0, 60, 2)] + ["doc-999"],
+                         "status": ["done"] * 30 + ["lost"]})
+    meta.to_parquet(tmp_path / "meta.parquet")
+    store = lossdb.connect(runs_copy, read_only=False)
+    summary = store.annotate(tmp_path / "meta.parquet", key="doc_id", name="review")
+    assert summary.iloc[0][["match_by", "n_rows", "n_matched"]].tolist() == ["id", 31, 30]
+    rows = store.metadata("review")
+    assert set(rows.columns) == {"seq_key", "doc_id", "status"}
+    assert (rows["seq_key"] == rows["doc_id"]).all()
+
+
+def test_annotate_jsonl_by_text(runs_copy, tmp_path, sentences):
+    path = tmp_path / "docs.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for i, (words, _) in enumerate(sentences[:20]):
+            f.write(json.dumps({"words": words, "source_doc": f"page-{i // 5}"}) + "\n")
+    wp = sequences_frame(runs_copy, "wp")
+    ids = sequences_frame(runs_copy, "ids")
+    store = lossdb.connect(runs_copy, read_only=False)
+    summary = store.annotate(path, key="words", name="docs")  # auto: a list column matches by text
+    assert summary.iloc[0][["match_by", "n_rows", "n_matched"]].tolist() == ["text", 20, 20]
+    # text matching finds every stored sequence with those words: the CoNLL runs' hash keys and
+    # the 'ids' run's source ids
+    keys = set(store.metadata("docs")["seq_key"])
+    assert set(wp["seq_key"][:20]) <= keys and set(ids["seq_key"][:20]) <= keys
+
+
+def test_annotate_csv_text_as_a_string(runs_copy, tmp_path, sentences):
+    frame = pd.DataFrame({"sentence": [" ".join(words) for words, _ in sentences[:10]], "split": "dev"})
+    frame.to_csv(tmp_path / "text.csv", index=False)
+    store = lossdb.connect(runs_copy, read_only=False)
+    summary = store.annotate(tmp_path / "text.csv", key="sentence", match="text", name="texts")
+    assert summary.iloc[0]["n_matched"] == 10
+
+
+def test_annotate_refuses_what_it_cannot_use(runs_copy, tmp_path):
+    metadata_frame(5).to_csv(tmp_path / "meta.csv", index=False)
+    store = lossdb.connect(runs_copy, read_only=False)
+    with pytest.raises(InputError, match="no column 'nope'"):
+        store.annotate(tmp_path / "meta.csv", key="nope")
+    with pytest.raises(InputError, match="names a sequence"):
+        store.annotate(tmp_path / "meta.csv", key="annotator")  # neither an id nor a sentence
+    with pytest.raises(UsageError, match="own tables"):
+        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", name="tokens")
+    with pytest.raises(UsageError, match="plain table name"):
+        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", name='x"; DROP TABLE tokens; --')
+    (tmp_path / "meta.xlsx").write_bytes(b"PK")
+    with pytest.raises(InputError, match="format"):
+        store.annotate(tmp_path / "meta.xlsx", key="seq")
+    store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id")
+    with pytest.raises(StoreError, match="--replace"):
+        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id")
+    assert store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", replace=True).iloc[0]["n_rows"] == 5
+    store.close()
+    with pytest.raises(StoreError, match="read-only"):
+        lossdb.connect(runs_copy).annotate(tmp_path / "meta.csv", key="seq")
+    bad = run_cli("annotate", str(tmp_path / "none.csv"), "--key", "seq", "--name", "other", "--db", str(runs_copy))
+    assert bad.returncode == 3 and "no file" in bad.stderr
+
+
+# --- top filtered and grouped by metadata ---------------------------------------------------------------
+
+
+@pytest.fixture
+def annotated(runs_copy, tmp_path):
+    seqs = sequences_frame(runs_copy, "wp")
+    meta = metadata_frame(len(seqs))
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    with lossdb.connect(runs_copy, read_only=False) as store:
+        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", run="wp")
+    return runs_copy, seqs.merge(meta, left_on="seq_id", right_on="seq")
+
+
+def test_top_where_meta(annotated):
+    db, frame = annotated
+    bob = frame[frame["annotator"] == "bob"].sort_values(["total_loss", "seq_id"], ascending=[False, True])
+    store = lossdb.connect(db)
+    got = store.top_where(3, {"annotator": "bob"}, run="wp")
+    assert got["seq_id"].tolist() == bob["seq_id"].tolist()[:3]
+    both = frame[(frame["annotator"] == "bob") & frame["reviewed"]].sort_values("label_quality")
+    got = store.top_where(2, {"annotator": "bob", "metadata.reviewed": "true"}, run="wp", by="label_quality")
+    assert got["seq_id"].tolist() == both["seq_id"].tolist()[:2]
+    # the same sequences in another run over the same data: metadata joins by seq_key
+    sp = store.top_where(1, {"annotator": "bob"}, run="sp")
+    assert sp["seq_id"].iloc[0] in set(bob["seq_id"])
+
+    result = run_cli("top", "--where-meta", "annotator=bob", "--n", "2", "--run", "wp", "--format", "json",
+                     "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert [r["seq_id"] for r in json.loads(result.stdout)] == bob["seq_id"].tolist()[:2]
+    bad = run_cli("top", "--where-meta", "colour=red", "--db", str(db))
+    assert bad.returncode == 2 and "no metadata column 'colour'" in bad.stderr
+
+
+def test_top_group_by_meta(annotated):
+    db, frame = annotated
+    want = frame.groupby("annotator").agg(n=("seq_id", "count"), mean_total=("total_loss", "mean"),
+                                          n_errors=("n_errors", "sum"))
+    got = lossdb.connect(db).meta_groups("annotator", run="wp").set_index("annotator")
+    assert got["n_sequences"].to_dict() == want["n"].to_dict()
+    assert got["n_errors"].to_dict() == want["n_errors"].to_dict()
+    np.testing.assert_allclose(got.loc[want.index, "mean_total_loss"], want["mean_total"])
+    assert list(got.index) == want.sort_values("mean_total", ascending=False).index.tolist()
+    result = run_cli("top", "--group-by-meta", "annotator", "--run", "wp", "--format", "csv", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("annotator,n_sequences")
+
+
+# --- comparing runs ------------------------------------------------------------------------------------------
+
+
+def test_compare_sequences(runs_store):
+    a, b = sequences_frame(runs_store, "wp"), sequences_frame(runs_store, "sp")
+    pairs = a.merge(b, on="seq_key", suffixes=("_a", "_b"))
+    assert len(pairs) == len(a)  # the sample has no repeated sentence
+    pairs["delta"] = pairs["total_loss_b"] - pairs["total_loss_a"]
+    pairs = pairs.reindex(pairs["delta"].abs().sort_values(ascending=False).index)
+    got = lossdb.connect(runs_store).compare("wp", "sp", n=5)
+    assert got["seq_id_a"].tolist() == pairs["seq_id_a"].tolist()[:5]
+    assert got["delta_total_loss"].tolist() == pytest.approx(pairs["delta"].tolist()[:5])
+    assert got["text"].iloc[0] == " ".join(pairs["words_a"].iloc[0])
+    # a CoNLL run and a JSON Lines run with ids share no key
+    with pytest.raises(StoreError, match="share no sequences"):
+        lossdb.connect(runs_store).compare("wp", "ids")
+    result = run_cli("compare", "wp", "sp", "--n", "3", "--db", str(runs_store))
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == 5, result.stderr
+
+
+def test_compare_labels_and_entities(runs_store):
+    con = duckdb.connect(str(runs_store), read_only=True)
+    frames = {run: con.execute("SELECT seq_id, label, pred, loss FROM tokens WHERE run_id = ? AND label IS NOT NULL "
+                               "ORDER BY seq_id, position", [run]).df() for run in ("wp", "sp")}
+    con.close()
+    store = lossdb.connect(runs_store)
+    labels = store.compare("wp", "sp", what="labels").set_index("label")
+    for run, side in (("wp", "a"), ("sp", "b")):
+        want = frames[run].groupby("label")["loss"].mean()
+        np.testing.assert_allclose(labels.loc[want.index, f"mean_loss_{side}"], want, rtol=1e-6)
+    np.testing.assert_allclose(labels["delta_mean_loss"], labels["mean_loss_b"] - labels["mean_loss_a"])
+
+    seqeval = pytest.importorskip("seqeval.metrics")
+    f1 = {}
+    for run, frame in frames.items():
+        gold = [g["label"].tolist() for _, g in frame.groupby("seq_id")]
+        pred = [g["pred"].tolist() for _, g in frame.groupby("seq_id")]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f1[run] = seqeval.classification_report(gold, pred, output_dict=True, zero_division=0)
+    got = store.compare("wp", "sp", what="entities").set_index("type")
+    for name in ("LOC", "micro avg"):
+        assert got.loc[name, "f1_a"] == pytest.approx(f1["wp"][name]["f1-score"])
+        assert got.loc[name, "f1_b"] == pytest.approx(f1["sp"][name]["f1-score"])
+        assert got.loc[name, "delta_f1"] == pytest.approx(f1["sp"][name]["f1-score"] - f1["wp"][name]["f1-score"])
+    result = run_cli("compare", "wp", "sp", "--what", "entities", "--format", "markdown", "--db", str(runs_store))
+    assert result.returncode == 0 and "| micro avg |" in result.stdout, result.stderr
+    same = run_cli("compare", "wp", "wp", "--db", str(runs_store))
+    assert same.returncode == 2 and "both runs" in same.stderr
