@@ -147,6 +147,19 @@ def merge(
 
 
 @app.command()
+def upgrade(db: DbOption = None) -> None:
+    """Refresh a store's views and macros to this lossdb version (rows are kept)."""
+    with errors():
+        from lossdb.queries import db as store_db
+
+        path = db or store_db.default_path()
+        if not Path(path).exists():
+            raise UsageError(f"no lossdb store at {path}", "point --db at an existing store")
+        store_db.connect(path, read_only=False).close()
+        typer.echo(f"lossdb: {path} is up to date (schema {store_db.schema_fingerprint()})", err=True)
+
+
+@app.command()
 def top(
     n: CountOption = "3",
     run: RunOption = None,

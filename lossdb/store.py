@@ -30,13 +30,13 @@ class Store:
         """Every complete run, newest first."""
         return queries.runs(self.con).df()
 
-    def top(self, n: int = 3, *, run: str | None = None, by: str = "total_loss"):
+    def top(self, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str = "gold"):
         """The n worst sequences: rank, run_id, seq_id, total_loss, ... and the aligned
         tokens / labels / preds / losses lists (every position, special tokens included).
         A DataFrame; Jupyter shows it with the losses shaded (``.style_losses()``)."""
         from lossdb.styled import ShadedFrame
 
-        return ShadedFrame.of(queries.top(self.con, n, run=run, by=by).df(), kind="top")
+        return ShadedFrame.of(queries.top(self.con, n, run=run, by=by, labels=labels).df(), kind="top")
 
     def samples(self, n: int = 3, *, run: str | None = None, by: str = "total_loss") -> Iterator:
         """One DataFrame per sequence, rows tokens / labels / preds / losses and one column per

@@ -5,6 +5,7 @@ opens it for writing. DuckDB errors that a user can act on become StoreErrors.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -64,6 +65,9 @@ def connect(
             apply_schema(con)
         elif not _has_schema(con):
             raise StoreError(f"{db} is a DuckDB file but not a lossdb store", "run `lossdb ingest --db` on it to make one")
+        elif not _schema_is_current(con):
+            raise StoreError(f"{db} was written by another version of lossdb (its views and macros differ)",
+                             f"run `lossdb upgrade --db {db}` once to refresh them; no rows are changed")
     except BaseException:
         con.close()
         raise
@@ -104,6 +108,16 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     with transaction(con):
         for _name, statement in sql.schema_statements():
             con.execute(statement)
+        con.execute(sql.read("meta_delete"), {"key": "schema"})
+        con.execute(sql.read("meta_insert"), {"key": "schema", "value": schema_fingerprint()})
+
+
+def schema_fingerprint() -> str:
+    """A hash of every schema file: equal fingerprints mean the same views and macros."""
+    digest = hashlib.sha256()
+    for name, statement in sql.schema_statements():
+        digest.update(name.encode() + b"\0" + statement.encode() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 @contextmanager
@@ -119,10 +133,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 def _has_schema(con: duckdb.DuckDBPyConnection) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('runs', 'sequences', 'tokens')"
-    ).fetchone()[0]
-    return found == 3
+    return con.execute(sql.read("store_check")).fetchall()[0][0] == 3
+
+
+def _schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store's views and macros are this lossdb's (a reader cannot refresh them)."""
+    if not con.execute(sql.read("store_check")).fetchall()[0][1]:
+        return False
+    found = con.execute(sql.read("meta_get"), {"key": "schema"}).fetchall()
+    return bool(found) and found[0][0] == schema_fingerprint()
 
 
 def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:

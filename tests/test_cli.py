@@ -166,3 +166,16 @@ def test_read_only_commands_do_not_import_the_ml_stack(built_store):
         result = subprocess.run([sys.executable, "-c", code, *args, *(["--db", str(built_store)] if args[-1] != "--help" else [])],
                                 capture_output=True, text=True)
         assert "HEAVY []" in result.stderr, (args, result.stderr)
+
+
+def test_a_store_from_another_version_asks_for_upgrade(store_copy):
+    con = duckdb.connect(str(store_copy))
+    con.execute("UPDATE lossdb_meta SET value = 'older' WHERE key = 'schema'")
+    con.close()
+    result = run_cli("top", "--db", str(store_copy))
+    assert result.returncode != 0 and "lossdb upgrade" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert run_cli("upgrade", "--db", str(store_copy)).returncode == 0
+    result = run_cli("top", "--n", "1", "-f", "json", "--db", str(store_copy))
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 1
