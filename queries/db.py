@@ -61,6 +61,7 @@ def connect(
                 on_wait = None
             time.sleep(0.2)
     try:
+        con.execute("SET enable_progress_bar = false")  # stderr is for lossdb's own messages
         if not read_only:
             apply_schema(con)
         elif not _has_schema(con):
