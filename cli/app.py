@@ -260,13 +260,16 @@ def demo(
         db_path = db or str(out / "demo.duckdb")
         summary = run_ingest(str(built["model"]), str(built["data"]), db=db_path, run="demo", replace=True)
         typer.echo(f"lossdb: ingested {summary.line()}", err=True)
-        records = queries.top(store_db.connect(db_path), count, run="demo").records()
+        con = store_db.connect(db_path)
+        records = queries.top(con, count, run="demo").records()
         planted = set(built["planted"])
         for r in records:
             mark = "  <- planted label error" if r["seq_id"] in planted else ""
             echo(f"{fmt.sample_heading(r)}{mark}\n{fmt.sample_table(r, terminal_width(None))}\n")
-        hits = sum(r["seq_id"] in planted for r in records)
-        echo(f"{hits} of the top {len(records)} are planted label errors (of {len(planted)} planted).")
+        order = [r["seq_id"] for r in queries.top(con, summary.n_sequences, run="demo").records()]
+        ranks = sorted(order.index(seq_id) + 1 for seq_id in planted)
+        echo(f"The {len(planted)} planted label errors rank {', '.join(map(str, ranks))} "
+             f"of {summary.n_sequences} sequences by total loss.")
         echo(f"Explore: lossdb top --n 10 --db {db_path}   |   lossdb sql \"SELECT * FROM sequence_losses LIMIT 5\" --db {db_path}")
 
 
