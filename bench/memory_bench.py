@@ -10,11 +10,9 @@ peak RSS (ru_maxrss). Ingest streams if the ratio stays near 1.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from lossdb import demo

@@ -13,8 +13,7 @@ import typer
 from lossdb.errors import UsageError
 
 from . import format as fmt
-from .app import (CountOption, DbOption, FormatOption, RunOption, app, check_format, echo, errors, parse_count,
-                  terminal_width)
+from .app import (CountOption, DbOption, FormatOption, RunOption, app, check_format, echo, errors, parse_count, print_samples)
 
 LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
 ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval) or strict (IOB2).")]
@@ -29,19 +28,6 @@ def _open(db: str | None):
 
 def _table(result, out: str) -> None:
     echo(fmt.result(result.columns, result.rows, out))
-
-
-def _samples(records: list[dict], out: str, width: int | None) -> None:
-    """Sequences in the shape of `top`: the book's tables, or top's JSON / CSV / Markdown."""
-    if out == "json":
-        echo(fmt.top_json(records))
-    elif out == "csv":
-        echo(fmt.top_csv(records))
-    elif out == "markdown":
-        echo(fmt.top_markdown(records))
-    elif records:
-        cols = terminal_width(width)
-        echo("\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols)}" for r in records))
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -191,7 +177,7 @@ def search(
         records = result.records()
         total = records[0]["n_sequences"] if records else 0
         typer.echo(f"lossdb: {total} sequence{'s' if total != 1 else ''} match; showing {len(records)}", err=True)
-        _samples(records, out, width)
+        print_samples(records, out, width)
 
 
 # --- summaries ----------------------------------------------------------------------------------------------------
@@ -273,7 +259,7 @@ def top_with_metadata(*, count: int, run, by: str, labels, db, out: str, width, 
         _table(metadata.meta_groups(con, group_by_meta, run=run, by=by, labels=labels), out)
         return
     result = metadata.top_where(con, count, metadata.parse_conditions(where_meta), run=run, by=by, labels=labels)
-    _samples(result.records(), out, width)
+    print_samples(result.records(), out, width)
 
 
 # --- comparing runs ------------------------------------------------------------------------------------------------

@@ -93,6 +93,22 @@ def echo(text: str) -> None:
     typer.echo(text)
 
 
+def print_samples(records: list[dict], out: str, width: int | None) -> None:
+    """Sequences as `top` prints them: the book's tables (losses coloured on a terminal),
+    or JSON / CSV / Markdown."""
+    if out == "json":
+        echo(fmt.top_json(records))
+    elif out == "csv":
+        echo(fmt.top_csv(records))
+    elif out == "markdown":
+        echo(fmt.top_markdown(records))
+    elif records:
+        cols = terminal_width(width)
+        colour = fmt.terminal_colour(records) if sys.stdout.isatty() or os.environ.get("FORCE_COLOR") else None
+        text = "\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols, colour=colour)}" for r in records)
+        typer.echo(text, color=True if colour else None)
+
+
 # --- commands ------------------------------------------------------------------------------
 
 
@@ -183,18 +199,7 @@ def top(
         from lossdb.queries import db as store_db
 
         con = store_db.connect(db)
-        records = queries.top(con, count, run=run, by=by, labels=labels).records()
-        if out == "json":
-            echo(fmt.top_json(records))
-        elif out == "csv":
-            echo(fmt.top_csv(records))
-        elif out == "markdown":
-            echo(fmt.top_markdown(records))
-        else:
-            cols = terminal_width(width)
-            colour = fmt.terminal_colour(records) if sys.stdout.isatty() or os.environ.get("FORCE_COLOR") else None
-            text = "\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols, colour=colour)}" for r in records)
-            typer.echo(text, color=True if colour else None)
+        print_samples(queries.top(con, count, run=run, by=by, labels=labels).records(), out, width)
 
 
 @app.command()
@@ -273,9 +278,10 @@ def demo(
         echo(f"Explore: lossdb top --n 10 --db {db_path}   |   lossdb sql \"SELECT * FROM sequence_losses LIMIT 5\" --db {db_path}")
 
 
-from . import report  # noqa: E402,F401
-from . import labels  # noqa: E402,F401
-from . import analysis  # noqa: E402,F401  (registers the analysis commands)
+# Importing these modules registers their commands on `app`.
+from . import analysis as _analysis_commands  # noqa: E402,F401
+from . import labels as _label_commands  # noqa: E402,F401
+from . import report as _report_commands  # noqa: E402,F401
 
 
 def main() -> None:

@@ -292,7 +292,7 @@ def _losses_section(data: dict) -> str:
                     "(<code>lossdb loss-by label</code>, <code>lossdb plot loss-by-label</code>).")
             + table(by_label, digits={"mean": 3, "sum": 2, "accuracy": 3})
             + _figure_svg(lambda: plots.loss_by_label(by_label)) + '</div>'
-            + f'<div><h3>By input token</h3>'
+            + '<div><h3>By input token</h3>'
             + _note(f"The {len(by_token)} tokens with the highest summed loss (<code>lossdb loss-by token</code>).")
             + table(by_token, digits={"mean": 3, "sum": 2}) + '</div></div>')
 
