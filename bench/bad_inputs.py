@@ -33,6 +33,7 @@ SHARED = ROOT.parent / "shared"
 LOSSDB = [sys.executable, "-m", "lossdb.cli.app"]
 
 results: list[tuple[str, bool, str]] = []
+CWD = tempfile.gettempdir()  # commands run outside the repository: they import the installed lossdb
 
 
 def report(name: str, ok: bool, detail: str = "") -> None:
@@ -43,13 +44,13 @@ def report(name: str, ok: bool, detail: str = "") -> None:
 def cli(*args: str, env: dict | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k != "LOSSDB_DB"}
     full.update({"PYTHONUNBUFFERED": "1", **(env or {})})
-    return subprocess.run([*LOSSDB, *args], capture_output=True, text=True, env=full, timeout=timeout, cwd=ROOT)
+    return subprocess.run([*LOSSDB, *args], capture_output=True, text=True, env=full, timeout=timeout, cwd=CWD)
 
 
 def start(*args: str) -> subprocess.Popen:
     full = {k: v for k, v in os.environ.items() if k != "LOSSDB_DB"}
     return subprocess.Popen([*LOSSDB, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=full, cwd=ROOT)
+                            env=full, cwd=CWD)
 
 
 def state(path: Path):
@@ -135,7 +136,7 @@ def sentences(lines: list[str]) -> list[list[str]]:
     return out
 
 
-def corrupt_copies(data: Path, work: Path, limit: int) -> dict[str, Path]:
+def corrupt_copies(data: Path, model: Path, work: Path, limit: int) -> dict[str, Path]:
     text = data.read_text("utf-8")
     lines = text.splitlines()
     sents = sentences(lines)[:limit]
@@ -149,7 +150,7 @@ def corrupt_copies(data: Path, work: Path, limit: int) -> dict[str, Path]:
 
     made["subset"] = write("subset.conllu", "\n\n".join("\n".join(s) for s in sents) + "\n")
     made["empty"] = write("empty.conllu", b"")
-    made["binary"] = write("binary.conllu", (SHARED / "models" / "minilm-panx-de" / "model.safetensors").read_bytes()[:1 << 16])
+    made["binary"] = write("binary.conllu", (model / "model.safetensors").read_bytes()[:1 << 16])
     made["utf16"] = write("utf16.conllu", "\n".join(lines[:200]).encode("utf-16"))
     few = [list(s) for s in sents]
     few[late][0] = few[late][0].rsplit("\t", 1)[0].split("\t")[-1]  # the line keeps only its token
@@ -193,7 +194,7 @@ def main() -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="lossdb-battery-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"model {model}\ndata  {data} (first {args.limit} sentences)\nwork  {work}\n", flush=True)
-    files = corrupt_copies(data, work, args.limit)
+    files = corrupt_copies(data, model, work, args.limit)
     subset = files["subset"]
 
     store = work / "store.duckdb"

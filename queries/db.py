@@ -157,6 +157,9 @@ def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
             "wait for that process to finish (an ingest holds the store only while it commits), "
             "or close it (a notebook's lossdb.connect, a `lossdb sql --write`), or use another --db",
         )
+    if "different configuration" in text:  # this process already has it open, read-only or read-write
+        return StoreError(f"{db} is already open in this process in another mode (read-only vs read-write)",
+                          "close the other connection first (Store.close(), con.close())")
     if "not a valid DuckDB database" in text or "database file" in text.lower() and "invalid" in text.lower():
         return StoreError(f"{db} is not a DuckDB database", "point --db at a lossdb store, or at a new file name")
     first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__

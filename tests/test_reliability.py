@@ -360,7 +360,7 @@ def test_ingest_refuses_a_store_a_reader_holds_before_scoring(store_copy, kill_d
 
 def test_commit_waits_for_a_reader_to_close(store_copy, kill_data, wordpiece_model):
     """A reader that opens the store while an ingest scores delays the commit; it does not fail it."""
-    ingest = start_cli("ingest", "-m", wordpiece_model, "-d", str(kill_data), "--run", "late", "--batch-size", "1",
+    ingest = start_cli("ingest", "-m", wordpiece_model, "-d", str(kill_data), "--run", "late", "--batch-size", "8",
                        "-q", "--db", str(store_copy))
     wait_for(lambda: staging_folder(ingest.pid) is not None, ingest, what="scoring to start")
     holder = hold_store(store_copy, read_only=True)
@@ -490,9 +490,8 @@ def commands_still_work(db: Path, killed: str) -> None:
 
 def test_sigkill_while_scoring(store_copy, kill_data, wordpiece_model):
     before = content(store_copy)
-    args = ["ingest", "-m", wordpiece_model, "-d", str(kill_data), "--run", "killed", "--batch-size", "1", "-q",
-            "--db", str(store_copy)]
-    ingest = start_cli(*args)
+    args = ["ingest", "-m", wordpiece_model, "-d", str(kill_data), "--run", "killed", "-q", "--db", str(store_copy)]
+    ingest = start_cli(*args, "--batch-size", "1")  # one sentence a batch: scoring lasts
     wait_for(lambda: staging_folder(ingest.pid) is not None, ingest, what="scoring to start")
     time.sleep(0.3)
     folder = staging_folder(ingest.pid)
@@ -501,7 +500,7 @@ def test_sigkill_while_scoring(store_copy, kill_data, wordpiece_model):
     ingest.wait()
     killed_run_left_nothing(store_copy, before, "killed")
     commands_still_work(store_copy, "killed")
-    rerun = run_cli(*args)  # the same ingest, to completion
+    rerun = run_cli(*args)  # the same ingest (at the default batch size), to completion
     assert rerun.returncode == 0, rerun.stderr
     assert not folder.exists()  # the killed ingest's staging folder is cleared away
     assert run_ids(store_copy) == {"wp", "killed"}
@@ -628,9 +627,10 @@ def test_awkward_names_round_trip_through_the_cli(tmp_path, wordpiece_model):
 
 
 def test_awkward_run_names_round_trip(tmp_path, wordpiece_model, other_data):
-    from lossdb import queries
     from lossdb.ingest import ingest
     from lossdb.queries import db as store_db
+
+    from lossdb import queries
 
     db = tmp_path / "names.duckdb"
     for name in AWKWARD_NAMES:
@@ -688,3 +688,20 @@ def test_long_sequences_are_windowed_or_truncated_never_dropped(tmp_path, short_
     visible = con.execute("SELECT count(*) FROM sequence_losses WHERE run_id = 'cut' AND truncated").fetchone()[0]
     assert visible == n_long  # flagged where a query sees it
     con.close()
+
+
+def test_ingest_while_this_process_holds_the_store_read_only(store_copy, other_data, wordpiece_model):
+    """A notebook that has the store open (lossdb.connect) and ingests into it is told why, before scoring."""
+    from lossdb.ingest import ingest
+
+    import lossdb
+    from lossdb.errors import StoreError
+
+    before = file_state(store_copy)
+    store = lossdb.connect(store_copy)
+    try:
+        with pytest.raises(StoreError, match="already open in this process"):
+            ingest(wordpiece_model, str(other_data), db=str(store_copy), run="nb", progress=False)
+    finally:
+        store.close()
+    assert file_state(store_copy) == before
