@@ -173,6 +173,7 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None
     created = not path.exists()
     con = store_db.connect(db_path, read_only=False, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)
     try:
+        con.execute(sql.read("commit_memory_limit"))
         with store_db.transaction(con):
             check_run_name(con, run["run"], replace=replace)
             for table in RUN_TABLES:
