@@ -13,21 +13,12 @@ import typer
 from lossdb.errors import UsageError
 
 from . import format as fmt
-from .app import (CountOption, DbOption, FormatOption, RunOption, app, check_format, echo, errors, parse_count, print_samples)
+from .app import (CountOption, DbOption, FormatOption, RunOption, app, check_format, echo, errors, open_store,
+                  parse_count, print_result, print_samples)
 
 LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
 ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval) or strict (IOB2).")]
 WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
-
-
-def _open(db: str | None):
-    from lossdb.queries import db as store_db
-
-    return store_db.connect(db)
-
-
-def _table(result, out: str) -> None:
-    echo(fmt.result(result.columns, result.rows, out))
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -49,12 +40,12 @@ def loss_by(
             raise UsageError(f"cannot group losses by {what!r}", "choose token or label, e.g. lossdb loss-by token")
         from lossdb.queries import analysis
 
-        con = _open(db)
+        con = open_store(db)
         if what == "token":
             count = None if n.strip() == "0" else parse_count(n)
-            _table(analysis.loss_by_token(con, count, run=run, labels=labels), out)
+            print_result(analysis.loss_by_token(con, count, run=run, labels=labels), out)
         else:
-            _table(analysis.loss_by_label(con, run=run, labels=labels), out)
+            print_result(analysis.loss_by_label(con, run=run, labels=labels), out)
 
 
 # --- confusion matrix ----------------------------------------------------------------------------------
@@ -74,12 +65,12 @@ def confusion(
         out = check_format(format)
         from lossdb.queries import analysis
 
-        con = _open(db)
+        con = open_store(db)
         if plot is not None:
             from lossdb import plots
 
             plots.check_out(plot)
-        _table(analysis.confusion(con, run=run, labels=labels, normalize=normalize), out)
+        print_result(analysis.confusion(con, run=run, labels=labels, normalize=normalize), out)
         if plot is not None:
             analysis.plot_confusion(con, plot, run=run, labels=labels)
             typer.echo(f"lossdb: wrote {plot}", err=True)
@@ -106,12 +97,12 @@ def entities(
         out = check_format(format)
         from lossdb.queries import entities as entity_queries
 
-        con = _open(db)
+        con = open_store(db)
         if not errors_:
-            _table(entity_queries.entity_scores(con, run, labels=labels, mode=mode), out)
+            print_result(entity_queries.entity_scores(con, run, labels=labels, mode=mode), out)
             return
         count = parse_count(n) if by != "type" else None
-        _table(entity_queries.entity_errors(con, run, labels=labels, mode=mode, by=by, n=count,
+        print_result(entity_queries.entity_errors(con, run, labels=labels, mode=mode, by=by, n=count,
                                             seq_id=seq_id, category=category), out)
 
 
@@ -137,13 +128,13 @@ def issues(
         count, out = parse_count(n), check_format(format)
         from lossdb.queries import analysis
 
-        con = _open(db)
+        con = open_store(db)
         if seq_id is not None:
-            _table(analysis.token_issues(con, run=run, labels=labels, seq_id=seq_id, only_issues=False), out)
+            print_result(analysis.token_issues(con, run=run, labels=labels, seq_id=seq_id, only_issues=False), out)
             return
         result = analysis.label_issues(con, count, run=run, labels=labels, method=method)
         if out == "json":
-            _table(result, out)
+            print_result(result, out)
             return
         at = result.columns.index("suspects")
         rows = [(*row[:at], _suspect_text(row[at]), *row[at + 1:]) for row in result.rows]
@@ -172,7 +163,7 @@ def search(
         count, out = parse_count(n), check_format(format)
         from lossdb.queries import analysis
 
-        result = analysis.search(_open(db), token, word=word, label=label, pred=pred, errors=errors_, n=count,
+        result = analysis.search(open_store(db), token, word=word, label=label, pred=pred, errors=errors_, n=count,
                                  run=run, labels=labels)
         records = result.records()
         total = records[0]["n_sequences"] if records else 0
@@ -197,13 +188,13 @@ def summary(
         out = check_format(format)
         from lossdb.queries import analysis
 
-        result = analysis.summary(_open(db), by=by, labels=labels, entities=entities_, mode=mode)
+        result = analysis.summary(open_store(db), by=by, labels=labels, entities=entities_, mode=mode)
         if out == "table" and by == "run":
             keep = [c for c in result.columns if c not in ("created_at", "model", "data_source", "labels")]
             index = [result.columns.index(c) for c in keep]
             echo(fmt.result(keep, [[row[i] for i in index] for row in result.rows], out))
         else:
-            _table(result, out)
+            print_result(result, out)
 
 
 # --- metadata -----------------------------------------------------------------------------------------------------
@@ -243,20 +234,20 @@ def metadata_command(
         out = check_format(format)
         from lossdb.queries import metadata
 
-        con = _open(db)
-        _table(metadata.metadata_table(con, name) if name else metadata.annotations(con), out)
+        con = open_store(db)
+        print_result(metadata.metadata_table(con, name) if name else metadata.annotations(con), out)
 
 
 def top_with_metadata(*, count: int, run, by: str, labels, db, out: str, width, where_meta, group_by_meta) -> None:
     """`lossdb top --where-meta COL=VALUE ... | --group-by-meta COL` (called by app.top)."""
     from lossdb.queries import metadata
 
-    con = _open(db)
+    con = open_store(db)
     labels = labels or "gold"
     if group_by_meta:
         if where_meta:
             raise UsageError("--where-meta and --group-by-meta do not combine", "use one of them")
-        _table(metadata.meta_groups(con, group_by_meta, run=run, by=by, labels=labels), out)
+        print_result(metadata.meta_groups(con, group_by_meta, run=run, by=by, labels=labels), out)
         return
     result = metadata.top_where(con, count, metadata.parse_conditions(where_meta), run=run, by=by, labels=labels)
     print_samples(result.records(), out, width)
@@ -282,11 +273,11 @@ def compare(
         count, out = parse_count(n), check_format(format)
         from lossdb.queries import compare as compare_queries
 
-        result = compare_queries.compare(_open(db), run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode)
+        result = compare_queries.compare(open_store(db), run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode)
         if out == "table" and what == "sequences":
             drop = {"seq_key", "mean_loss_a", "mean_loss_b", "label_quality_a", "label_quality_b"}
             keep = [c for c in result.columns if c not in drop]
             index = [result.columns.index(c) for c in keep]
             echo(fmt.result(keep, [[row[i] for i in index] for row in result.rows], out))
         else:
-            _table(result, out)
+            print_result(result, out)

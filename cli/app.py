@@ -93,6 +93,18 @@ def echo(text: str) -> None:
     typer.echo(text)
 
 
+def open_store(db: str | None, *, read_only: bool = True):
+    """The store at --db (default $LOSSDB_DB, else ./lossdb.duckdb), read-only unless asked."""
+    from lossdb.queries import db as store_db
+
+    return store_db.connect(db, read_only=read_only)
+
+
+def print_result(result, out: str) -> None:
+    """A query Result as a table, JSON, CSV or Markdown."""
+    echo(fmt.result(result.columns, result.rows, out))
+
+
 def print_samples(records: list[dict], out: str, width: int | None) -> None:
     """Sequences as `top` prints them: the book's tables (losses coloured on a terminal),
     or JSON / CSV / Markdown."""

@@ -9,21 +9,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import format as fmt
-from .app import DbOption, FormatOption, RunOption, app, check_format, echo, errors, parse_count
+from .app import (DbOption, FormatOption, RunOption, app, check_format, errors, open_store, parse_count,
+                  print_result)
 
 LabelsOption = Annotated[Optional[str], typer.Option("--labels", help="Label version to judge against [default: gold].")]
 ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (IOB2).")]
-
-
-def _show(result, out: str) -> None:
-    echo(fmt.result(result.columns, result.rows, out))
-
-
-def _reader(db):
-    from lossdb.queries import db as store_db
-
-    return store_db.connect(db)
 
 
 @app.command()
@@ -44,7 +34,7 @@ def export(
         count = parse_count(n)
         from lossdb.ingest.labels import export_labels
 
-        summary = export_labels(_reader(db), out, fmt=to, run=run, labels=labels, by=by, n=count, ids=ids,
+        summary = export_labels(open_store(db), out, fmt=to, run=run, labels=labels, by=by, n=count, ids=ids,
                                 everything=all_, force=force)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 
@@ -73,7 +63,7 @@ def labels_command(run: RunOption = None, db: DbOption = None, format: FormatOpt
         out = check_format(format)
         from lossdb.queries import versions
 
-        _show(versions.label_versions(_reader(db), run), out)
+        print_result(versions.label_versions(open_store(db), run), out)
 
 
 @app.command("diff-labels")
@@ -89,11 +79,11 @@ def diff_labels(
         out = check_format(format)
         from lossdb.queries import versions
 
-        result = versions.diff_labels(_reader(db), run, from_labels=from_, to_labels=to)
+        result = versions.diff_labels(open_store(db), run, from_labels=from_, to_labels=to)
         sequences = len({row[1] for row in result.rows})
         if out == "table":  # run_id and the text make the table too wide
             result = type(result)(result.columns[1:-1], [row[1:-1] for row in result.rows])
-        _show(result, out)
+        print_result(result, out)
         typer.echo(f"lossdb: {len(result.rows)} entity changes in {sequences} sequences ({from_} -> {to})", err=True)
 
 
@@ -111,8 +101,8 @@ def consistency(
         count, out = parse_count(n), check_format(format)
         from lossdb.queries import versions
 
-        result = versions.consistency(_reader(db), run, labels=labels, examples=examples)
-        _show(type(result)(result.columns, result.rows[:count]), out)
+        result = versions.consistency(open_store(db), run, labels=labels, examples=examples)
+        print_result(type(result)(result.columns, result.rows[:count]), out)
 
 
 @app.command("seen-unseen")
@@ -129,7 +119,7 @@ def seen_unseen(
         out = check_format(format)
         from lossdb.queries import versions
 
-        _show(versions.seen_unseen(_reader(db), run, train=train, labels=labels, mode=mode), out)
+        print_result(versions.seen_unseen(open_store(db), run, train=train, labels=labels, mode=mode), out)
 
 
 @app.command()
@@ -146,7 +136,7 @@ def buckets(
         out = check_format(format)
         from lossdb.queries import versions
 
-        _show(versions.buckets(_reader(db), run, labels=labels, by=by, mode=mode), out)
+        print_result(versions.buckets(open_store(db), run, labels=labels, by=by, mode=mode), out)
 
 
 @app.command()
@@ -164,11 +154,11 @@ def calibration(
         out = check_format(format)
         from lossdb.queries import versions
 
-        con = _reader(db)
+        con = open_store(db)
         if table or label:
-            _show(versions.reliability(con, run, labels=labels, bins=bins, label=label), out)
+            print_result(versions.reliability(con, run, labels=labels, bins=bins, label=label), out)
         else:
-            _show(versions.calibration(con, run, labels=labels, bins=bins), out)
+            print_result(versions.calibration(con, run, labels=labels, bins=bins), out)
 
 
 @app.command()
@@ -184,8 +174,8 @@ def decoding(
         out = check_format(format)
         from lossdb.queries import versions
 
-        con = _reader(db)
+        con = open_store(db)
         if differences:
-            _show(versions.decoding_differences(con, run, labels=labels), out)
+            print_result(versions.decoding_differences(con, run, labels=labels), out)
         else:
-            _show(versions.decoding(con, run, labels=labels), out)
+            print_result(versions.decoding(con, run, labels=labels), out)
