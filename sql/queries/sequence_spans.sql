@@ -1,6 +1,5 @@
 -- sequence_spans: the gold and predicted entities of the sequences $seq_ids of run $run, as
 -- entity_spans decodes them (seqeval's default mode): seq_id, side, type, start_word, end_word.
 SELECT seq_id, side, type, start_word, end_word
-FROM entity_spans($run)
-WHERE seq_id IN (SELECT unnest($seq_ids::BIGINT[]))
+FROM entity_spans($run, p_seq_ids := $seq_ids::BIGINT[])
 ORDER BY seq_id, side, start_word;

@@ -7,10 +7,12 @@
 -- with the IOB2 scheme (an entity is a B- tag and the I- tags of its type that follow it).
 -- Each sequence is decoded on its own, as seqeval does when the sequences are separated by
 -- an O tag. Two window passes over the word rows, no Python: it runs vectorised.
-CREATE OR REPLACE MACRO entity_spans(p_run, p_labels := 'gold', p_mode := 'default') AS TABLE
+-- p_seq_ids (a list) decodes only those sequences, before the windows: the report's few.
+CREATE OR REPLACE MACRO entity_spans(p_run, p_labels := 'gold', p_mode := 'default', p_seq_ids := NULL) AS TABLE
 WITH tags AS (
     SELECT seq_id, word_index, unnest(['gold', 'pred']) AS side, unnest([label, pred]) AS tag
     FROM word_tags(p_run, p_labels := p_labels)
+    WHERE p_seq_ids IS NULL OR seq_id IN (SELECT unnest(p_seq_ids::BIGINT[]))
 ),
 parts AS (
     SELECT seq_id, side, word_index, iob_prefix(tag) AS prefix, iob_type(tag) AS type,
