@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterator, Sequence
 from xml.sax.saxutils import quoteattr
 
 from lossdb.errors import InputError, UsageError
+from lossdb.ingest.sources import json_objects
 from lossdb.queries.versions import entities, entity_types
 
 FORMATS = ("label-studio", "conll", "jsonl", "parquet", "hf-dataset")
@@ -450,15 +451,7 @@ def _record_imported(record: dict, where: str, label_names: list[str] | None = N
 
 
 def _read_jsonl(path: Path) -> Iterator[Imported]:
-    for number, line in enumerate(_read_text(path, "JSON Lines").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}, line {number}: not valid JSON ({e.msg})", "write one JSON object per line") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path}, line {number}: expected a JSON object", "write one JSON object per line")
+    for number, record in json_objects(_read_text(path, "JSON Lines").split("\n"), str(path)):
         yield _record_imported(record, f"{path.name}, line {number}")
 
 

@@ -162,8 +162,7 @@ def _check_store(db_path: str, run: str, *, replace: bool) -> None:
     except duckdb.Error as e:
         raise store_db._explain_open_error(path, e) from None
     try:
-        has_runs = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'runs'").fetchone()[0]
-        if has_runs:
+        if store_db.has_schema(con):
             writer.check_run_name(con, run, replace=replace)
     finally:
         con.close()

@@ -150,8 +150,8 @@ def _jsonl_file(path: Path, words_column, tags_column, id_column) -> Iterator[Ex
         raise InputError(f"{path} is not a UTF-8 text file (byte {e.start})", "pass JSON Lines in UTF-8") from None
 
 
-def _jsonl_lines(lines: Iterable[str], name: str, words_column, tags_column, id_column) -> Iterator[Example]:
-    columns = None
+def json_objects(lines: Iterable[str], name: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of JSON Lines; anything else is an InputError."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -161,6 +161,12 @@ def _jsonl_lines(lines: Iterable[str], name: str, words_column, tags_column, id_
             raise InputError(f"{name}, line {number}: not valid JSON ({e.msg})", "write one JSON object per line") from None
         if not isinstance(record, dict):
             raise InputError(f"{name}, line {number}: expected a JSON object", "write one JSON object per line")
+        yield number, record
+
+
+def _jsonl_lines(lines: Iterable[str], name: str, words_column, tags_column, id_column) -> Iterator[Example]:
+    columns = None
+    for number, record in json_objects(lines, name):
         if columns is None:
             columns = _pick_columns(list(record), name, words_column, tags_column, id_column)
         yield _record_example(record, columns, f"{name}, line {number}")

@@ -64,7 +64,7 @@ def connect(
         con.execute("SET enable_progress_bar = false")  # stderr is for lossdb's own messages
         if not read_only:
             apply_schema(con)
-        elif not _has_schema(con):
+        elif not has_schema(con):
             raise StoreError(f"{db} is a DuckDB file but not a lossdb store", "run `lossdb ingest --db` on it to make one")
         elif not _schema_is_current(con):
             raise StoreError(f"{db} was written by another version of lossdb (its views and macros differ)",
@@ -133,7 +133,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def _has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the file holds lossdb's core tables (runs, sequences, tokens)."""
     return con.execute(sql.read("store_check")).fetchall()[0][0] == 3
 
 
