@@ -176,7 +176,7 @@ def merge(
 
 @app.command()
 def upgrade(db: DbOption = None) -> None:
-    """Refresh a store's views and macros to this lossdb version (rows are kept)."""
+    """Bring a store up to this lossdb version: refresh its views and macros, fill new derived columns (rows are kept)."""
     with errors():
         from lossdb.queries import db as store_db
 

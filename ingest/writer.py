@@ -44,6 +44,7 @@ SEQUENCE_SCHEMA = pa.schema([
     ("seq_id", pa.int64()), ("source_id", pa.string()), ("words_hash", pa.string()),
     ("words", pa.list_(pa.string())), ("labels", pa.list_(pa.string())),
     ("n_tokens", pa.int32()), ("n_windows", pa.int32()), ("truncated", pa.bool_()),
+    ("label_codes", pa.list_(pa.uint16())), ("pred_codes", pa.list_(pa.uint16())),
 ])
 
 
@@ -142,7 +143,20 @@ def _token_table(scored: list[ScoredSequence]) -> pa.Table:
     }, schema=TOKEN_SCHEMA)
 
 
+def word_codes(s: ScoredSequence) -> tuple[np.ndarray, np.ndarray]:
+    """Per word, the 1-based label_names position of its gold label and of the prediction for
+    its first subword (the token that carries its label); 0 where the word was not scored."""
+    label_codes = np.zeros(len(s.words), dtype=np.uint16)
+    pred_codes = np.zeros(len(s.words), dtype=np.uint16)
+    labelled = s.label_ids >= 0
+    words = s.word_index[labelled]
+    label_codes[words] = s.label_ids[labelled] + 1
+    pred_codes[words] = s.log_probs[labelled].argmax(axis=1) + 1
+    return label_codes, pred_codes
+
+
 def _sequence_table(scored: list[ScoredSequence]) -> pa.Table:
+    codes = [word_codes(s) for s in scored]
     return pa.table({
         "seq_id": [s.seq_id for s in scored],
         "source_id": [s.source_id for s in scored],
@@ -152,7 +166,16 @@ def _sequence_table(scored: list[ScoredSequence]) -> pa.Table:
         "n_tokens": [len(s.tokens) for s in scored],
         "n_windows": [s.n_windows for s in scored],
         "truncated": [s.truncated for s in scored],
+        "label_codes": _uint16_lists([label for label, _ in codes]),
+        "pred_codes": _uint16_lists([pred for _, pred in codes]),
     }, schema=SEQUENCE_SCHEMA)
+
+
+def _uint16_lists(arrays: list[np.ndarray]) -> pa.ListArray:
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int32)
+    np.cumsum([len(a) for a in arrays], out=offsets[1:])
+    values = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.uint16)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.uint16()))
 
 
 def check_run_name(con, run: str, *, replace: bool) -> None:

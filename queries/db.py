@@ -68,7 +68,7 @@ def connect(
             raise StoreError(f"{db} is a DuckDB file but not a lossdb store", "run `lossdb ingest --db` on it to make one")
         elif not _schema_is_current(con):
             raise StoreError(f"{db} was written by another version of lossdb (its views and macros differ)",
-                             f"run `lossdb upgrade --db {db}` once to refresh them; no rows are changed")
+                             f"run `lossdb upgrade --db {db}` once to refresh them (rows are kept)")
     except BaseException:
         con.close()
         raise
@@ -109,8 +109,15 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     with transaction(con):
         for _name, statement in sql.schema_statements():
             con.execute(statement)
+        fill_word_codes(con)
         con.execute(sql.read("meta_delete"), {"key": "schema"})
         con.execute(sql.read("meta_insert"), {"key": "schema", "value": schema_fingerprint()})
+
+
+def fill_word_codes(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill sequences.label_codes / pred_codes where a store written before them lacks them."""
+    if con.execute(sql.read("word_codes_missing")).fetchone()[0]:
+        con.execute(sql.read("backfill_word_codes"))
 
 
 def schema_fingerprint() -> str:

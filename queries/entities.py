@@ -13,8 +13,9 @@ Entities are decoded from them as seqeval 1.2 decodes them:
 
 Each sequence is decoded on its own (seqeval separates the sequences it is given with an O).
 The rules are those of sql/schema/230_entity_spans.sql (``entity_spans``, ``entity_scores``,
-``entity_errors`` for ad-hoc SQL), applied here to integer tag codes with numpy: a window sort of
-every word in SQL takes tens of seconds on a million sequences, this takes about one.
+``entity_errors`` for ad-hoc SQL), applied here with numpy to the integer tag codes that ingest
+stores per sequence (``sequences.label_codes``, ``pred_codes``): a window sort of every word in
+SQL takes tens of seconds on a million sequences, this well under one.
 
 Error types (``entity_errors``), decided for every gold entity and every predicted entity that
 overlaps none: correct (same words, same type), wrong_type (same words, other type),
@@ -165,7 +166,7 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
     n = len(codes)
     if adjacent is None:
         adjacent = adjacency(seq_id, word_index)
-    idx = np.arange(n, dtype=np.int64)
+    idx = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
     outside = scheme.outside
     prev = np.empty(n, dtype=np.int32)
     prev[:1] = outside
@@ -213,11 +214,46 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
     return spans
 
 
-def _fetch_codes(con, run_id: str, labels: str) -> dict[str, np.ndarray]:
+def _word_codes(con, run_id: str, labels: str, outside: int) -> tuple[np.ndarray, ...]:
+    """The scored words of a run, leaving out those coded `outside` on both sides (the O words:
+    a gap in word_index stands for them): (seq_ids, one per sequence, and per word row: the
+    index of its sequence in seq_ids, word_index, label code, pred code). Codes index the run's
+    label_names from 1. Rows come a sequence at a time, in word order; the sequences in the
+    store's order (merged shards: not seq_id order), which no result depends on.
+    Rows are int32 where they can be: at a million sequences these arrays are the command's time."""
     try:
-        return con.execute(sql.read("entity_tag_codes"), {"run": run_id, "labels": labels}).fetchnumpy()
+        table = con.sql(sql.read("entity_tag_codes"), params={"run": run_id, "labels": labels}).to_arrow_table()
     except duckdb.Error as e:
         raise query_error(e) from None
+    if not len(table):
+        return (np.zeros(0, np.int64),) + (np.zeros(0, np.int32),) * 4
+    table = table.combine_chunks()
+    seq_ids = _values(table.column("seq_id").chunk(0), np.int64)
+    label_lists, pred_lists = table.column("label_codes").chunk(0), table.column("pred_codes").chunk(0)
+    offsets = _values(pred_lists.offsets, np.int32).astype(np.int64)
+    if label_lists.null_count or pred_lists.null_count or \
+            not np.array_equal(np.diff(_values(label_lists.offsets, np.int32)), np.diff(offsets)):
+        raise StoreError(f"run {run_id!r} has word labels that do not match its words (labels {labels!r})",
+                         "run `lossdb upgrade` on the store, and import label versions with one label per word")
+    gold_values = label_lists.flatten()
+    if gold_values.null_count:
+        raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
+                         "import label versions with the run's label names")
+    gold, pred = _values(gold_values, np.uint16), _values(pred_lists.flatten(), np.uint16)
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    keep = gold != outside
+    keep |= pred != outside
+    keep &= pred > 0
+    rows = np.flatnonzero(keep)
+    seq_index = np.repeat(np.arange(len(seq_ids), dtype=np.int32), lengths)[rows]
+    word_index = (rows - starts[seq_index]).astype(np.int32)
+    return seq_ids, seq_index, word_index, gold[rows].astype(np.int32), pred[rows].astype(np.int32)
+
+
+def _values(array, dtype) -> np.ndarray:
+    """A null-free Arrow array of fixed-width values as numpy, without a copy. (pyarrow's own
+    to_numpy imports pandas on first use: half a second of a CLI command.)"""
+    return np.frombuffer(array.buffers()[1], dtype=dtype)[array.offset:array.offset + len(array)]
 
 
 def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> Decoded:
@@ -225,57 +261,69 @@ def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "de
     mode = check_mode(mode)
     run_id = resolve_run(con, run)
     labels = check_labels(con, run_id, labels)
-    names = named(con, "run_label_names", {"run": run_id}).rows[0][0]
-    scheme = Scheme.of(list(names))
-    data = _fetch_codes(con, run_id, labels)
-    seq_id = np.asarray(data["seq_id"], dtype=np.int64)
-    word_index = np.asarray(data["word_index"], dtype=np.int64)
-    gold = np.asarray(data["label_code"], dtype=np.int32)
-    pred = np.asarray(data["pred_code"], dtype=np.int32)
-    key = (seq_id << 32) | word_index
-    if len(key) > 1 and not np.all(key[1:] > key[:-1]):
-        order = np.argsort(key, kind="stable")
-        seq_id, word_index, gold, pred = seq_id[order], word_index[order], gold[order], pred[order]
-    if (gold == 0).any() or (pred == 0).any():
+    names = list(named(con, "run_label_names", {"run": run_id}).rows[0][0])
+    scheme = Scheme.of(names)
+    outside = names.index("O") + 1 if "O" in names else -1
+    seq_ids, seq_index, word_index, gold, pred = _word_codes(con, run_id, labels, outside)
+    if (gold == 0).any():
         raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
                          "import label versions with the run's label names")
-    adjacent = adjacency(seq_id, word_index)
-    return Decoded(run_id, labels, mode, scheme.types,
-                   decode_codes(seq_id, word_index, gold, scheme, mode, adjacent),
-                   decode_codes(seq_id, word_index, pred, scheme, mode, adjacent), len(seq_id))
+    adjacent = adjacency(seq_index, word_index)
+    sides = [decode_codes(seq_index, word_index, codes, scheme, mode, adjacent) for codes in (gold, pred)]
+    for spans in sides:
+        spans.seq_id = seq_ids[spans.seq_id]
+    return Decoded(run_id, labels, mode, scheme.types, *sides, len(seq_index))
 
 
 # --- precision, recall, F1 ------------------------------------------------------------------------
 
 
-def _cover(spans: Spans, n_rows: int) -> np.ndarray | None:
-    """Per decoded row, the index of the entity covering it (-1: none); None when entities of
-    the side overlap (possible only with tags seqeval reads oddly, e.g. a bare 'X')."""
-    if len(spans) > 1 and not np.all(spans.first_row[1:] > spans.last_row[:-1]):
-        return None
-    starts = np.zeros(n_rows, dtype=np.int32)
-    starts[spans.first_row] = 1
-    latest = np.cumsum(starts, dtype=np.int64) - 1          # the last entity starting at or before each row
-    if not len(spans):
-        return latest
-    covered = (latest >= 0) & (spans.last_row[np.maximum(latest, 0)] >= np.arange(n_rows))
-    return np.where(covered, latest, -1)
+def _disjoint(spans: Spans) -> bool:
+    """Whether a side's entities cover separate rows (always, unless tags seqeval reads oddly,
+    such as a bare 'X', make entities that overlap)."""
+    return len(spans) < 2 or bool(np.all(spans.first_row[1:] > spans.last_row[:-1]))
 
 
-def _exact_matches(gold: Spans, pred: Spans, pred_cover: np.ndarray | None = None) -> np.ndarray:
-    """For each gold entity, the index of the predicted entity with the same words, else -1."""
-    if pred_cover is not None:
-        at = pred_cover[gold.first_row] if len(gold) else np.zeros(0, dtype=np.int64)
-        found = at >= 0
-    else:
-        at = np.searchsorted(pred.first_row, gold.first_row)
-        found = at < len(pred)
-    safe = np.where(found, at, 0)
-    if len(pred):
-        found &= (pred.first_row[safe] == gold.first_row) & (pred.last_row[safe] == gold.last_row)
-    else:
-        found[:] = False
+def _overlapping(a: Spans, b: Spans, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each entity of `a`, the range [lo, hi) of the entities of `b` that overlap it, for
+    disjoint `b`: from one prefix count over the rows, then lookups per entity."""
+    marks = np.zeros(n_rows, dtype=np.int8)
+    marks[b.first_row] = 1
+    latest = np.cumsum(marks, dtype=np.int32)  # per row: 1 + the last entity of b starting at or before it
+    latest -= 1
+    at_first = latest[a.first_row]
+    lo = at_first + 1
+    if len(b):  # the entity of b covering a's first row, if one does, comes first
+        lo -= (at_first >= 0) & (b.last_row[np.maximum(at_first, 0)] >= a.first_row)
+    hi = latest[a.last_row] + 1
+    return lo, np.maximum(hi, lo)
+
+
+def _overlaps_searched(a: Spans, b: Spans) -> tuple[np.ndarray, np.ndarray]:
+    """_overlapping for a `b` whose entities overlap each other: by binary search."""
+    lo = np.searchsorted(b.last_row, a.first_row, side="left")
+    hi = np.searchsorted(b.first_row, a.last_row, side="right")
+    return lo, np.maximum(hi, lo)
+
+
+def _exact_matches(gold: Spans, pred: Spans, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each gold entity, the index of the predicted entity with the same words, else -1
+    (lo, hi: the overlapping predictions; for disjoint ones the first is the only candidate)."""
+    if not _disjoint(pred):
+        lo = np.searchsorted(pred.first_row, gold.first_row)
+        hi = np.full(len(gold), len(pred))
+    found = hi > lo
+    safe = np.where(found, lo, 0)
+    if len(pred):  # same rows; and the same first word (an entity seqeval starts early can differ)
+        found &= (pred.first_row[safe] == gold.first_row) & (pred.last_row[safe] == gold.last_row) \
+            & (pred.start_word[safe] == gold.start_word)
     return np.where(found, safe, -1)
+
+
+def _overlaps(gold: Spans, pred: Spans, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    if _disjoint(pred):
+        return _overlapping(gold, pred, n_rows)
+    return _overlaps_searched(gold, pred)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -288,7 +336,7 @@ def _f1(p: float, r: float) -> float:
 
 def scores_of(decoded: Decoded) -> Result:
     gold, pred, types = decoded.gold, decoded.pred, decoded.types
-    match = _exact_matches(gold, pred, _cover(pred, decoded.n_rows))
+    match = _exact_matches(gold, pred, *_overlaps(gold, pred, decoded.n_rows))
     correct = (match >= 0) & (pred.type_id[np.maximum(match, 0)] == gold.type_id) if len(pred) else match >= 0
     k = len(types)
     support = np.bincount(gold.type_id, minlength=k)
@@ -334,82 +382,39 @@ class Outcomes:
     spurious: np.ndarray      # indices of predicted entities that overlap no gold entity
 
 
-def _overlaps(a: Spans, b: Spans) -> tuple[np.ndarray, np.ndarray]:
-    """For each entity of `a`, the range [lo, hi) of entities of `b` it overlaps (b sorted)."""
-    lo = np.searchsorted(b.last_row, a.first_row, side="left")
-    hi = np.searchsorted(b.first_row, a.last_row, side="right")
-    return lo, np.maximum(hi, lo)
-
-
-def _in_range(flags: np.ndarray, spans: Spans) -> np.ndarray:
-    """Per entity, whether any row of its range has `flags` set (prefix sums: one pass)."""
-    sums = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
-    return sums[spans.last_row + 1] - sums[spans.first_row] > 0
-
-
-def _next_flagged(flags: np.ndarray) -> np.ndarray:
-    """Per row, the first row at or after it with `flags` set (len(flags) if none)."""
-    n = len(flags)
-    return np.minimum.accumulate(np.where(flags, np.arange(n), n)[::-1])[::-1] if n else np.zeros(0, dtype=np.int64)
+def _first_of_type(gold: Spans, pred: Spans, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each gold entity, the first prediction in [lo, hi) of the gold entity's type, else -1.
+    One step per overlapping prediction: almost every entity overlaps one or none."""
+    first = np.full(len(gold), -1, dtype=np.int64)
+    pending = np.flatnonzero(hi > lo)
+    at = lo[pending].astype(np.int64)
+    while len(pending):
+        same = pred.type_id[at] == gold.type_id[pending]
+        first[pending[same]] = at[same]
+        at += 1
+        left = ~same & (at < hi[pending])
+        pending, at = pending[left], at[left]
+    return first
 
 
 def outcomes_of(decoded: Decoded) -> Outcomes:
     gold, pred = decoded.gold, decoded.pred
-    g_cover, p_cover = _cover(gold, decoded.n_rows), _cover(pred, decoded.n_rows)
-    if g_cover is None or p_cover is None:
-        return _outcomes_searched(decoded)
-    exact = _exact_matches(gold, pred, p_cover)
+    lo, hi = _overlaps(gold, pred, decoded.n_rows)
+    exact = _exact_matches(gold, pred, lo, hi)
+    same_first = _first_of_type(gold, pred, lo, hi)
+    category = np.full(len(gold), 4, dtype=np.int8)                      # missed
+    matched = np.full(len(gold), -1, dtype=np.int64)
+    overlap = hi > lo
+    category[overlap], matched[overlap] = 3, lo[overlap]                 # wrong type and boundary
+    same = same_first >= 0
+    category[same], matched[same] = 2, same_first[same]                  # wrong boundary
     has_exact = exact >= 0
     exact_same = has_exact & (pred.type_id[np.maximum(exact, 0)] == gold.type_id) if len(pred) else has_exact
-    predicted = p_cover >= 0
-    both = predicted & (g_cover >= 0)
-    same_type = np.zeros(decoded.n_rows, dtype=bool)
-    same_type[both] = pred.type_id[p_cover[both]] == gold.type_id[g_cover[both]]
-    any_overlap = _in_range(predicted, gold)
-    any_same = _in_range(same_type, gold)
-    first_same = p_cover[np.minimum(_next_flagged(same_type)[gold.first_row], decoded.n_rows - 1)] if len(gold) else exact
-    first_any = p_cover[np.minimum(_next_flagged(predicted)[gold.first_row], decoded.n_rows - 1)] if len(gold) else exact
-    category = np.full(len(gold), 4, dtype=np.int8)                    # missed
-    matched = np.full(len(gold), -1, dtype=np.int64)
-    other = any_overlap & ~any_same
-    category[other], matched[other] = 3, first_any[other]              # wrong type and boundary
-    category[any_same], matched[any_same] = 2, first_same[any_same]    # wrong boundary
     retyped = has_exact & ~exact_same
-    category[retyped], matched[retyped] = 1, exact[retyped]            # wrong type
-    category[exact_same], matched[exact_same] = 0, exact[exact_same]   # correct
-    spurious = np.flatnonzero(~_in_range(g_cover >= 0, pred))
-    return Outcomes(category, matched, spurious)
-
-
-def _outcomes_searched(decoded: Decoded) -> Outcomes:
-    """outcomes_of for entities that overlap within a side: by binary search, not by cover."""
-    gold, pred = decoded.gold, decoded.pred
-    lo, hi = _overlaps(gold, pred)
-    any_overlap = hi > lo
-    exact = _exact_matches(gold, pred)
-    first = np.where(any_overlap, lo, -1)
-    same_type_first = np.full(len(gold), -1, dtype=np.int64)
-    for t in np.unique(gold.type_id):
-        positions = np.flatnonzero(pred.type_id == t)
-        which = np.flatnonzero(gold.type_id == t)
-        if not len(positions):
-            continue
-        k = np.searchsorted(positions, lo[which])
-        candidate = positions[np.minimum(k, len(positions) - 1)]
-        ok = (k < len(positions)) & (candidate < hi[which])
-        same_type_first[which[ok]] = candidate[ok]
-    category = np.full(len(gold), 4, dtype=np.int8)                     # missed
-    matched = np.full(len(gold), -1, dtype=np.int64)
-    overlap_other = any_overlap & (same_type_first < 0)
-    category[overlap_other], matched[overlap_other] = 3, first[overlap_other]   # wrong type and boundary
-    boundary = same_type_first >= 0
-    category[boundary], matched[boundary] = 2, same_type_first[boundary]       # wrong boundary
-    has_exact = exact >= 0
-    exact_same = has_exact & (pred.type_id[np.maximum(exact, 0)] == gold.type_id) if len(pred) else has_exact
-    category[has_exact & ~exact_same], matched[has_exact & ~exact_same] = 1, exact[has_exact & ~exact_same]
-    category[exact_same], matched[exact_same] = 0, exact[exact_same]
-    g_lo, g_hi = _overlaps(pred, gold)
-    return Outcomes(category, matched, np.flatnonzero(g_hi == g_lo))
+    category[retyped], matched[retyped] = 1, exact[retyped]              # wrong type
+    category[exact_same], matched[exact_same] = 0, exact[exact_same]     # correct
+    g_lo, g_hi = _overlaps(pred, gold, decoded.n_rows)
+    return Outcomes(category, matched, np.flatnonzero(g_hi == g_lo))     # spurious: overlapping no gold
 
 
 def _error_counts(category: np.ndarray, spurious_types: np.ndarray, gold_types: np.ndarray, k: int) -> np.ndarray:

@@ -168,6 +168,23 @@ def test_read_only_commands_do_not_import_the_ml_stack(built_store):
         assert "HEAVY []" in result.stderr, (args, result.stderr)
 
 
+def test_upgrade_fills_the_tag_codes_of_a_store_written_before_them(store_copy):
+    before = run_cli("entities", "--errors", "--by", "entity", "--n", "1000", "-f", "csv", "--db", str(store_copy))
+    assert before.returncode == 0, before.stderr
+    con = duckdb.connect(str(store_copy))
+    codes = con.execute("SELECT run_id, seq_id, label_codes, pred_codes FROM sequences ORDER BY ALL").fetchall()
+    con.execute("UPDATE sequences SET label_codes = NULL, pred_codes = NULL")  # as an older lossdb left them
+    con.execute("UPDATE lossdb_meta SET value = 'older' WHERE key = 'schema'")
+    con.close()
+    assert "lossdb upgrade" in run_cli("entities", "--db", str(store_copy)).stderr
+    assert run_cli("upgrade", "--db", str(store_copy)).returncode == 0
+    con = duckdb.connect(str(store_copy), read_only=True)
+    assert con.execute("SELECT run_id, seq_id, label_codes, pred_codes FROM sequences ORDER BY ALL").fetchall() == codes
+    con.close()
+    after = run_cli("entities", "--errors", "--by", "entity", "--n", "1000", "-f", "csv", "--db", str(store_copy))
+    assert after.stdout == before.stdout and len(after.stdout.splitlines()) > 10
+
+
 def test_a_store_from_another_version_asks_for_upgrade(store_copy):
     con = duckdb.connect(str(store_copy))
     con.execute("UPDATE lossdb_meta SET value = 'older' WHERE key = 'schema'")

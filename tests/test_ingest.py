@@ -177,6 +177,10 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
                         con.execute("SELECT n_sequences, n_tokens FROM runs").fetchall()))
         con.close()
     assert answers[0] == answers[1]
+    # entity metrics read the tag codes of the merged shards in seq_id order, as of one ingest
+    for args in (["entities"], ["entities", "--errors", "--by", "entity", "--n", "500"]):
+        outputs = [run_cli(*args, "-f", "csv", "--db", str(db)) for db in (whole, merged)]
+        assert outputs[0].returncode == 0 and outputs[0].stdout == outputs[1].stdout, outputs[1].stderr
     # a missing shard is refused, and the target is left as it was
     result = run_cli("merge", shards[0], shards[2], "--db", str(tmp_path / "partial.duckdb"))
     assert result.returncode != 0 and "do not make a whole" in result.stderr

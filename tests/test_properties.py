@@ -98,10 +98,12 @@ def test_ingest_properties(kind, sentences, models, tokenizers, tmp_path_factory
     try:
         stored = con.execute("SELECT seq_id, words, labels, total_loss, n_tokens, truncated FROM sequences "
                              "WHERE run_id = 'a' ORDER BY seq_id").fetchall()
+        names = con.execute("SELECT label_names FROM runs WHERE run_id = 'a'").fetchone()[0]
+        codes = dict(con.execute("SELECT seq_id, (label_codes, pred_codes) FROM sequences WHERE run_id = 'a'").fetchall())
         assert [(s[1], s[2]) for s in stored] == [(w, t) for w, t in sentences]  # text round-trips exactly
         assert not any(s[5] for s in stored)  # windows by default: nothing truncated
         for seq_id, words, labels, total_loss, n_tokens, _ in stored:
-            rows = con.execute("SELECT position, token, word_index, label, loss FROM tokens "
+            rows = con.execute("SELECT position, token, word_index, label, loss, pred FROM tokens "
                                "WHERE run_id = 'a' AND seq_id = ? ORDER BY position", [seq_id]).fetchall()
             assert [r[0] for r in rows] == list(range(n_tokens))
             # every word: exactly one labelled token, its first, carrying the word's label
@@ -110,6 +112,9 @@ def test_ingest_properties(kind, sentences, models, tokenizers, tmp_path_factory
             for word in range(len(words)):
                 first = next(r for r in rows if r[2] == word)
                 assert first[3] == labels[word]
+            # the word-level tag codes are the labelled tokens' label and pred, as label_names positions
+            assert codes[seq_id] == ([names.index(r[3]) + 1 for r in rows if r[3] is not None],
+                                     [names.index(r[5]) + 1 for r in rows if r[3] is not None])
             # the token rows, grouped by word, are each word's tokenization, in order
             indices = [r[2] for r in rows if r[2] is not None]
             assert indices == sorted(indices)

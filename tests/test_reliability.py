@@ -687,6 +687,16 @@ def test_long_sequences_are_windowed_or_truncated_never_dropped(tmp_path, short_
     assert [(min(n, 16), n > 16, 1) for n in full] == cut
     visible = con.execute("SELECT count(*) FROM sequence_losses WHERE run_id = 'cut' AND truncated").fetchone()[0]
     assert visible == n_long  # flagged where a query sees it
+    # the words past the cut have no tag codes (0): the entity decoder skips them
+    names = con.execute("SELECT label_names FROM runs WHERE run_id = 'cut'").fetchone()[0]
+    for run in ("win", "cut"):
+        for seq_id, labels, label_codes, pred_codes in con.execute(
+                "SELECT seq_id, labels, label_codes, pred_codes FROM sequences WHERE run_id = ?", [run]).fetchall():
+            scored = dict(con.execute("SELECT word_index, pred FROM tokens WHERE run_id = ? AND seq_id = ? "
+                                      "AND label IS NOT NULL", [run, seq_id]).fetchall())
+            assert label_codes == [names.index(label) + 1 if w in scored else 0 for w, label in enumerate(labels)]
+            assert pred_codes == [names.index(scored[w]) + 1 if w in scored else 0 for w in range(len(labels))]
+            assert run == "cut" or len(scored) == len(labels)
     con.close()
 
 

@@ -1,4 +1,4 @@
--- entity_tag_codes: the word rows of run $run (labels $labels) not tagged O on both sides, as
--- label-name codes, for the vectorised entity decoder (order is restored in numpy).
-SELECT seq_id, word_index, coalesce(label_code, 0) AS label_code, coalesce(pred_code, 0) AS pred_code
+-- entity_tag_codes: the word-level tag codes of run $run (labels $labels), one row per
+-- sequence, for the vectorised entity decoder (which restores seq_id order if needed).
+SELECT seq_id, label_codes, pred_codes
 FROM entity_tag_codes($run, p_labels := $labels);

@@ -17,5 +17,15 @@ CREATE TABLE IF NOT EXISTS sequences (
     n_labelled     INTEGER NOT NULL,
     n_errors       INTEGER NOT NULL,       -- labelled tokens whose pred differs from the label
     max_loss       FLOAT NOT NULL,
-    label_quality  DOUBLE                  -- soft-min of token self-confidence (cleanlab); low = suspect
+    label_quality  DOUBLE,                 -- soft-min of token self-confidence (cleanlab); low = suspect
+    -- The word-level tags the book hands to seqeval, as small integers: per word, the 1-based
+    -- position in runs.label_names of its gold label and of the prediction for its first
+    -- subword; 0 where the word was not scored (past a truncation, or its label ignored).
+    -- The entity decoder reads these instead of scanning every token row.
+    label_codes    USMALLINT[],
+    pred_codes     USMALLINT[]
 );
+-- Stores written before the tag codes get the columns here; lossdb.queries.db.apply_schema
+-- fills them from the token rows (sql/queries/backfill_word_codes.sql).
+ALTER TABLE sequences ADD COLUMN IF NOT EXISTS label_codes USMALLINT[];
+ALTER TABLE sequences ADD COLUMN IF NOT EXISTS pred_codes USMALLINT[];

@@ -7,7 +7,7 @@
 --   wrong_type_and_boundary  only overlapping predictions of other types
 --   missed                   no overlapping prediction (a gold entity with no prediction)
 --   spurious                 a predicted entity that overlaps no gold entity (gold_* NULL)
--- pred_* is the prediction that decided it: the exact one, else the first overlapping one of the
+-- pred_* is the prediction that decided it: the exact one, else the first (by start, then end) overlapping one of the
 -- same type, else the first overlapping one (NULL when missed). Spans as in entity_spans. The
 -- CLI and Python API compute the same rows vectorised in lossdb.queries.entities.
 CREATE OR REPLACE MACRO entity_errors(p_run, p_labels := 'gold', p_mode := 'default') AS TABLE
@@ -29,7 +29,7 @@ pairs AS (
 best AS (
     SELECT *
     FROM pairs
-    QUALIFY row_number() OVER (PARTITION BY seq_id, gold_start, gold_end, gold_type ORDER BY severity, pred_start) = 1
+    QUALIFY row_number() OVER (PARTITION BY seq_id, gold_start, gold_end, gold_type ORDER BY severity, pred_start, pred_end) = 1
 )
 SELECT p_run AS run_id, g.seq_id,
        CASE b.severity WHEN 1 THEN 'correct' WHEN 2 THEN 'wrong_type' WHEN 3 THEN 'wrong_boundary'
