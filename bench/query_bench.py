@@ -1,6 +1,6 @@
 """Cold-process timings of the read-only commands on a (large) store.
 
-    python bench/query_bench.py --db big.duckdb [--repeat 3]
+    python bench/query_bench.py --db big.duckdb [--repeat 3] [--only entities]
 
 Each command runs as a fresh `lossdb` process, as a user would type it; the figure is
 the median wall time. The baseline in the same run is a bare interpreter that imports
@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", help="time only the commands that contain this text")
     args = parser.parse_args()
 
     baseline_code = f"import duckdb; duckdb.connect({args.db!r}, read_only=True).close()"
@@ -51,6 +52,8 @@ def main() -> None:
     print(f"{'command':<52} {'median s':>9} {'x baseline':>10}")
     print(f"{'(baseline: python -c import duckdb; connect)':<52} {baseline:9.3f} {1.0:10.2f}")
     for command in COMMANDS + ANALYSIS:
+        if args.only and args.only not in " ".join(command):
+            continue
         argv = [sys.executable, "-m", "lossdb.cli.app", *command, "--db", args.db]
         times, code = [], 0
         for _ in range(args.repeat):

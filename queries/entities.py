@@ -25,6 +25,8 @@ prediction overlapping no gold entity).
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -136,9 +138,23 @@ class Spans:
     def __len__(self) -> int:
         return len(self.seq_id)
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.seq_id, self.start_word, self.end_word, self.type_id, self.first_row, self.last_row
+
     def take(self, index: np.ndarray) -> "Spans":
-        return Spans(*(a[index] for a in (self.seq_id, self.start_word, self.end_word, self.type_id,
-                                          self.first_row, self.last_row)))
+        return Spans(*(a[index] for a in self.arrays()))
+
+    def placed(self, seq_ids: np.ndarray, row_offset: int) -> "Spans":
+        """These spans of a batch, with real seq_ids (seq_id held indices into `seq_ids`) and
+        rows counted from the batch's first row at `row_offset`."""
+        return Spans(seq_ids[self.seq_id], self.start_word, self.end_word, self.type_id,
+                     self.first_row.astype(np.int64) + row_offset, self.last_row.astype(np.int64) + row_offset)
+
+    @staticmethod
+    def concat(parts: list["Spans"]) -> "Spans":
+        if not parts:
+            return Spans(*(np.zeros(0, dtype=np.int64) for _ in range(6)))
+        return Spans(*(np.concatenate(arrays) for arrays in zip(*(p.arrays() for p in parts))))
 
 
 @dataclass
@@ -214,25 +230,34 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
     return spans
 
 
-def _word_codes(con, run_id: str, labels: str, outside: int) -> tuple[np.ndarray, ...]:
-    """The scored words of a run, leaving out those coded `outside` on both sides (the O words:
-    a gap in word_index stands for them): (seq_ids, one per sequence, and per word row: the
-    index of its sequence in seq_ids, word_index, label code, pred code). Codes index the run's
-    label_names from 1. Rows come a sequence at a time, in word order; the sequences in the
-    store's order (merged shards: not seq_id order), which no result depends on.
-    Rows are int32 where they can be: at a million sequences these arrays are the command's time."""
+# Sequences decoded at a time. A million sequences decoded in one go spend more time in page
+# faults (fresh arrays of tens of MB) than in numpy; batches of a few MB are reused and cached,
+# and threads decode them side by side (numpy lets go of the GIL) while DuckDB reads the next.
+BATCH_SEQUENCES = 65_536
+DECODE_THREADS = min(4, os.cpu_count() or 1)
+
+
+def _tag_batches(con, run_id: str, labels: str):
+    """The run's tag codes (entity_tag_codes), a batch of sequences at a time."""
     try:
-        table = con.sql(sql.read("entity_tag_codes"), params={"run": run_id, "labels": labels}).to_arrow_table()
+        reader = con.sql(sql.read("entity_tag_codes"), params={"run": run_id, "labels": labels}) \
+            .to_arrow_reader(BATCH_SEQUENCES)
     except duckdb.Error as e:
         raise query_error(e) from None
-    if not len(table):
-        return (np.zeros(0, np.int64),) + (np.zeros(0, np.int32),) * 4
-    table = table.combine_chunks()
-    seq_ids = _values(table.column("seq_id").chunk(0), np.int64)
-    label_lists, pred_lists = table.column("label_codes").chunk(0), table.column("pred_codes").chunk(0)
-    offsets = _values(pred_lists.offsets, np.int32).astype(np.int64)
-    if label_lists.null_count or pred_lists.null_count or \
-            not np.array_equal(np.diff(_values(label_lists.offsets, np.int32)), np.diff(offsets)):
+    for batch in reader:
+        if batch.num_rows:
+            yield batch
+
+
+def _word_rows(batch, run_id: str, labels: str, outside: int) -> tuple[np.ndarray, ...]:
+    """The scored words of a batch of sequences, leaving out those coded `outside` on both
+    sides (the O words: a gap in word_index stands for them): (the batch's seq_ids, and per
+    word row: the index of its sequence in them, word_index, label code, pred code). Codes
+    index the run's label_names from 1. Rows come a sequence at a time, in word order."""
+    seq_ids = _values(batch.column(0), np.int64)
+    label_lists, pred_lists = batch.column(1), batch.column(2)
+    if label_lists.null_count or pred_lists.null_count \
+            or not label_lists.value_lengths().equals(pred_lists.value_lengths()):
         raise StoreError(f"run {run_id!r} has word labels that do not match its words (labels {labels!r})",
                          "run `lossdb upgrade` on the store, and import label versions with one label per word")
     gold_values = label_lists.flatten()
@@ -240,13 +265,13 @@ def _word_codes(con, run_id: str, labels: str, outside: int) -> tuple[np.ndarray
         raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
                          "import label versions with the run's label names")
     gold, pred = _values(gold_values, np.uint16), _values(pred_lists.flatten(), np.uint16)
-    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    offsets = _values(pred_lists.offsets, np.int32)
     keep = gold != outside
     keep |= pred != outside
     keep &= pred > 0
-    rows = np.flatnonzero(keep)
-    seq_index = np.repeat(np.arange(len(seq_ids), dtype=np.int32), lengths)[rows]
-    word_index = (rows - starts[seq_index]).astype(np.int32)
+    rows = np.flatnonzero(keep).astype(np.int32)
+    seq_index = np.repeat(np.arange(len(seq_ids), dtype=np.int32), np.diff(offsets))[rows]
+    word_index = rows - (offsets[seq_index] - offsets[0])
     return seq_ids, seq_index, word_index, gold[rows].astype(np.int32), pred[rows].astype(np.int32)
 
 
@@ -264,15 +289,21 @@ def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "de
     names = list(named(con, "run_label_names", {"run": run_id}).rows[0][0])
     scheme = Scheme.of(names)
     outside = names.index("O") + 1 if "O" in names else -1
-    seq_ids, seq_index, word_index, gold, pred = _word_codes(con, run_id, labels, outside)
-    if (gold == 0).any():
-        raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
-                         "import label versions with the run's label names")
-    adjacent = adjacency(seq_index, word_index)
-    sides = [decode_codes(seq_index, word_index, codes, scheme, mode, adjacent) for codes in (gold, pred)]
-    for spans in sides:
-        spans.seq_id = seq_ids[spans.seq_id]
-    return Decoded(run_id, labels, mode, scheme.types, *sides, len(seq_index))
+
+    def decode_batch(batch) -> tuple[np.ndarray, int, list[Spans]]:
+        seq_ids, seq_index, word_index, gold, pred = _word_rows(batch, run_id, labels, outside)
+        adjacent = adjacency(seq_index, word_index)
+        return seq_ids, len(seq_index), [decode_codes(seq_index, word_index, codes, scheme, mode, adjacent)
+                                         for codes in (gold, pred)]
+
+    with ThreadPoolExecutor(DECODE_THREADS) as pool:
+        batches = list(pool.map(decode_batch, _tag_batches(con, run_id, labels)))
+    gold_parts, pred_parts, n_rows = [], [], 0
+    for seq_ids, rows, (gold, pred) in batches:  # in the store's order; rows numbered across batches
+        gold_parts.append(gold.placed(seq_ids, n_rows))
+        pred_parts.append(pred.placed(seq_ids, n_rows))
+        n_rows += rows
+    return Decoded(run_id, labels, mode, scheme.types, Spans.concat(gold_parts), Spans.concat(pred_parts), n_rows)
 
 
 # --- precision, recall, F1 ------------------------------------------------------------------------
