@@ -147,8 +147,9 @@ class Spans:
     def placed(self, seq_ids: np.ndarray, row_offset: int) -> "Spans":
         """These spans of a batch, with real seq_ids (seq_id held indices into `seq_ids`) and
         rows counted from the batch's first row at `row_offset`."""
+        offset = np.int64(row_offset)  # rows of a million sequences outgrow int32 only past 2**31 words
         return Spans(seq_ids[self.seq_id], self.start_word, self.end_word, self.type_id,
-                     self.first_row.astype(np.int64) + row_offset, self.last_row.astype(np.int64) + row_offset)
+                     self.first_row + offset, self.last_row + offset)
 
     @staticmethod
     def concat(parts: list["Spans"]) -> "Spans":
