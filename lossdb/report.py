@@ -83,6 +83,7 @@ def collect(con, *, run: str | None = None, against: str | None = None, n: int =
     record = next(r for r in queries.runs(con).records() if r["run_id"] == run_id)
     tops = {by: queries.top(con, n, run=run_id, by=by).records() for by in RANKINGS}
     seq_ids = sorted({r["seq_id"] for rows in tops.values() for r in rows})
+    entity_scores, entity_errors = entities.scores_and_errors(con, run_id)
     return {
         "run": record,
         "against": other,
@@ -90,8 +91,8 @@ def collect(con, *, run: str | None = None, against: str | None = None, n: int =
         "tops": tops,
         "details": display.sequence_details(con, seq_ids, run=run_id).records(),
         "spans": display.sequence_spans(con, seq_ids, run=run_id).records(),
-        "entity_scores": entities.entity_scores(con, run_id),
-        "entity_errors": entities.entity_errors(con, run_id, by="type"),
+        "entity_scores": entity_scores,
+        "entity_errors": entity_errors,
         "loss_by_label": analysis.loss_by_label(con, run=run_id),
         "loss_by_token": analysis.loss_by_token(con, n, run=run_id),
         "confusion": analysis.confusion_long(con, run=run_id),

@@ -536,6 +536,12 @@ def _by_entity(con, decoded: Decoded, out: Outcomes, n: int | None, seq_id: int 
                    "pred_type", "pred_start", "pred_end", "pred_text"], rows)
 
 
+def scores_and_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> tuple[Result, Result]:
+    """entity_scores and entity_errors(by="type") from one decode (the report shows both)."""
+    decoded = decode(con, run, labels=labels, mode=mode)
+    return scores_of(decoded), _by_type(decoded, outcomes_of(decoded))
+
+
 def entity_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default", by: str = "type",
                   n: int | None = None, seq_id: int | None = None, category: str | None = None) -> Result:
     """Entity-level error types (see the module docstring), `by`:
