@@ -1,7 +1,8 @@
 """lossdb ingest against the book's pipeline and the bare forward pass, in one process.
 
     python bench/ingest_bench.py --model ../shared/models/minilm-panx-de \
-        --data ../shared/data/panx-de/validation.conllu [--limit K] [--threads T] [--dtype bfloat16]
+        --data ../shared/data/panx-de/validation.conllu [--limit K] [--threads T] [--dtype bfloat16] \
+        [--rounds 3] [--skip-book]
 
 Three measurements, same model, same data, same threads, imports done beforehand:
   book     the book's pipeline end to end (bench/book_pipeline.py: Dataset.map, batch 32,
@@ -16,6 +17,7 @@ and the ratios the goals are stated in.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -69,6 +71,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--dtype", default="float32", help="also time lossdb with this dtype when not float32")
     parser.add_argument("--skip-book", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate lossdb and the bare loop this many times")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -88,10 +91,26 @@ def main() -> None:
         plan.append(list(range(start, start + len(batch))))
         start += len(batch)
     tensors = forward_limit.make_batches(flat, plan, pad)
-    c = time.process_time()
-    forward_wall = forward_limit.time_forward(model, tensors)
-    forward_cpu = time.process_time() - c
+
+    def forward_once() -> tuple[float, float]:
+        c = time.process_time()
+        wall = forward_limit.time_forward(model, tensors)
+        return wall, time.process_time() - c
+
+    forward_wall, forward_cpu = forward_once()
     print(f"forward  {forward_wall:8.1f} s wall {forward_cpu:8.1f} s cpu   (padding {forward_limit.padding_fraction(tensors):.1%})")
+    # More rounds alternate lossdb and the bare loop, so that a machine that speeds up or slows
+    # down during the bench weighs on both alike; the ratio is then of the medians.
+    lossdb_runs, forward_runs = [(lossdb_wall, lossdb_cpu)], [(forward_wall, forward_cpu)]
+    for round_ in range(2, args.rounds + 1):
+        lossdb_runs.append(run_lossdb(args.model, args.data, args.limit, "float32", None)[0])
+        forward_runs.append(forward_once())
+        print(f"round {round_}: lossdb {lossdb_runs[-1][0]:.1f} s wall, forward {forward_runs[-1][0]:.1f} s wall")
+    if args.rounds > 1:
+        lossdb_wall, lossdb_cpu = (statistics.median(r[i] for r in lossdb_runs) for i in (0, 1))
+        forward_wall, forward_cpu = (statistics.median(r[i] for r in forward_runs) for i in (0, 1))
+        print(f"medians of {args.rounds} rounds: lossdb {lossdb_wall:.1f} s wall {lossdb_cpu:.1f} s cpu, "
+              f"forward {forward_wall:.1f} s wall {forward_cpu:.1f} s cpu")
 
     if not args.skip_book:
         result = book_pipeline.run_book_pipeline(args.model, args.data, n=3, limit=args.limit)
