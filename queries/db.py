@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,9 +116,19 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def fill_word_codes(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill sequences.label_codes / pred_codes where a store written before them lacks them."""
-    if con.execute(sql.read("word_codes_missing")).fetchone()[0]:
+    """Fill sequences.label_codes / pred_codes where a store written before them lacks them
+    (once; about a minute for a million sequences, so it says so)."""
+    missing = con.execute(sql.read("word_codes_missing")).fetchone()[0]
+    if not missing:
+        return
+    print(f"lossdb: filling the word tag codes of {missing:,} sequences written by an older lossdb (once) ...",
+          file=sys.stderr, flush=True)
+    try:
         con.execute(sql.read("backfill_word_codes"))
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StoreError(f"cannot fill the word tag codes from the token rows: {first}",
+                         "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from None
 
 
 def schema_fingerprint() -> str:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from lossdb import sql
 from lossdb.errors import StoreError, UsageError
@@ -81,8 +82,9 @@ def chunk_end(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
 
 @dataclass(frozen=True)
 class Scheme:
-    """Lookup tables over tag codes: 0 unknown, 1..K the run's label names, K+1 the O that
-    separates sequences (and stands for the words left out because both sides tag them O)."""
+    """Lookup tables over tag codes: 1..K the run's label names, K+1 the O that separates
+    sequences (and stands for the words left out because both sides tag them O). Code 0 marks
+    a word that was not scored; such words are dropped before decoding (it would read as O)."""
 
     types: list[str]            # entity type names, sorted; type ids index this list
     default_type: np.ndarray    # code -> type id (default mode)
@@ -100,7 +102,7 @@ class Scheme:
 
     @classmethod
     def of(cls, label_names: list[str]) -> "Scheme":
-        tags = ["O", *label_names, "O"]  # code 0 never occurs once checked; it decodes as O
+        tags = ["O", *label_names, "O"]
         default = [seqeval_parts(t) for t in tags]
         strict = [strict_parts(t) for t in tags]
         types = sorted({t for _, t in default} | {t for _, t in strict})
@@ -126,7 +128,9 @@ class Scheme:
 @dataclass
 class Spans:
     """Entities of one side, sorted by position. Rows index the decoded word rows (both sides
-    share them), so two entities cover the same words exactly when their rows are equal."""
+    share them), so two entities cover the same words exactly when their rows are equal.
+    Straight from decode_codes, seq_id holds the batch's sequence indices; placed() makes
+    them seq_ids."""
 
     seq_id: np.ndarray
     start_word: np.ndarray
@@ -147,9 +151,8 @@ class Spans:
     def placed(self, seq_ids: np.ndarray, row_offset: int) -> "Spans":
         """These spans of a batch, with real seq_ids (seq_id held indices into `seq_ids`) and
         rows counted from the batch's first row at `row_offset`."""
-        offset = np.int64(row_offset)  # rows of a million sequences outgrow int32 only past 2**31 words
         return Spans(seq_ids[self.seq_id], self.start_word, self.end_word, self.type_id,
-                     self.first_row + offset, self.last_row + offset)
+                     self.first_row.astype(np.int64) + row_offset, self.last_row.astype(np.int64) + row_offset)
 
     @staticmethod
     def concat(parts: list["Spans"]) -> "Spans":
@@ -243,18 +246,22 @@ def _tag_batches(con, run_id: str, labels: str):
     try:
         reader = con.sql(sql.read("entity_tag_codes"), params={"run": run_id, "labels": labels}) \
             .to_arrow_reader(BATCH_SEQUENCES)
-    except duckdb.Error as e:
+        for batch in reader:  # DuckDB's errors while it streams reach here as OSError
+            if batch.num_rows:
+                yield batch
+    except (duckdb.Error, OSError) as e:
         raise query_error(e) from None
-    for batch in reader:
-        if batch.num_rows:
-            yield batch
 
 
-def _word_rows(batch, run_id: str, labels: str, outside: int) -> tuple[np.ndarray, ...]:
-    """The scored words of a batch of sequences, leaving out those coded `outside` on both
+def _word_rows(batch, run_id: str, labels: str, o_code: int) -> tuple[np.ndarray, ...]:
+    """The scored words of a batch of sequences, leaving out those coded `o_code` on both
     sides (the O words: a gap in word_index stands for them): (the batch's seq_ids, and per
     word row: the index of its sequence in them, word_index, label code, pred code). Codes
     index the run's label_names from 1. Rows come a sequence at a time, in word order."""
+    seq_type, *list_types = batch.schema.types
+    if seq_type != pa.int64() or not all(pa.types.is_list(t) and t.value_type == pa.uint16() for t in list_types):
+        raise StoreError(f"run {run_id!r}: the word tag codes read back as {batch.schema.types}",
+                         "run `lossdb upgrade` on the store")
     seq_ids = _values(batch.column(0), np.int64)
     label_lists, pred_lists = batch.column(1), batch.column(2)
     if label_lists.null_count or pred_lists.null_count \
@@ -262,13 +269,16 @@ def _word_rows(batch, run_id: str, labels: str, outside: int) -> tuple[np.ndarra
         raise StoreError(f"run {run_id!r} has word labels that do not match its words (labels {labels!r})",
                          "run `lossdb upgrade` on the store, and import label versions with one label per word")
     gold_values = label_lists.flatten()
-    if gold_values.null_count:
-        raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
-                         "import label versions with the run's label names")
     gold, pred = _values(gold_values, np.uint16), _values(pred_lists.flatten(), np.uint16)
+    if gold_values.null_count:  # a label version's label outside the run's names, on a scored word?
+        unknown = np.asarray(gold_values.is_null(), dtype=bool) & (pred > 0)
+        if unknown.any():
+            raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
+                             "import label versions with the run's label names")
+        gold = np.where(np.asarray(gold_values.is_null(), dtype=bool), 0, gold)
     offsets = _values(pred_lists.offsets, np.int32)
-    keep = gold != outside
-    keep |= pred != outside
+    keep = gold != o_code
+    keep |= pred != o_code
     keep &= pred > 0
     rows = np.flatnonzero(keep).astype(np.int32)
     seq_index = np.repeat(np.arange(len(seq_ids), dtype=np.int32), np.diff(offsets))[rows]
@@ -289,10 +299,10 @@ def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "de
     labels = check_labels(con, run_id, labels)
     names = list(named(con, "run_label_names", {"run": run_id}).rows[0][0])
     scheme = Scheme.of(names)
-    outside = names.index("O") + 1 if "O" in names else -1
+    o_code = names.index("O") + 1 if "O" in names else -1  # (scheme.outside is the separator, K+1)
 
     def decode_batch(batch) -> tuple[np.ndarray, int, list[Spans]]:
-        seq_ids, seq_index, word_index, gold, pred = _word_rows(batch, run_id, labels, outside)
+        seq_ids, seq_index, word_index, gold, pred = _word_rows(batch, run_id, labels, o_code)
         adjacent = adjacency(seq_index, word_index)
         return seq_ids, len(seq_index), [decode_codes(seq_index, word_index, codes, scheme, mode, adjacent)
                                          for codes in (gold, pred)]
@@ -339,10 +349,14 @@ def _overlaps_searched(a: Spans, b: Spans) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _exact_matches(gold: Spans, pred: Spans, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """For each gold entity, the index of the predicted entity with the same words, else -1
-    (lo, hi: the overlapping predictions; for disjoint ones the first is the only candidate)."""
+    """For each gold entity, the index of the predicted entity with the same words, else -1.
+    For disjoint predictions the first overlapping one (lo, of [lo, hi)) is the only candidate;
+    predictions that overlap each other (tags seqeval reads oddly) can share a first row, so
+    then the candidate is found by (first row, last row), the order they are sorted in."""
     if not _disjoint(pred):
-        lo = np.searchsorted(pred.first_row, gold.first_row)
+        width = np.int64(max(int(pred.last_row.max(initial=0)), int(gold.last_row.max(initial=0))) + 1)
+        keys = pred.first_row.astype(np.int64) * width + pred.last_row
+        lo = np.searchsorted(keys, gold.first_row.astype(np.int64) * width + gold.last_row)
         hi = np.full(len(gold), len(pred))
     found = hi > lo
     safe = np.where(found, lo, 0)

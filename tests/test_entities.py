@@ -150,16 +150,20 @@ ANY_TAGS = [*IOB2_TAGS, "E-PER", "S-PER", "E-LOC", "S-LOC"]
 ODD_TAGS = [*ANY_TAGS, "X"]
 
 
-def tag_lists(tags):
+def tag_lists(tags, sometimes_agree: bool = False):
+    """Sequences of (gold, pred) tag pairs; with sometimes_agree, some sequences' predictions
+    equal their gold tags (exact matches, which independent draws almost never make)."""
     words = st.lists(st.tuples(st.sampled_from(tags), st.sampled_from(tags)), min_size=0, max_size=9)
+    if sometimes_agree:
+        words = st.one_of(words, words.map(lambda pairs: [(g, g) for g, _ in pairs]))
     return st.lists(words, min_size=1, max_size=6)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tag_lists(ANY_TAGS))
+@given(tag_lists(ODD_TAGS, sometimes_agree=True))
 def test_default_mode_equals_seqeval_on_random_tags(data):
     sequences = [([g for g, _ in seq], [p for _, p in seq]) for seq in data]
-    con = memory_store(sequences, ANY_TAGS)
+    con = memory_store(sequences, ODD_TAGS)
     report = seqeval_report([g for g, _ in sequences], [p for _, p in sequences], "default")
     assert_matches_seqeval(entities.entity_scores(con, "r").rows, report)
     assert_matches_seqeval(con.execute("SELECT * FROM entity_scores('r')").fetchall(), report)
@@ -176,7 +180,7 @@ def test_strict_mode_equals_seqeval_on_random_tags(data):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tag_lists(ODD_TAGS))
+@given(tag_lists(ODD_TAGS, sometimes_agree=True))
 def test_error_types_agree_between_sql_and_numpy(data):
     sequences = [([g for g, _ in seq], [p for _, p in seq]) for seq in data]
     con = memory_store(sequences, ODD_TAGS)

@@ -177,7 +177,7 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
                         con.execute("SELECT n_sequences, n_tokens FROM runs").fetchall()))
         con.close()
     assert answers[0] == answers[1]
-    # entity metrics read the tag codes of the merged shards in seq_id order, as of one ingest
+    # entity metrics read the merged shards' tag codes (in shard order) and answer as one ingest does
     for args in (["entities"], ["entities", "--errors", "--by", "entity", "--n", "500"]):
         outputs = [run_cli(*args, "-f", "csv", "--db", str(db)) for db in (whole, merged)]
         assert outputs[0].returncode == 0 and outputs[0].stdout == outputs[1].stdout, outputs[1].stderr
