@@ -160,10 +160,12 @@ def tag_lists(tags, sometimes_agree: bool = False):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tag_lists(ODD_TAGS, sometimes_agree=True))
+@given(tag_lists(ANY_TAGS, sometimes_agree=True))
 def test_default_mode_equals_seqeval_on_random_tags(data):
+    # (not ODD_TAGS: seqeval carries a typeless chunk's start over from an earlier sentence,
+    # where lossdb starts it at its own sentence; see lossdb.queries.entities.decode_codes)
     sequences = [([g for g, _ in seq], [p for _, p in seq]) for seq in data]
-    con = memory_store(sequences, ODD_TAGS)
+    con = memory_store(sequences, ANY_TAGS)
     report = seqeval_report([g for g, _ in sequences], [p for _, p in sequences], "default")
     assert_matches_seqeval(entities.entity_scores(con, "r").rows, report)
     assert_matches_seqeval(con.execute("SELECT * FROM entity_scores('r')").fetchall(), report)
