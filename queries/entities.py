@@ -271,11 +271,11 @@ def _word_rows(batch, run_id: str, labels: str, o_code: int) -> tuple[np.ndarray
     gold_values = label_lists.flatten()
     gold, pred = _values(gold_values, np.uint16), _values(pred_lists.flatten(), np.uint16)
     if gold_values.null_count:  # a label version's label outside the run's names, on a scored word?
-        unknown = np.asarray(gold_values.is_null(), dtype=bool) & (pred > 0)
-        if unknown.any():
+        unknown = np.asarray(gold_values.is_null(), dtype=bool)
+        if (unknown & (pred > 0)).any():
             raise StoreError(f"run {run_id!r} has word labels outside its label names (labels {labels!r})",
                              "import label versions with the run's label names")
-        gold = np.where(np.asarray(gold_values.is_null(), dtype=bool), 0, gold)
+        gold = np.where(unknown, 0, gold)
     offsets = _values(pred_lists.offsets, np.int32)
     keep = gold != o_code
     keep |= pred != o_code
