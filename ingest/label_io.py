@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 from xml.sax.saxutils import quoteattr
 
-from lossdb.errors import InputError, UsageError
+from lossdb.errors import InputError, UsageError, first_line
 from lossdb.ingest.sources import json_objects
 from lossdb.queries.versions import entities, entity_types
 
@@ -472,7 +472,7 @@ def _read_hf_dataset(path: Path) -> Iterator[Imported]:
     try:
         loaded = datasets.load_from_disk(str(path))
     except Exception as e:  # datasets raises FileNotFoundError and others
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise InputError(f"cannot load a Hugging Face dataset from {path}: {first}",
                          "pass a folder written by Dataset.save_to_disk") from None
     if isinstance(loaded, datasets.DatasetDict):

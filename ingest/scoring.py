@@ -15,7 +15,7 @@ import torch
 import transformers
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-from lossdb.errors import InputError, UsageError
+from lossdb.errors import InputError, UsageError, first_line
 
 from .align import Window, require_word_alignment
 from .model_files import check_model
@@ -45,7 +45,7 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedMo
         tokenizer = AutoTokenizer.from_pretrained(spec)
         model = AutoModelForTokenClassification.from_pretrained(spec)
     except Exception as e:  # transformers raises OSError, ValueError, KeyError... for bad folders and ids
-        first = str(e).strip().splitlines()[0].rstrip(".") if str(e).strip() else type(e).__name__
+        first = first_line(e).rstrip(".")
         raise InputError(f"cannot load a token-classification model from {spec}: {first}",
                          "pass a folder saved with save_pretrained, or a hub id that is cached locally") from None
     require_word_alignment(tokenizer)

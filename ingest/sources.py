@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from lossdb.errors import InputError
+from lossdb.errors import InputError, first_line
 
 WORDS_COLUMNS = ("tokens", "words")
 TAGS_COLUMNS = ("ner_tags", "tags", "labels", "ner")
@@ -236,7 +236,7 @@ def _huggingface(spec: str, split, words_column, tags_column, id_column) -> Sour
         else:
             loaded = datasets.load_dataset(name, config or None)
     except Exception as e:  # datasets raises many types: missing, offline, bad config
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise InputError(
             f"cannot load Hugging Face dataset {spec!r}: {first}",
             "check the name and config (hf:NAME[:CONFIG]), or pass a local folder or file",

@@ -6,6 +6,13 @@ the CLI prints both on one line and exits with the error's exit code.
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's text, else its type name: what a one-line error quotes
+    of a library's (often multi-line) message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class LossdbError(Exception):
     """A problem with the user's input or environment, with the fix in ``hint``."""
 

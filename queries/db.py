@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import duckdb
 
 from lossdb import sql
-from lossdb.errors import StoreError
+from lossdb.errors import StoreError, first_line
 
 DEFAULT_DB = "lossdb.duckdb"
 
@@ -126,7 +126,7 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute(sql.read("backfill_word_codes"))
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise StoreError(f"cannot fill the word tag codes from the token rows: {first}",
                          "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from None
 
@@ -181,5 +181,4 @@ def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
                           "close the other connection first (Store.close(), con.close())")
     if "not a valid DuckDB database" in text or "database file" in text.lower() and "invalid" in text.lower():
         return StoreError(f"{db} is not a DuckDB database", "point --db at a lossdb store, or at a new file name")
-    first_line = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return StoreError(f"cannot open {db}: {first_line}", "check the path and its permissions")
+    return StoreError(f"cannot open {db}: {first_line(error)}", "check the path and its permissions")

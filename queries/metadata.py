@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from lossdb import sql
-from lossdb.errors import InputError, StoreError, UsageError
+from lossdb.errors import InputError, StoreError, UsageError, first_line
 
 from .analysis import run_labels, with_token_lists
 from .core import check_n, check_ranking, resolve_run
@@ -87,7 +87,7 @@ def _load(con, path: Path) -> list[tuple[str, str]]:
     try:
         con.execute(sql.read(f"annotate_read_{_reader(path)}"), {"path": str(path)})
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise InputError(f"cannot read {path}: {first}", "check that the file is what its name says") from None
     columns = [(r[0], r[1]) for r in named(con, "annotate_columns").rows]
     if not columns:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from lossdb import sql
-from lossdb.errors import QueryError
+from lossdb.errors import QueryError, first_line
 
 
 @dataclass
@@ -50,7 +50,7 @@ def named(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None)
 
 def query_error(error: duckdb.Error) -> QueryError:
     text = str(error).strip()
-    first = text.splitlines()[0] if text else type(error).__name__
+    first = first_line(error)
     if "read-only" in text.lower():
         return QueryError("the store is open read-only, so this statement cannot change it",
                           "pass --write to let `lossdb sql` change the store")
