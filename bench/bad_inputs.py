@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from lossdb.ingest.writer import staging_folder
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LOSSDB = [sys.executable, "-m", "lossdb.cli.app"]
@@ -108,16 +110,6 @@ def hold(path: Path, *, read_only: bool) -> subprocess.Popen:
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     holder.stdout.readline()
     return holder
-
-
-def staging(pid: int) -> Path | None:
-    for pid_file in Path(tempfile.gettempdir()).glob("lossdb-ingest-*/pid"):
-        try:
-            if pid_file.read_text() == str(pid):
-                return pid_file.parent
-        except OSError:
-            pass
-    return None
 
 
 # --- corrupted copies of the real data --------------------------------------------------------------
@@ -314,7 +306,7 @@ def main() -> int:
 
     ingest = start(*kill_args)
     deadline = time.monotonic() + 600
-    while staging(ingest.pid) is None and ingest.poll() is None and time.monotonic() < deadline:
+    while staging_folder(ingest.pid) is None and ingest.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(3)
     scoring = ingest.poll() is None
@@ -335,7 +327,7 @@ def main() -> int:
 
     ingest = start(*kill_args[:-2], "--db", str(store))
     while ingest.poll() is None:
-        folder = staging(ingest.pid)
+        folder = staging_folder(ingest.pid)
         try:
             with (folder / "tokens.parquet").open("rb") as f:
                 f.seek(0, os.SEEK_END)

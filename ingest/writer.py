@@ -99,13 +99,24 @@ class StagedRun:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def remove_stale_staging(tmp_dir: str | None = None) -> None:
-    """Delete staging folders left by ingests that were killed (their process is gone)."""
+def staging_folders(tmp_dir: str | None = None):
+    """(folder, pid of the ingest that owns it) for every staging folder with a pid file; one
+    without (or still being created) is not ours to judge."""
     for folder in Path(tmp_dir or tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*"):
         try:
-            pid = int((folder / "pid").read_text())
+            yield folder, int((folder / "pid").read_text())
         except (OSError, ValueError):
-            continue  # not ours to judge: no pid file (or still being created)
+            continue
+
+
+def staging_folder(pid: int) -> Path | None:
+    """The staging folder of the ingest running as `pid`, if it has made one."""
+    return next((folder for folder, owner in staging_folders() if owner == pid), None)
+
+
+def remove_stale_staging(tmp_dir: str | None = None) -> None:
+    """Delete staging folders left by ingests that were killed (their process is gone)."""
+    for folder, pid in staging_folders(tmp_dir):
         if not _alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
 

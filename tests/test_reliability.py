@@ -16,7 +16,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import duckdb
 import pytest
 
 from lossdb import demo
+from lossdb.ingest.writer import staging_folder
 
 from .conftest import run_cli
 
@@ -93,17 +93,6 @@ def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
     return subprocess.Popen([sys.executable, "-m", "lossdb.cli.app", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=full_env)
-
-
-def staging_folder(pid: int) -> Path | None:
-    """The staging folder of the ingest running as `pid` (ingest/writer.py writes its pid there)."""
-    for pid_file in Path(tempfile.gettempdir()).glob("lossdb-ingest-*/pid"):
-        try:
-            if pid_file.read_text() == str(pid):
-                return pid_file.parent
-        except OSError:
-            continue
-    return None
 
 
 def wait_for(predicate, process: subprocess.Popen, timeout: float = 300, what: str = "") -> None:
