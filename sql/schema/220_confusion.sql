@@ -4,9 +4,7 @@
 -- matrix the book plots; 0 for a label no token carries, as scikit-learn gives).
 CREATE OR REPLACE MACRO confusion(p_run, p_labels := 'gold') AS TABLE
 WITH names AS (
-    SELECT unnest(label_names) AS name, generate_subscripts(label_names, 1) AS i
-    FROM complete_runs
-    WHERE run_id = p_run
+    SELECT label AS name, label_index AS i FROM run_labels(p_run)
 ),
 counts AS (
     SELECT label, pred, count(*) AS n

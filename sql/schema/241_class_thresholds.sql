@@ -5,9 +5,7 @@
 -- no probability reaches (cleanlab does the same), so it is never the confident class.
 CREATE OR REPLACE MACRO class_thresholds(p_run, p_labels := 'gold') AS TABLE
 WITH names AS (
-    SELECT unnest(label_names) AS label, generate_subscripts(label_names, 1) AS label_index
-    FROM complete_runs
-    WHERE run_id = p_run
+    SELECT label, label_index FROM run_labels(p_run)
 ),
 means AS (
     SELECT label, avg(exp(-loss::DOUBLE)) AS threshold, count(*) AS n

@@ -4,8 +4,7 @@
 CREATE OR REPLACE MACRO compare_labels(p_run_a, p_run_b, p_labels := 'gold') AS TABLE
 WITH a AS (SELECT * FROM loss_by_label(p_run_a, p_labels := p_labels)),
      b AS (SELECT * FROM loss_by_label(p_run_b, p_labels := p_labels)),
-     names AS (SELECT unnest(label_names) AS label, generate_subscripts(label_names, 1) AS i
-               FROM complete_runs WHERE run_id = p_run_a)
+     names AS (SELECT label, label_index AS i FROM run_labels(p_run_a))
 SELECT coalesce(a.label, b.label) AS label,
        a.count AS count_a, b.count AS count_b,
        a.mean AS mean_loss_a, b.mean AS mean_loss_b, b.mean - a.mean AS delta_mean_loss,
