@@ -261,6 +261,22 @@ def test_build_demo_files(demo_dir):
     assert differ == result["planted"]
 
 
+def test_label_issue_rankings_find_the_planted_errors(demo_dir, tmp_path):
+    """The known corrections (the planted label errors) against lossdb's two rankings, as
+    ingest stores them: total loss (the book's) and cleanlab's label quality (lowest first)."""
+    import lossdb
+    from lossdb.ingest import ingest
+
+    _out, result = demo_dir
+    db = tmp_path / "demo.duckdb"
+    ingest(str(result["model"]), str(result["data"]), db=str(db), run="demo", progress=False)
+    planted = set(result["planted"])
+    with lossdb.connect(db) as store:
+        for by in ("total_loss", "label_quality"):
+            top10 = set(store.top(10, by=by)["seq_id"])
+            assert planted <= top10, (by, sorted(planted - top10))
+
+
 def test_planted_errors_have_the_highest_losses(demo_dir):
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
