@@ -116,16 +116,22 @@ def _suspect_text(suspects) -> str:
 @app.command()
 def issues(
     n: CountOption = "10",
-    method: Annotated[str, typer.Option(help="Sentence score: softmin (cleanlab's soft-min, as label_quality) or min (worst token).")] = "softmin",
+    method: Annotated[str, typer.Option(help="Sentence score: softmin (cleanlab's soft-min, as label_quality) or min (worst token); with --group: aum, confidence, correctness, forgetting or variability.")] = "softmin",
     seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="Instead: every labelled token of this sequence with its scores.")] = None,
     run: RunOption = None,
     labels: LabelsOption = "gold",
     db: DbOption = None,
     format: FormatOption = "table",
+    group: Annotated[Optional[str], typer.Option("--group", help="Rank by the training dynamics of this group of runs (default method: aum).")] = None,
 ) -> None:
     """Sequences most likely to carry label errors (cleanlab's label quality), with the tokens it suspects."""
     with errors():
         count, out = parse_count(n), check_format(format)
+        if group is not None:
+            from .dynamics import issues_for_group
+
+            return issues_for_group(group=group, count=count, method="aum" if method == "softmin" else method,
+                                    db=db, out=out)
         from lossdb.queries import analysis
 
         con = open_store(db)

@@ -144,6 +144,8 @@ def ingest(
     tags_column: Annotated[Optional[str], typer.Option(help="Column of tags (JSONL, Parquet, hf:).")] = None,
     id_column: Annotated[Optional[str], typer.Option(help="Column of sequence ids, kept as the stable key.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    group: Annotated[Optional[str], typer.Option("--group", help="Add the run to this group of runs over the same data (one per checkpoint; lossdb dynamics).")] = None,
+    step: Annotated[Optional[int], typer.Option("--step", help="The run's place in its group: epoch or training step [default: the group's next].")] = None,
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
     with errors():
@@ -154,6 +156,7 @@ def ingest(
             model, data, db=db, split=split, run=run, replace=replace, batch_size=batch_size, device=device,
             dtype=dtype, max_length=max_length, overflow=overflow, stride=stride, shard=shard, limit=limit,
             words_column=words_column, tags_column=tags_column, id_column=id_column, progress=not quiet,
+            group=group, step=step,
         )
         typer.echo(f"lossdb: ingested {summary.line()}", err=True)
 
@@ -163,6 +166,7 @@ def merge(
     shards: Annotated[list[str], typer.Argument(help="Stores written by `lossdb ingest --shard i/N`.")],
     db: DbOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace complete runs of the same names.")] = False,
+    out_of_fold: Annotated[bool, typer.Option("--out-of-fold", help="The shards were scored by one model each (fold i by the model trained without it).")] = False,
 ) -> None:
     """Merge the stores of sharded ingests into one store (--db)."""
     with errors():
@@ -170,7 +174,7 @@ def merge(
         from lossdb.queries import db as store_db
 
         target = db or store_db.default_path()
-        runs = merge_stores(target, shards, replace=replace)
+        runs = merge_stores(target, shards, replace=replace, out_of_fold=out_of_fold)
         typer.echo(f"lossdb: merged {len(shards)} stores into {target}: runs {', '.join(runs)}", err=True)
 
 
@@ -292,6 +296,7 @@ def demo(
 
 # Importing these modules registers their commands on `app`.
 from . import analysis as _analysis_commands  # noqa: E402,F401
+from . import dynamics as _dynamics_commands  # noqa: E402,F401
 from . import labels as _label_commands  # noqa: E402,F401
 from . import report as _report_commands  # noqa: E402,F401
 

@@ -79,10 +79,14 @@ def ingest(
     id_column: str | None = None,
     chunk_size: int = 4096,
     progress: bool = True,
+    group: str | None = None,
+    step: int | None = None,
 ) -> IngestSummary:
     """Score `data` with `model` and add it to the store at `db` as run `run`.
 
-    Returns the summary; raises LossdbError (the store unchanged) on any bad input.
+    `group` / `step`: the run belongs to a group of runs over the same sequences (e.g. one
+    checkpoint per training step), at that step (default: the group's next). Returns the
+    summary; raises LossdbError (the store unchanged) on any bad input.
     """
     started = time.perf_counter()
     db_path = str(db or store_db.default_path())
@@ -97,6 +101,7 @@ def ingest(
     if stride is not None and stride < 0:
         raise UsageError(f"--stride must be 0 or more, not {stride}", "leave it out for half a window")
     shard_of = parse_shard(shard)
+    check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
     _check_store(db_path, run, replace=replace)
@@ -109,27 +114,62 @@ def ingest(
     limit_length = loaded.max_length if max_length is None else max_length
     if limit_length > loaded.max_length:
         raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
-    to_id = _label_mapper(source, loaded.label_names)
 
+    summary = score_and_commit(
+        source, loaded, db_path=db_path, run=run, model=model, replace=replace, group=group, step=step,
+        batch_size=batch_size, max_length=limit_length, overflow=overflow, stride=stride, shard_of=shard_of,
+        limit=limit, chunk_size=chunk_size, progress=progress, n_expected=n_expected)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def score_and_commit(
+    source: Source,
+    loaded,
+    *,
+    db_path: str,
+    run: str,
+    model: str,
+    replace: bool = False,
+    group: str | None = None,
+    step: int | None = None,
+    batch_size: int = 64,
+    max_length: int,
+    overflow: str = "window",
+    stride: int | None = None,
+    shard_of: tuple[int, int] | None = None,
+    limit: int | None = None,
+    chunk_size: int = 4096,
+    progress: bool = False,
+    n_expected: int | None = None,
+    extra_params: dict | None = None,
+) -> IngestSummary:
+    """Score `source` with an already loaded model (scoring.LoadedModel) in batches, stage the
+    rows, and commit them as run `run` in one transaction. Shared by `ingest()` and the
+    training callback (lossdb.integrations.transformers), which scores the model being trained."""
+    started = time.perf_counter()
+    to_id = _label_mapper(source, loaded.label_names)
     staged = writer.StagedRun()
     try:
         examples = _numbered(source, shard_of, limit)
         bar = _progress_bar(progress, n_expected if n_expected is not None else limit)
         for chunk in _chunks(examples, chunk_size):
-            staged.add(_score_chunk(chunk, loaded, to_id, limit_length, overflow, stride, batch_size))
+            staged.add(_score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size))
             bar.update(len(chunk))
         bar.close()
         if staged.n_sequences == 0:
             raise InputError(f"no sentences found in {source.description}", "pass data with at least one labelled sentence")
+        scoring_seconds = time.perf_counter() - started
         created = writer.now()
         record = {
             "run": run, "created_at": created, "model": model, "model_revision": loaded.revision,
             "data_source": source.description, "split": source.split, "label_names": loaded.label_names,
-            "version": lossdb.__version__,
+            "version": lossdb.__version__, "group": group, "step": step,
             "params": {
-                "batch_size": batch_size, "device": str(loaded.device), "dtype": dtype,
-                "max_length": limit_length, "overflow": overflow, "stride": stride,
+                "batch_size": batch_size, "device": str(loaded.device), "dtype": loaded.dtype,
+                "max_length": max_length, "overflow": overflow, "stride": stride,
                 "shard": list(shard_of) if shard_of else None, "limit": limit, **_versions(),
+                "scoring_seconds": round(scoring_seconds, 3), **(extra_params or {}),
             },
         }
         writer.commit(db_path, staged, record, replace=replace)
@@ -137,6 +177,15 @@ def ingest(
         staged.discard()
     return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
                          staged.n_truncated, time.perf_counter() - started)
+
+
+def check_group_step(group: str | None, step: int | None) -> None:
+    if step is not None and group is None:
+        raise UsageError(f"a step ({step}) is given without a group", "name the run's group too (--group)")
+    if group is not None and not group.strip():
+        raise UsageError("the group name is empty", "e.g. --group train")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise UsageError(f"the step must be a whole number of 0 or more, not {step!r}", "e.g. --step 500")
 
 
 def _versions() -> dict:

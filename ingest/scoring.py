@@ -65,6 +65,22 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedMo
     return LoadedModel(model, tokenizer, label_names, _revision(spec, model), _max_length(tokenizer, model), target, dtype)
 
 
+def from_model(model: torch.nn.Module, tokenizer, *, revision: str | None = None) -> LoadedModel:
+    """A model already in memory (e.g. the one a Trainer is training), on its own device and
+    in its own dtype, for `forward`. The caller switches it to eval mode and back."""
+    require_word_alignment(tokenizer)
+    if isinstance(getattr(tokenizer, "deprecation_warnings", None), dict):
+        tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
+    id2label = model.config.id2label
+    label_names = [id2label[i] for i in range(len(id2label))]
+    if all(name.startswith("LABEL_") for name in label_names):
+        raise InputError(f"the model has no label names (id2label is {label_names[:3]}...)",
+                         "set config.id2label (and label2id) to the tag names before training")
+    parameter = next(model.parameters())
+    dtype = next((name for name, value in DTYPES.items() if value == parameter.dtype), "float32")
+    return LoadedModel(model, tokenizer, label_names, revision, _max_length(tokenizer, model), parameter.device, dtype)
+
+
 def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -251,11 +251,18 @@ def _huggingface(spec: str, split, words_column, tags_column, id_column) -> Sour
         dataset = loaded[split]
     else:
         dataset = loaded
-    columns = _pick_columns(dataset.column_names, f"hf:{spec}", words_column, tags_column, id_column)
+    return dataset_source(dataset, f"hf:{spec}", split, words_column=words_column, tags_column=tags_column,
+                          id_column=id_column)
+
+
+def dataset_source(dataset, description: str, split: str | None = None, *, words_column: str | None = None,
+                   tags_column: str | None = None, id_column: str | None = None) -> Source:
+    """A `datasets.Dataset` in memory as a Source: its words and tags columns (a ClassLabel
+    feature says what integer tags mean); other columns (input_ids, labels, ...) are ignored."""
+    columns = _pick_columns(dataset.column_names, description, words_column, tags_column, id_column)
     feature = dataset.features[columns[1]]
     inner = getattr(feature, "feature", None)
     label_names = list(inner.names) if hasattr(inner, "names") else None
-    description = f"hf:{spec}"
 
     def read() -> Iterator[Example]:
         for number, record in enumerate(dataset.select_columns([c for c in columns if c])):

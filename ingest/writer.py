@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lossdb import sql
-from lossdb.errors import StoreError
+from lossdb.errors import InputError, StoreError
 from lossdb.queries import db as store_db
 
 STAGING_PREFIX = "lossdb-ingest-"
@@ -198,6 +198,34 @@ def check_run_name(con, run: str, *, replace: bool) -> None:
         raise StoreError(f"run {run!r} already exists in this store", "choose another --run name, or pass --replace")
 
 
+def delete_run(con, run: str) -> None:
+    """Remove every row of `run` from every table (inside the caller's transaction)."""
+    for table in RUN_TABLES:
+        con.execute(sql.read(f"delete_run_{table}"), {"run": run})
+
+
+def check_group(con, run: dict, *, whole: bool = True) -> None:
+    """Refuse a run of a group (inside the commit's transaction, after its sequences are
+    written) that would not line up with the group's other runs: another step's label names,
+    a step the group already holds, or (`whole`: not a shard) other sequences."""
+    group, step = run["group"], run.get("step")
+    found = con.execute(sql.read("group_check"), {"run": run["run"], "group": group, "step": step}).fetchone()
+    reference, label_names, n_only_here, n_only_there, first_seq_id, step_taken = found
+    if step_taken:
+        raise StoreError(f"group {group!r} already has a run at step {step}",
+                         "give this run another step, or replace that run (same run name, replace)")
+    if reference is None:
+        return
+    if list(label_names) != list(run["label_names"]):
+        raise InputError(f"run {run['run']!r} has other labels than run {reference!r} of group {group!r}",
+                         "score every run of a group with models of the same label set")
+    if whole and (n_only_here or n_only_there):
+        raise InputError(
+            f"run {run['run']!r} does not cover the same sequences as run {reference!r} of group {group!r} "
+            f"({n_only_here} only in this run, {n_only_there} only in {reference!r}; first seq_id {first_seq_id})",
+            "score the same data (same order, same words) for every run of a group, or use another group")
+
+
 def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None:
     """Move a staged run into the store atomically: every row of it, or nothing.
 
@@ -212,8 +240,7 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None
         con.execute(sql.read("commit_memory_limit"))
         with store_db.transaction(con):
             check_run_name(con, run["run"], replace=replace)
-            for table in RUN_TABLES:
-                con.execute(sql.read(f"delete_run_{table}"), {"run": run["run"]})
+            delete_run(con, run["run"])
             _fault("commit-deleted")
             con.execute(sql.read("commit_tokens"), {
                 "run": run["run"], "labels": run["label_names"], "path": str(staged.tokens_path)})
@@ -221,8 +248,11 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None
             con.execute(sql.read("commit_sequences"), {
                 "run": run["run"], "tokens_path": str(staged.tokens_path),
                 "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE})
+            if run.get("group") is not None:
+                check_group(con, run, whole=not run["params"].get("shard"))
             con.execute(sql.read("insert_run"), {
-                **run, "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
+                **run, "group": run.get("group"), "step": run.get("step"),
+                "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
                 "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
             })
             _fault("commit-before")

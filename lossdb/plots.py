@@ -160,6 +160,36 @@ def loss_hist(result, *, title: str = "Loss of labelled tokens"):
     return fig
 
 
+def datamap(result, *, variability: float = 0.2, confidence: float = 0.5, title: str = "Data map"):
+    """Dataset cartography (Swayamdipta et al. 2020): one point per sequence at (variability,
+    confidence), coloured by correctness, over the three regions group_sequence_dynamics
+    names (ambiguous right of `variability`; left of it easy-to-learn above `confidence`,
+    hard-to-learn below). The points are the figure's first collection, in the result's order."""
+    xs, ys, colour = _columns(result, "variability", "confidence", "correctness")
+    fig = _figure(6.4, 5.0)
+    if not xs:
+        return _nothing(fig, "no sequences")
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):
+        ax = fig.add_subplot()
+        points = ax.scatter([float(x) for x in xs], [float(y) for y in ys], c=[float(c) for c in colour],
+                            cmap="RdYlGn", vmin=0.0, vmax=1.0, s=14, alpha=0.8, edgecolors="none")
+        right = max(0.5, max(float(x) for x in xs) * 1.05)
+        ax.set_xlim(0, right)
+        ax.set_ylim(0, 1.02)
+        ax.axvline(variability, color=_OK, linewidth=0.8, linestyle="--")
+        ax.hlines(confidence, 0, variability, color=_OK, linewidth=0.8, linestyle="--")
+        for x, y, name in ((variability / 2, 0.98, "easy-to-learn"), (variability / 2, 0.03, "hard-to-learn"),
+                           ((variability + right) / 2, 0.5, "ambiguous")):
+            ax.text(x, y, name, ha="center", va="center", fontsize=9, color="#444444")
+        ax.set_xlabel("variability (std of the gold label's probability across runs)")
+        ax.set_ylabel("confidence (mean gold label probability)")
+        ax.set_title(title)
+        fig.colorbar(points, ax=ax, shrink=0.8, label="correctness (share of runs right)")
+    return fig
+
+
 # --- from a store ----------------------------------------------------------------------------------
 
 

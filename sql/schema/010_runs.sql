@@ -14,5 +14,10 @@ CREATE TABLE IF NOT EXISTS runs (
     n_windowed      BIGINT,                -- sequences longer than the model, scored in windows
     n_truncated     BIGINT,                -- sequences cut at the model's maximum length
     params          JSON,                  -- batch size, device, dtype, max length, stride, shard
-    lossdb_version  VARCHAR NOT NULL
+    lossdb_version  VARCHAR NOT NULL,
+    group_name      VARCHAR,               -- runs of one group (e.g. one per training epoch) cover the same sequences
+    step            BIGINT                 -- the run's place in its group: epoch or training step, ascending
 );
+-- Stores written before run groups get the columns here (also sql/migrations/PENDING_groups.sql).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS group_name VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS step BIGINT;

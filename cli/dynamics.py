@@ -1,0 +1,74 @@
+"""Training dynamics on the command line (issue #15): `lossdb dynamics` and `lossdb datamap`
+over a group of runs, and the group rankings that `lossdb issues --group` prints. Thin:
+parse, call lossdb.queries.dynamics, format."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lossdb.queries.result import Result
+
+from .app import DbOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
+
+GroupOption = Annotated[str, typer.Option("--group", "-g", help="The group of runs (lossdb ingest --group, or LossdbCallback's group).")]
+MethodOption = Annotated[str, typer.Option("--method", help="aum, confidence, correctness (worst word, lowest first), forgetting or variability (highest first).")]
+
+# What the table shows of a sequence's dynamics; json and csv carry every column.
+TABLE_COLUMNS = ("rank", "seq_id", "confidence", "variability", "correctness", "forgetting", "aum", "min_aum",
+                 "min_confidence", "worst_word", "worst_label", "worst_pred", "region", "text")
+
+
+def print_ranked(result: Result, out: str) -> None:
+    """Sequences ranked by a group method: every column in json / csv, the main ones in a table."""
+    if out in ("json", "csv"):
+        print_result(result, out)
+        return
+    at = [result.columns.index(c) for c in TABLE_COLUMNS]
+    rows = [tuple(row[i] for i in at) for row in result.rows]
+    print_result(Result(list(TABLE_COLUMNS), rows), out)
+
+
+@app.command()
+def dynamics(
+    group: GroupOption,
+    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many sequences.")] = "20",
+    method: MethodOption = "aum",
+    seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="Instead: every labelled word of this sequence.")] = None,
+    db: DbOption = None,
+    format: FormatOption = "table",
+) -> None:
+    """Training dynamics across a group's runs, per sequence (most suspect first) or per word:
+    confidence, variability, correctness, forgetting events and AUM."""
+    with errors():
+        count, out = parse_count(n), check_format(format)
+        from lossdb.queries import dynamics as queries
+
+        con = open_store(db)
+        if seq_id is not None:
+            print_result(queries.word_dynamics(con, group, seq_id=seq_id), out)
+            return
+        print_ranked(queries.sequence_dynamics(con, group, n=count, method=method), out)
+
+
+@app.command()
+def datamap(
+    group: GroupOption,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")] = Path("datamap.png"),
+    db: DbOption = None,
+) -> None:
+    """Draw the data map of a group: variability (x) against confidence (y) per sequence,
+    coloured by correctness, with the easy / ambiguous / hard-to-learn regions."""
+    with errors():
+        from lossdb.queries import dynamics as queries
+
+        queries.plot_datamap(open_store(db), group, out)
+        typer.echo(f"lossdb: wrote {out}", err=True)
+
+
+def issues_for_group(*, group: str, count: int, method: str, db, out: str) -> None:
+    """`lossdb issues --group G`: the sequences a group's training dynamics rank as suspect."""
+    from lossdb.queries import dynamics as queries
+
+    print_ranked(queries.rank(open_store(db), group, count, method=method), out)

@@ -1,0 +1,92 @@
+"""Training dynamics of a group of runs (issue #15): per word and per sequence, confidence,
+variability, correctness, forgetting events and AUM across the group's runs in step order,
+the rankings they give for `lossdb issues --group`, and the data map.
+
+A group is a set of runs over the same sequences, one per epoch or checkpoint:
+`LossdbCallback` (lossdb.integrations.transformers) writes one per epoch, `lossdb ingest
+--group G --step S` one per checkpoint. Everything is computed in SQL from the stored
+probabilities (sql/schema/37x_group_*.sql).
+
+    >>> from lossdb.queries import dynamics
+    >>> dynamics.sequence_dynamics(con, "train", n=20, method="aum").df()
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lossdb.errors import StoreError, UsageError
+
+from .core import check_n
+from .result import Result, named
+
+# How `issues --group` ranks sequences: aum, confidence and correctness by the sequence's
+# worst word (lowest first), forgetting and variability highest first.
+METHODS = ("aum", "confidence", "correctness", "forgetting", "variability")
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise UsageError(f"cannot rank a group by {method!r}", f"choose one of {', '.join(METHODS)}")
+    return method
+
+
+def groups(con) -> Result:
+    """Every group of complete runs: group_name, n_runs, last_created_at."""
+    return named(con, "group_names")
+
+
+def group_runs(con, group: str) -> Result:
+    """The complete runs of `group` in step order (run_id, step, ..., train_seconds,
+    scoring_seconds); a group with no complete run is a StoreError naming the groups there are."""
+    result = named(con, "group_runs", {"group": group})
+    if not result.rows:
+        names = [row[0] for row in groups(con).rows]
+        listing = ", ".join(repr(n) for n in names[:10]) if names else "none (ingest with --group, or train with LossdbCallback)"
+        raise StoreError(f"no complete runs of group {group!r} in this store", f"groups here: {listing}")
+    return result
+
+
+def sequence_dynamics(con, group: str, *, n: int | None = None, method: str = "aum") -> Result:
+    """Per sequence of `group`: confidence, variability, correctness, forgetting, aum, the worst
+    word's min_aum / min_confidence / min_correctness and the word itself, the data-map region;
+    the `n` most suspect first by `method` (all when n is None)."""
+    group_runs(con, group)
+    return named(con, "dynamics_sequences", {"group": group, "method": check_method(method),
+                                              "n": None if n is None else check_n(n)})
+
+
+def word_dynamics(con, group: str, *, seq_id: int | None = None) -> Result:
+    """Per labelled word of `group` (of one sequence, with `seq_id`): confidence, variability,
+    correctness, forgetting, aum and the predictions in step order."""
+    group_runs(con, group)
+    result = named(con, "dynamics_words", {"group": group, "seq_id": seq_id})
+    if seq_id is not None and not result.rows:
+        raise StoreError(f"group {group!r} has no labelled words in sequence {seq_id}",
+                         "seq_id is the row's index in the source")
+    return result
+
+
+def rank(con, group: str, n: int, *, method: str = "aum") -> Result:
+    """The `n` sequences of `group` most likely mislabelled by `method` (METHODS)."""
+    return sequence_dynamics(con, group, n=check_n(n), method=method)
+
+
+def datamap(con, group: str) -> Result:
+    """The data map's points: per sequence seq_id, variability (x), confidence (y),
+    correctness (colour) and region."""
+    result = sequence_dynamics(con, group)
+    keep = ("seq_id", "variability", "confidence", "correctness", "region")
+    at = [result.columns.index(c) for c in keep]
+    return Result(list(keep), [tuple(row[i] for i in at) for row in result.rows])
+
+
+def plot_datamap(con, group: str, out: str | Path | None = None):
+    """The data map of `group` as a matplotlib Figure; written to `out` (.png or .svg) if given."""
+    from lossdb import plots
+
+    if out is not None:
+        plots.check_out(out)
+    fig = plots.datamap(datamap(con, group), title=f"Data map of group {group}")
+    if out is not None:
+        plots.save(fig, out)
+    return fig
