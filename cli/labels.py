@@ -27,15 +27,16 @@ def export(
     ids: Annotated[Optional[str], typer.Option("--ids", help="A read-only query whose seq_id column picks the sequences.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Export every sequence of the run.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    fold: Annotated[Optional[str], typer.Option("--fold", metavar="i/K", help="Every sequence but those with seq_id % K == i: the training data for fold i's model (out-of-fold runs).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Write sequences for review or training: the top label issues by default, or --ids, or --all."""
+    """Write sequences for review or training: the top label issues by default, or --ids, or --all, or --fold."""
     with errors():
         count = parse_count(n)
         from lossdb.ingest.labels import export_labels
 
         summary = export_labels(open_store(db), out, fmt=to, run=run, labels=labels, by=by, n=count, ids=ids,
-                                everything=all_, force=force)
+                                everything=all_, force=force, fold=fold)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 
 

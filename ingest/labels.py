@@ -51,11 +51,22 @@ class ExportSummary:
 
 
 def select_sequences(con, run_id: str, *, labels: str = versions.GOLD, by: str = "label_quality",
-                     n: int = DEFAULT_EXPORT_N, ids: str | None = None, everything: bool = False) -> tuple[list[int], str]:
+                     n: int = DEFAULT_EXPORT_N, ids: str | None = None, everything: bool = False,
+                     fold: str | None = None) -> tuple[list[int], str]:
     """The seq_ids to export, in order, and a description of the selection: every sequence, the
-    seq_ids a read-only query returns (its seq_id column, else its first), or the top n by `by`."""
+    seq_ids a read-only query returns (its seq_id column, else its first), the top n by `by`, or
+    (`fold` 'i/K') every sequence but fold i: the training data of the model that scores fold i
+    (`ingest --shard i/K` picks the same seq_id % K == i)."""
     if everything and ids:
         raise UsageError("--all and --ids choose the sequences in two ways", "pass one of them")
+    if fold is not None:
+        from .pipeline import parse_shard
+
+        if ids:
+            raise UsageError("--fold and --ids choose the sequences in two ways", "pass one of them")
+        index, count = parse_shard(fold, "--fold")
+        kept = [row[0] for row in named(con, "export_all", {"run": run_id}).rows if row[0] % count != index]
+        return kept, f"every sequence but fold {index}/{count}"
     if everything:
         return [row[0] for row in named(con, "export_all", {"run": run_id}).rows], "every sequence"
     if ids:
@@ -94,13 +105,14 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
 
 def export_labels(con, out: str | os.PathLike, *, fmt: str, run: str | None = None, labels: str | None = None,
                   by: str = "label_quality", n: int = DEFAULT_EXPORT_N, ids: str | None = None,
-                  everything: bool = False, force: bool = False) -> ExportSummary:
+                  everything: bool = False, force: bool = False, fold: str | None = None) -> ExportSummary:
     """Write the selected sequences of a run (default: the top `n` label issues, lowest label
     quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`."""
     label_io.check_format(fmt)
     run_id = core.resolve_run(con, run)
     labels = versions.check_labels(con, run_id, labels)
-    chosen, selection = select_sequences(con, run_id, labels=labels, by=by, n=n, ids=ids, everything=everything)
+    chosen, selection = select_sequences(con, run_id, labels=labels, by=by, n=n, ids=ids, everything=everything,
+                                         fold=fold)
     info = named(con, "versions_run_info", {"run": run_id}).rows[0]
     label_names, model = list(info[1]), info[2]
     rows = named(con, "export_sequences", {"run": run_id, "labels": labels, "ids": chosen}).rows

@@ -48,13 +48,13 @@ class IngestSummary:
                 f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}")
 
 
-def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """'i/N' -> (i, N): this process scores the sequences whose seq_id % N == i."""
+def parse_shard(text: str | None, option: str = "--shard") -> tuple[int, int] | None:
+    """'i/N' -> (i, N): the sequences whose seq_id % N == i (a shard to score, or a fold to hold out)."""
     if text is None:
         return None
     match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
     if not match or not 0 <= int(match[1]) < int(match[2]):
-        raise UsageError(f"--shard {text!r} is not of the form i/N with 0 <= i < N", "e.g. --shard 0/4")
+        raise UsageError(f"{option} {text!r} is not of the form i/N with 0 <= i < N", f"e.g. {option} 0/4")
     return int(match[1]), int(match[2])
 
 

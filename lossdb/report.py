@@ -101,7 +101,17 @@ def collect(con, *, run: str | None = None, against: str | None = None, n: int =
                      for table, column in _metadata_columns(con)],
         "compare": compare.compare_sequences(con, other, run_id, n=n) if other else None,
         "histogram": display.loss_histogram(con, run=run_id),
+        "datamap": _group_datamap(con, record.get("group_name")),
     }
+
+
+def _group_datamap(con, group: str | None):
+    """The data map's points of the run's group (lossdb datamap), when it belongs to one."""
+    if group is None:
+        return None
+    from lossdb.queries import dynamics
+
+    return dynamics.datamap(con, group)
 
 
 def _metadata_columns(con) -> list[tuple[str, str]]:
@@ -361,6 +371,18 @@ def _histogram_section(data: dict) -> str:
             + _figure_svg(lambda: plots.loss_hist(data["histogram"])))
 
 
+def _datamap_section(data: dict) -> str | None:
+    from lossdb import plots
+
+    if data.get("datamap") is None:
+        return None
+    group = data["run"]["group_name"]
+    return (_note(f"The run belongs to group {esc(group)}: each of its sequences at its variability and confidence "
+                  f"across the group's runs, coloured by correctness (<code>lossdb datamap --group {esc(group)}</code>; "
+                  f"rankings: <code>lossdb issues --group {esc(group)} --method aum</code>).")
+            + _figure_svg(lambda: plots.datamap(data["datamap"], title=f"Data map of group {group}")))
+
+
 def render(data: dict) -> tuple[str, list[str]]:
     """The page, and the anchors of its sections in order."""
     record = data["run"]
@@ -374,6 +396,7 @@ def render(data: dict) -> tuple[str, list[str]]:
         ("metadata", "Metadata", _metadata_section(data)),
         ("compare", f"Changes against {data['against']}", _compare_section(data)),
         ("histogram", "Token losses", _histogram_section(data)),
+        ("datamap", "Data map", _datamap_section(data)),
     ]
     parts, anchors = [], []
     for anchor, heading, body in sections:
