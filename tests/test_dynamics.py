@@ -10,7 +10,6 @@ planted error starts out wrong and is memorised only as the epochs go by.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
