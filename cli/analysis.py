@@ -131,7 +131,7 @@ def issues(
             from .dynamics import issues_for_group
 
             return issues_for_group(group=group, count=count, method="aum" if method == "softmin" else method,
-                                    db=db, out=out)
+                                    db=db, out=out, run=run, seq_id=seq_id)
         from lossdb.queries import analysis
 
         con = open_store(db)

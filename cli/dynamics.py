@@ -67,8 +67,15 @@ def datamap(
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 
-def issues_for_group(*, group: str, count: int, method: str, db, out: str) -> None:
+def issues_for_group(*, group: str, count: int, method: str, db, out: str, run=None, seq_id=None) -> None:
     """`lossdb issues --group G`: the sequences a group's training dynamics rank as suspect."""
+    from lossdb.errors import UsageError
     from lossdb.queries import dynamics as queries
+
+    if run is not None:
+        raise UsageError("--group ranks across the group's runs, --run ranks one run", "pass one of them")
+    if seq_id is not None:
+        raise UsageError("--seq-id with --group: a sequence's words across the group's runs",
+                         f"use lossdb dynamics --group {group} --seq-id {seq_id}")
 
     print_ranked(queries.rank(open_store(db), group, count, method=method), out)

@@ -309,6 +309,10 @@ def test_issues_and_dynamics_commands_print_the_group_rankings(trained):
                                       "groups here: 'train'")
     bad = run_cli("issues", "--group", GROUP, "--method", "softness", "--db", str(trained["store"]))
     assert bad.returncode == 2 and "cannot rank a group by 'softness'" in bad.stderr
+    both = run_cli("issues", "--group", GROUP, "--run", f"{GROUP}@1", "--db", str(trained["store"]))
+    assert both.returncode == 2
+    assert both.stderr.strip() == ("lossdb: error: --group ranks across the group's runs, --run ranks one run; "
+                                   "pass one of them")
 
 
 def test_group_commands_do_not_import_the_ml_stack(trained):
