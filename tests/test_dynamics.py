@@ -183,6 +183,31 @@ def test_bad_callback_arguments_are_one_clear_error():
         LossdbCallback("x.duckdb", {"tokens": []})
 
 
+def test_only_the_main_process_scores(tmp_path, wordpiece_model, conll_file):
+    """Under multi-GPU training every process runs the callbacks; only world process zero
+    scores and commits (the others would write the same run once per GPU)."""
+    from transformers import (AutoModelForTokenClassification, AutoTokenizer, TrainerControl, TrainerState,
+                              TrainingArguments)
+
+    from lossdb.integrations.transformers import LossdbCallback
+
+    store = tmp_path / "ranks.duckdb"
+    callback = LossdbCallback(store, conll_file, group="g", verbose=False)
+    model = AutoModelForTokenClassification.from_pretrained(wordpiece_model)
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), use_cpu=True, report_to=[])
+    other = TrainerState(epoch=1.0, global_step=3, is_world_process_zero=False)
+    callback.on_train_begin(args, other, TrainerControl(), model=model)
+    callback.on_epoch_end(args, other, TrainerControl(), model=model)
+    assert not store.exists() and callback.costs == []
+    main = TrainerState(epoch=1.0, global_step=3, is_world_process_zero=True)
+    tokenizer = AutoTokenizer.from_pretrained(wordpiece_model)
+    callback.on_train_begin(args, main, TrainerControl(), model=model, processing_class=tokenizer)
+    callback.on_epoch_end(args, main, TrainerControl(), model=model, processing_class=tokenizer)
+    con = store_db.connect(store)
+    assert [(r["run_id"], r["step"]) for r in dynamics.group_runs(con, "g").records()] == [("g@1", 1)]
+    con.close()
+
+
 def test_every_n_steps_with_remove_unused_columns_off_and_a_source_file(tmp_path):
     """The other way round: scoring every N steps, the Trainer keeping every column, and the
     data given as a lossdb source (a CoNLL file) instead of a Dataset."""
