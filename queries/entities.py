@@ -162,14 +162,13 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
     prev[:1] = outside
     prev[1:] = codes[:-1]
     prev[~adjacent] = outside
-    following = np.empty(n, dtype=np.int32)
-    following[-1:] = outside
-    following[:-1] = np.where(adjacent[1:], codes[1:], outside)
-    m = len(tables.default_type)
-    before, after = prev * m + codes, codes * m + following  # indices into the [code, code] tables
+    m = len(tables.default_type)  # [code a, code b] tables are read at a * m + b
     if mode == "default":
-        start = tables.starts.ravel()[before]
-        end = tables.ends.ravel()[after]
+        following = np.empty(n, dtype=np.int32)
+        following[-1:] = outside
+        following[:-1] = np.where(adjacent[1:], codes[1:], outside)
+        start = tables.starts.ravel()[prev * m + codes]
+        end = tables.ends.ravel()[codes * m + following]
         begin = np.maximum.accumulate(np.where(start, idx, -1)) if n else idx
         rows = np.flatnonzero(end)
         first = begin[rows]
@@ -192,16 +191,23 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
         # does not continue, and the rows that continue it. The scan enters every segment at its
         # first row and walks it until the scheme starts an entity, which then runs to the
         # segment's end and counts if it ends well there.
+        before = prev * m + codes
         start = tables.strict_starts.ravel()[before]
         link = tables.strict_insides.ravel()[before]
-        segment_first = np.maximum.accumulate(np.where(link, -1, idx)) if n else idx
-        earlier_start = np.full(n, -1, dtype=idx.dtype)
-        if n:
-            earlier_start[1:] = np.maximum.accumulate(np.where(start, idx, -1))[:-1]
-        first = np.flatnonzero(start & (earlier_start < segment_first))
-        segment_last = np.flatnonzero(np.append(~link[1:], True)) if n else idx
-        rows = segment_last[np.cumsum(~link)[first] - 1]
-        well = tables.strict_ends.ravel()[after[rows]]
+        del before
+        segment_starts = np.flatnonzero(~link)
+        starts = np.flatnonzero(start)
+        after_segment = np.cumsum(~link, dtype=np.int64)[starts]  # per start: the next segment's index
+        first_of_segment = np.ones(len(starts), dtype=bool)
+        first_of_segment[1:] = after_segment[1:] != after_segment[:-1]
+        first, after_segment = starts[first_of_segment], after_segment[first_of_segment]
+        ends_at = np.append(segment_starts, n)  # (rows run to the row before the next segment, or the last)
+        rows = ends_at[after_segment] - 1
+        following = np.full(len(rows), outside, dtype=np.int32)
+        within = rows + 1 < n
+        within[within] = adjacent[rows[within] + 1]
+        following[within] = codes[rows[within] + 1]
+        well = tables.strict_ends.ravel()[codes[rows] * m + following]
         first, rows = first[well], rows[well]
         start_word = word_index[first]
         type_id = tables.strict_type[codes[first]]
