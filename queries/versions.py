@@ -35,7 +35,9 @@ from lossdb.errors import InputError, StoreError, UsageError
 
 from .core import resolve_run
 from .result import Result, named
-from .tags import DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, entities, entity_types, iob2, scores
+# (entity_types and iob2 too: ingest reads them from here)
+from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, entities, entity_types,  # noqa: F401
+                   iob2, scores)
 
 GOLD = "gold"
 BUCKET_DIMENSIONS = ("entity_length", "sequence_length", "word_frequency")
