@@ -156,7 +156,6 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
     n = len(codes)
     if adjacent is None:
         adjacent = adjacency(seq_id, word_index)
-    idx = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
     outside = tables.outside
     prev = np.empty(n, dtype=np.int32)
     prev[:1] = outside
@@ -169,6 +168,7 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
         following[:-1] = np.where(adjacent[1:], codes[1:], outside)
         start = tables.starts.ravel()[prev * m + codes]
         end = tables.ends.ravel()[codes * m + following]
+        idx = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         begin = np.maximum.accumulate(np.where(start, idx, -1)) if n else idx
         rows = np.flatnonzero(end)
         first = begin[rows]
@@ -193,11 +193,11 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
         # segment's end and counts if it ends well there.
         before = prev * m + codes
         start = tables.strict_starts.ravel()[before]
-        link = tables.strict_insides.ravel()[before]
+        unlinked = ~tables.strict_insides.ravel()[before]  # rows that begin a segment
         del before
-        segment_starts = np.flatnonzero(~link)
+        segment_starts = np.flatnonzero(unlinked)
         starts = np.flatnonzero(start)
-        after_segment = np.cumsum(~link, dtype=np.int64)[starts]  # per start: the next segment's index
+        after_segment = np.cumsum(unlinked, dtype=np.int64)[starts]  # per start: the next segment's index
         first_of_segment = np.ones(len(starts), dtype=bool)
         first_of_segment[1:] = after_segment[1:] != after_segment[:-1]
         first, after_segment = starts[first_of_segment], after_segment[first_of_segment]
