@@ -233,10 +233,11 @@ def entities(tags: Sequence[str | None], mode: str = "default", scheme: str = DE
     [(0, 2, 'PER')]
     """
     check_mode(mode)
+    rules = Scheme.named(scheme)  # (a misspelt scheme is an error in either mode)
     tags = [OUTSIDE if t is None else t for t in tags]
     if mode == "default":
         return _chunks(tags)
-    return _strict(tags, Scheme.named(scheme))
+    return _strict(tags, rules)
 
 
 def entity_types(label_names: Iterable[str]) -> list[str]:

@@ -4,6 +4,7 @@ the SQL macros, and the callers that decode tag lists (label versions' questions
 Studio export, the demo)."""
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -16,6 +17,7 @@ from lossdb.ingest import label_io
 from lossdb.queries import entities as run_entities
 from lossdb.queries import tags, versions
 
+from .conftest import run_cli
 from .test_entities import assert_matches_seqeval, memory_store
 
 seqeval_scheme = pytest.importorskip("seqeval.scheme")
@@ -120,6 +122,8 @@ def test_scheme_and_mode_names():
         tags.check_scheme("IOB3")
     with pytest.raises(UsageError, match="unknown entity mode 'lenient'"):
         tags.entities(["B-PER"], "lenient")
+    with pytest.raises(UsageError, match="unknown tag scheme"):  # in either mode
+        tags.entities(["B-PER"], "default", "IOB3")
     assert versions.check_mode is tags.check_mode and versions.MODES == tags.MODES == ("default", "strict")
 
 
@@ -307,3 +311,13 @@ def test_diffs_read_entities_not_tags():
     assert versions.diff_entities(THE_ISSUES_CASE, ["B-PER", "O", "B-LOC", "I-LOC"]) == [("retagged", [], [])]
     assert versions.diff_entities(THE_ISSUES_CASE, ["B-ORG", "O", "B-LOC", "I-LOC"]) == [
         ("retyped", [(0, 1, "PER")], [(0, 1, "ORG")])]
+
+
+def test_scheme_on_the_command_line(built_store):
+    # the tiny store's IOB2 tags read as IOBES: a B- entity never reaches an E- tag, so strict finds none
+    result = run_cli("decoding", "--scheme", "bioes", "--format", "json", "--db", str(built_store))
+    assert result.returncode == 0, result.stderr
+    micro = next(r for r in json.loads(result.stdout) if r["type"] == "micro avg")
+    assert micro["support_default"] > 0 and micro["support_strict"] < micro["support_default"]
+    bad = run_cli("buckets", "--mode", "strict", "--scheme", "IOB3", "--db", str(built_store))
+    assert bad.returncode == 2 and "unknown tag scheme 'IOB3'" in bad.stderr
