@@ -17,7 +17,8 @@ from .app import (CountOption, DbOption, FormatOption, RunOption, app, check_for
                   parse_count, print_result, print_samples)
 
 LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
-ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval) or strict (IOB2).")]
+ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval) or strict (seqeval's strict, for --scheme).")]
+SchemeOption = Annotated[str, typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
 WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
 
 
@@ -82,6 +83,7 @@ def confusion(
 @app.command()
 def entities(
     mode: ModeOption = "default",
+    scheme: SchemeOption = "IOB2",
     errors_: Annotated[bool, typer.Option("--errors", help="Entity error types instead of precision / recall / F1.")] = False,
     by: Annotated[str, typer.Option("--by", help="With --errors: type (counts per type), sequence (most errors first) or entity (one row each).")] = "type",
     category: Annotated[Optional[str], typer.Option(help="With --errors --by entity: only correct, wrong_type, wrong_boundary, wrong_type_and_boundary, missed or spurious.")] = None,
@@ -99,10 +101,10 @@ def entities(
 
         con = open_store(db)
         if not errors_:
-            print_result(entity_queries.entity_scores(con, run, labels=labels, mode=mode), out)
+            print_result(entity_queries.entity_scores(con, run, labels=labels, mode=mode, scheme=scheme), out)
             return
         count = parse_count(n) if by != "type" else None
-        print_result(entity_queries.entity_errors(con, run, labels=labels, mode=mode, by=by, n=count,
+        print_result(entity_queries.entity_errors(con, run, labels=labels, mode=mode, scheme=scheme, by=by, n=count,
                                             seq_id=seq_id, category=category), out)
 
 

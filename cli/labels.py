@@ -13,7 +13,8 @@ from .app import (DbOption, FormatOption, RunOption, app, check_format, errors, 
                   print_result)
 
 LabelsOption = Annotated[Optional[str], typer.Option("--labels", help="Label version to judge against [default: gold].")]
-ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (IOB2).")]
+ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (seqeval's strict, for --scheme).")]
+SchemeOption = Annotated[str, typer.Option("--scheme", help="Strict decoding's scheme: IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
 
 
 @app.command()
@@ -112,6 +113,7 @@ def seen_unseen(
     run: RunOption = None,
     labels: LabelsOption = None,
     mode: ModeOption = "default",
+    scheme: SchemeOption = "IOB2",
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
@@ -120,7 +122,7 @@ def seen_unseen(
         out = check_format(format)
         from lossdb.queries import versions
 
-        print_result(versions.seen_unseen(open_store(db), run, train=train, labels=labels, mode=mode), out)
+        print_result(versions.seen_unseen(open_store(db), run, train=train, labels=labels, mode=mode, scheme=scheme), out)
 
 
 @app.command()
@@ -129,6 +131,7 @@ def buckets(
     labels: LabelsOption = None,
     by: Annotated[Optional[str], typer.Option(help="entity_length, sequence_length or word_frequency [default: all three].")] = None,
     mode: ModeOption = "default",
+    scheme: SchemeOption = "IOB2",
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
@@ -137,7 +140,7 @@ def buckets(
         out = check_format(format)
         from lossdb.queries import versions
 
-        print_result(versions.buckets(open_store(db), run, labels=labels, by=by, mode=mode), out)
+        print_result(versions.buckets(open_store(db), run, labels=labels, by=by, mode=mode, scheme=scheme), out)
 
 
 @app.command()
@@ -167,16 +170,17 @@ def decoding(
     run: RunOption = None,
     labels: LabelsOption = None,
     differences: Annotated[bool, typer.Option("--differences", help="List the entities whose verdict differs instead.")] = False,
+    scheme: SchemeOption = "IOB2",
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
-    """Lenient (conlleval) versus strict (IOB2) entity decoding: metrics side by side."""
+    """Lenient (conlleval) versus strict (--scheme, IOB2 unless told) entity decoding: metrics side by side."""
     with errors():
         out = check_format(format)
         from lossdb.queries import versions
 
         con = open_store(db)
         if differences:
-            print_result(versions.decoding_differences(con, run, labels=labels), out)
+            print_result(versions.decoding_differences(con, run, labels=labels, scheme=scheme), out)
         else:
-            print_result(versions.decoding(con, run, labels=labels), out)
+            print_result(versions.decoding(con, run, labels=labels, scheme=scheme), out)

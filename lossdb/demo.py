@@ -231,16 +231,9 @@ _CORRUPTIONS: list[tuple[str, str | None]] = [
 
 def _entities(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     """Spans ``(start, end_exclusive, type)`` of the IOB2 entities in ``tags``."""
-    spans = []
-    start = None
-    kind = None
-    for i, tag in enumerate([*tags, "O"]):
-        if start is not None and not (tag.startswith("I-") and tag[2:] == kind):
-            spans.append((start, i, kind))
-            start = None
-        if tag.startswith("B-") or (tag.startswith("I-") and start is None):
-            start, kind = i, tag[2:]
-    return spans
+    from lossdb.queries.tags import entities  # the tag grammar: seqeval's default mode
+
+    return entities(tags)
 
 
 def plant_label_errors(

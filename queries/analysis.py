@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lossdb.errors import StoreError, UsageError
 
+from . import tags
 from .core import check_n, resolve_run
 from .result import Result, named
 from .versions import check_labels
@@ -214,8 +215,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
             c = sum(m["n_correct_entities"] for m in members)
             p = sum(m["n_pred_entities"] for m in members)
             g = sum(m["n_entities"] for m in members)
-            precision, recall = (c / p if p else 0.0), (c / g if g else 0.0)
-            row += [precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0]
+            row += list(tags.scores(g, p, c))
         rows.append(tuple(row))
     return Result(columns, rows)
 

@@ -2,20 +2,17 @@
 
 Words are tagged the book's way: a word's gold tag is its label (under a label version), its
 predicted tag the prediction of its first subword; these are the tags the book hands to seqeval.
-Entities are decoded from them as seqeval 1.2 decodes them:
-
-1. mode ``"default"``: seqeval's default mode, conlleval's chunk rules (``get_entities``): a
-   chunk starts at a B- tag, at an I- tag after O or after another type, ... and ends where the
-   next tag does not continue it. Ill-formed runs such as ``O I-PER`` still make entities.
-2. mode ``"strict"``: seqeval's strict mode with the IOB2 scheme (``mode='strict',
-   scheme=IOB2``): an entity is a B- tag and the I- tags of its type that follow it; a stray I-
-   tag belongs to no entity. Tags other than B-, I- and O are an error, as in seqeval.
+Entities are decoded from them by the tag grammar, lossdb.queries.tags (seqeval 1.2's rules):
+mode ``"default"`` (conlleval's chunks: ill-formed runs such as ``O I-PER`` still make
+entities) or ``"strict"`` with a scheme (IOB2 unless told: an entity is a B- tag and the I-
+tags of its type that follow it; tags the scheme does not allow are an error, as in seqeval).
 
 Each sequence is decoded on its own (seqeval separates the sequences it is given with an O).
-The rules are those of sql/schema/230_entity_spans.sql (``entity_spans``, ``entity_scores``,
-``entity_errors`` for ad-hoc SQL), applied here with numpy to the integer tag codes that ingest
-stores per sequence (``sequences.label_codes``, ``pred_codes``): a window sort of every word in
-SQL takes tens of seconds on a million sequences, this well under one.
+The grammar's rules become lookup tables over the integer tag codes that ingest stores per
+sequence (``sequences.label_codes``, ``pred_codes``; TagTables), applied with numpy: a window
+sort of every word in SQL (sql/schema/230_entity_spans.sql, ``entity_spans``,
+``entity_scores``, ``entity_errors`` for ad-hoc SQL) takes tens of seconds on a million
+sequences, this well under one.
 
 Error types (``entity_errors``), decided for every gold entity and every predicted entity that
 overlaps none: correct (same words, same type), wrong_type (same words, other type),
@@ -36,64 +33,34 @@ import pyarrow as pa
 from lossdb import sql
 from lossdb.errors import StoreError, UsageError
 
+from . import tags
 from .core import check_n, resolve_run
 from .result import Result, named, query_error
 from .versions import check_labels
 
-MODES = ("default", "strict")
 CATEGORIES = ("correct", "wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
 ERROR_VIEWS = ("type", "sequence", "entity")
 AVERAGES = ("micro avg", "macro avg", "weighted avg")
 
 
-def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise UsageError(f"unknown entity mode {mode!r}",
-                         "choose default (seqeval's default, conlleval's rules) or strict (seqeval's strict IOB2)")
-    return mode
-
-
-# --- seqeval's rules, per pair of tags ------------------------------------------------------------
-
-
-def seqeval_parts(tag: str) -> tuple[str, str]:
-    """(chunk tag, type) as seqeval's default mode reads a tag: 'B-PER' -> ('B', 'PER'), 'O' -> ('O', '_')."""
-    return tag[:1], tag[1:].split("-", maxsplit=1)[-1] or "_"
-
-
-def strict_parts(tag: str) -> tuple[str, str]:
-    """(prefix, type) as seqeval's strict mode reads a tag: 'B-PER' -> ('B', 'PER'), 'O' -> ('O', '_')."""
-    return tag[:1], tag[1:].strip("-") or "_"
-
-
-def chunk_start(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    """seqeval's start_of_chunk (conlleval): does a chunk start at the current tag?"""
-    return (tag in ("B", "S")
-            or (prev_tag in ("E", "S", "O") and tag in ("E", "I"))
-            or (tag not in ("O", ".") and prev_type != type_))
-
-
-def chunk_end(prev_tag: str, tag: str, prev_type: str, type_: str) -> bool:
-    """seqeval's end_of_chunk (conlleval): does a chunk end at the previous tag?"""
-    return (prev_tag in ("E", "S")
-            or (prev_tag in ("B", "I") and tag in ("B", "S", "O"))
-            or (prev_tag not in ("O", ".") and prev_type != type_))
-
-
 @dataclass(frozen=True)
-class Scheme:
-    """Lookup tables over tag codes: 1..K the run's label names, K+1 the O that separates
-    sequences (and stands for the words left out because both sides tag them O). Code 0 marks
+class TagTables:
+    """The tag grammar (lossdb.queries.tags) as lookup tables over tag codes: 1..K the run's
+    label names, K+1 the O that separates sequences (and stands for the words left out because
+    both sides tag them O: O starts and continues nothing in any mode or scheme). Code 0 marks
     a word that was not scored; such words are dropped before decoding (it would read as O)."""
 
+    names: list[str]            # the run's label names: code c is names[c - 1]
     types: list[str]            # entity type names, sorted; type ids index this list
     default_type: np.ndarray    # code -> type id (default mode)
     strict_type: np.ndarray     # code -> type id (strict mode)
     starts: np.ndarray          # [prev code, code] -> default-mode chunk starts at code
     ends: np.ndarray            # [code, next code] -> default-mode chunk ends at code
-    is_b: np.ndarray            # code -> strict prefix B
-    is_i: np.ndarray            # code -> strict prefix I
-    strict_ok: np.ndarray       # code -> allowed in strict IOB2 (B, I or O)
+    strict_starts: np.ndarray   # [prev code, code] -> the scheme starts an entity at code
+    strict_insides: np.ndarray  # [prev code, code] -> code continues prev's entity
+    strict_ends: np.ndarray     # [code, next code] -> an entity ending at code ends well
+    strict_ok: np.ndarray       # code -> a prefix the scheme allows
+    scheme: tags.Scheme
     stale_possible: bool        # a tag without a type (e.g. a bare 'X') can end a chunk it never started
 
     @property
@@ -101,26 +68,29 @@ class Scheme:
         return len(self.default_type) - 1
 
     @classmethod
-    def of(cls, label_names: list[str]) -> "Scheme":
-        tags = ["O", *label_names, "O"]
-        default = [seqeval_parts(t) for t in tags]
-        strict = [strict_parts(t) for t in tags]
-        types = sorted({t for _, t in default} | {t for _, t in strict})
-        type_id = {t: i for i, t in enumerate(types)}
-        n = len(tags)
-        starts = np.zeros((n, n), dtype=bool)
-        ends = np.zeros((n, n), dtype=bool)
-        for a, (tag_a, type_a) in enumerate(default):
-            for b, (tag_b, type_b) in enumerate(default):
-                starts[a, b] = chunk_start(tag_a, tag_b, type_a, type_b)
-                ends[a, b] = chunk_end(tag_a, tag_b, type_a, type_b)
+    def of(cls, label_names: list[str], scheme: str = tags.DEFAULT_SCHEME) -> "TagTables":
+        rules = tags.Scheme.named(scheme)
+        names = [tags.OUTSIDE, *label_names, tags.OUTSIDE]
+        default = [tags.chunk_parts(t) for t in names]
+        strict = [tags.strict_parts(t) for t in names]
+        type_names = sorted({t for _, t in default} | {t for _, t in strict})
+        type_id = {t: i for i, t in enumerate(type_names)}
+
+        def pairs(rule, parts) -> np.ndarray:  # [code a, code b] -> rule(a, b)
+            return np.array([[rule(a, b) for b in parts] for a in parts], dtype=bool).reshape(len(parts), -1)
+
         return cls(
-            types=types,
+            names=list(label_names),
+            types=type_names,
             default_type=np.array([type_id[t] for _, t in default], dtype=np.int32),
             strict_type=np.array([type_id[t] for _, t in strict], dtype=np.int32),
-            starts=starts, ends=ends,
-            is_b=np.array([p == "B" for p, _ in strict]), is_i=np.array([p == "I" for p, _ in strict]),
-            strict_ok=np.array([p in ("B", "I", "O") for p, _ in strict]),
+            starts=pairs(lambda a, b: tags.chunk_start(a[0], b[0], a[1], b[1]), default),
+            ends=pairs(lambda a, b: tags.chunk_end(a[0], b[0], a[1], b[1]), default),
+            strict_starts=pairs(rules.is_start, strict),
+            strict_insides=pairs(rules.is_inside, strict),
+            strict_ends=pairs(rules.is_end, strict),
+            strict_ok=np.array([rules.allows(p) for p, _ in strict]),
+            scheme=rules,
             stale_possible=any(t == "_" and p not in ("O", ".") for p, t in default),
         )
 
@@ -179,31 +149,31 @@ def adjacency(seq_id: np.ndarray, word_index: np.ndarray) -> np.ndarray:
     return adjacent
 
 
-def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, scheme: Scheme, mode: str,
+def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, tables: TagTables, mode: str,
                  adjacent: np.ndarray | None = None) -> Spans:
     """The entities in one side's tag codes (int32); rows sorted by (seq_id, word_index), a gap
     in word_index standing for O words (`adjacent`: adjacency(seq_id, word_index), if at hand)."""
     n = len(codes)
     if adjacent is None:
         adjacent = adjacency(seq_id, word_index)
-    idx = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
-    outside = scheme.outside
+    outside = tables.outside
     prev = np.empty(n, dtype=np.int32)
     prev[:1] = outside
     prev[1:] = codes[:-1]
     prev[~adjacent] = outside
-    m = len(scheme.default_type)
+    m = len(tables.default_type)  # [code a, code b] tables are read at a * m + b
     if mode == "default":
         following = np.empty(n, dtype=np.int32)
         following[-1:] = outside
         following[:-1] = np.where(adjacent[1:], codes[1:], outside)
-        start = scheme.starts.ravel()[prev * m + codes]
-        end = scheme.ends.ravel()[codes * m + following]
+        start = tables.starts.ravel()[prev * m + codes]
+        end = tables.ends.ravel()[codes * m + following]
+        idx = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         begin = np.maximum.accumulate(np.where(start, idx, -1)) if n else idx
         rows = np.flatnonzero(end)
         first = begin[rows]
         start_word = None
-        if scheme.stale_possible:
+        if tables.stale_possible:
             # seqeval carries a chunk start over from an earlier sentence when a chunk ends with
             # no start of its own (only tags without a type can); here a sequence starts its own.
             stale = (first < 0) | (seq_id[np.maximum(first, 0)] != seq_id[rows])
@@ -212,22 +182,35 @@ def decode_codes(seq_id: np.ndarray, word_index: np.ndarray, codes: np.ndarray, 
                 start_word = np.where(stale, 0, word_index[first])
         if start_word is None:
             start_word = word_index[first]
-        type_id = scheme.default_type[codes[rows]]
+        type_id = tables.default_type[codes[rows]]
     else:
-        if not scheme.strict_ok[codes].all():
-            raise UsageError("strict mode reads IOB2 tags (B-, I-, O) and these tags have other prefixes",
-                             "use --mode default, or labels in IOB2")
-        is_b = scheme.is_b[codes]
-        link = scheme.is_i[codes] & (scheme.is_b[prev] | scheme.is_i[prev]) \
-            & (scheme.strict_type[codes] == scheme.strict_type[prev])
-        next_link = np.zeros(n, dtype=bool)
-        next_link[:-1] = link[1:]
-        segment = np.maximum.accumulate(np.where(link, -1, idx)) if n else idx
-        last_b = np.maximum.accumulate(np.where(is_b, idx, -1)) if n else idx
-        rows = np.flatnonzero(~next_link & (segment == last_b))
-        first = last_b[rows]
+        allowed = tables.strict_ok[codes]
+        if not allowed.all():
+            raise tags.refuse_tag(tables.scheme, tables.names[codes[np.argmin(allowed)] - 1])
+        # seqeval's scan (tags.entities), a segment at a time: a segment is a row the one before
+        # does not continue, and the rows that continue it. The scan enters every segment at its
+        # first row and walks it until the scheme starts an entity, which then runs to the
+        # segment's end and counts if it ends well there.
+        before = prev * m + codes
+        start = tables.strict_starts.ravel()[before]
+        unlinked = ~tables.strict_insides.ravel()[before]  # rows that begin a segment
+        del before
+        segment_starts = np.flatnonzero(unlinked)
+        starts = np.flatnonzero(start)
+        after_segment = np.cumsum(unlinked, dtype=np.int64)[starts]  # per start: the next segment's index
+        first_of_segment = np.ones(len(starts), dtype=bool)
+        first_of_segment[1:] = after_segment[1:] != after_segment[:-1]
+        first, after_segment = starts[first_of_segment], after_segment[first_of_segment]
+        ends_at = np.append(segment_starts, n)  # (rows run to the row before the next segment, or the last)
+        rows = ends_at[after_segment] - 1
+        following = np.full(len(rows), outside, dtype=np.int32)
+        within = rows + 1 < n
+        within[within] = adjacent[rows[within] + 1]
+        following[within] = codes[rows[within] + 1]
+        well = tables.strict_ends.ravel()[codes[rows] * m + following]
+        first, rows = first[well], rows[well]
         start_word = word_index[first]
-        type_id = scheme.strict_type[codes[rows]]
+        type_id = tables.strict_type[codes[first]]
     spans = Spans(seq_id[rows], start_word, word_index[rows] + 1, type_id, first, rows)
     if len(first) > 1 and not np.all(first[1:] >= first[:-1]):
         spans = spans.take(np.lexsort((spans.last_row, spans.first_row)))
@@ -292,19 +275,21 @@ def _values(array, dtype) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], dtype=dtype)[array.offset:array.offset + len(array)]
 
 
-def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> Decoded:
+def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+           scheme: str = tags.DEFAULT_SCHEME) -> Decoded:
     """Gold and predicted entities of a run (see the module docstring)."""
-    mode = check_mode(mode)
+    mode = tags.check_mode(mode)
+    scheme = tags.check_scheme(scheme)
     run_id = resolve_run(con, run)
     labels = check_labels(con, run_id, labels)
-    names = list(named(con, "run_label_names", {"run": run_id}).rows[0][0])
-    scheme = Scheme.of(names)
-    o_code = names.index("O") + 1 if "O" in names else -1  # (scheme.outside is the separator, K+1)
+    names = list(named(con, "run_label_names", {"run": run_id}).records()[0]["label_names"])
+    tables = TagTables.of(names, scheme)
+    o_code = names.index("O") + 1 if "O" in names else -1  # (tables.outside is the separator, K+1)
 
     def decode_batch(batch) -> tuple[np.ndarray, int, list[Spans]]:
         seq_ids, seq_index, word_index, gold, pred = _word_rows(batch, run_id, labels, o_code)
         adjacent = adjacency(seq_index, word_index)
-        return seq_ids, len(seq_index), [decode_codes(seq_index, word_index, codes, scheme, mode, adjacent)
+        return seq_ids, len(seq_index), [decode_codes(seq_index, word_index, codes, tables, mode, adjacent)
                                          for codes in (gold, pred)]
 
     with ThreadPoolExecutor(DECODE_THREADS) as pool:
@@ -314,7 +299,7 @@ def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "de
         gold_parts.append(gold.placed(seq_ids, n_rows))
         pred_parts.append(pred.placed(seq_ids, n_rows))
         n_rows += rows
-    return Decoded(run_id, labels, mode, scheme.types, Spans.concat(gold_parts), Spans.concat(pred_parts), n_rows)
+    return Decoded(run_id, labels, mode, tables.types, Spans.concat(gold_parts), Spans.concat(pred_parts), n_rows)
 
 
 # --- precision, recall, F1 ------------------------------------------------------------------------
@@ -372,14 +357,6 @@ def _overlaps(gold: Spans, pred: Spans, n_rows: int) -> tuple[np.ndarray, np.nda
     return _overlaps_searched(gold, pred)
 
 
-def _ratio(a: float, b: float) -> float:
-    return float(a) / float(b) if b else 0.0
-
-
-def _f1(p: float, r: float) -> float:
-    return 2 * p * r / (p + r) if p + r else 0.0
-
-
 def scores_of(decoded: Decoded) -> Result:
     gold, pred, types = decoded.gold, decoded.pred, decoded.types
     match = _exact_matches(gold, pred, *_overlaps(gold, pred, decoded.n_rows))
@@ -391,11 +368,10 @@ def scores_of(decoded: Decoded) -> Result:
     rows = []
     for t in range(k):
         if support[t] or n_pred[t]:
-            p, r = _ratio(n_correct[t], n_pred[t]), _ratio(n_correct[t], support[t])
-            rows.append((types[t], p, r, _f1(p, r), int(support[t]), int(n_pred[t]), int(n_correct[t])))
+            rows.append((types[t], *tags.scores(support[t], n_pred[t], n_correct[t]),
+                         int(support[t]), int(n_pred[t]), int(n_correct[t])))
     total_s, total_p, total_c = int(support.sum()), int(n_pred.sum()), int(n_correct.sum())
-    p, r = _ratio(total_c, total_p), _ratio(total_c, total_s)
-    averaged = [("micro avg", p, r, _f1(p, r), total_s, total_p, total_c)]
+    averaged = [("micro avg", *tags.scores(total_s, total_p, total_c), total_s, total_p, total_c)]
     if rows:
         averaged.append(("macro avg", *(float(np.mean([row[i] for row in rows])) for i in (1, 2, 3)),
                          total_s, total_p, total_c))
@@ -408,11 +384,12 @@ def scores_of(decoded: Decoded) -> Result:
     return Result(["type", "precision", "recall", "f1", "support", "n_pred", "n_correct"], rows + averaged)
 
 
-def entity_scores(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> Result:
+def entity_scores(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+                  scheme: str = tags.DEFAULT_SCHEME) -> Result:
     """Entity-level precision, recall and F1 per type, then micro, macro and weighted averages:
-    seqeval's classification_report on the run's word-level tags (IOB2; mode 'default' or
-    'strict'). support: gold entities; n_pred: predicted; n_correct: exact matches."""
-    return scores_of(decode(con, run, labels=labels, mode=mode))
+    seqeval's classification_report on the run's word-level tags (mode 'default', or 'strict'
+    with `scheme`). support: gold entities; n_pred: predicted; n_correct: exact matches."""
+    return scores_of(decode(con, run, labels=labels, mode=mode, scheme=scheme))
 
 
 # --- error types -------------------------------------------------------------------------------------
@@ -550,14 +527,16 @@ def _by_entity(con, decoded: Decoded, out: Outcomes, n: int | None, seq_id: int 
                    "pred_type", "pred_start", "pred_end", "pred_text"], rows)
 
 
-def scores_and_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default") -> tuple[Result, Result]:
+def scores_and_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+                      scheme: str = tags.DEFAULT_SCHEME) -> tuple[Result, Result]:
     """entity_scores and entity_errors(by="type") from one decode (the report shows both)."""
-    decoded = decode(con, run, labels=labels, mode=mode)
+    decoded = decode(con, run, labels=labels, mode=mode, scheme=scheme)
     return scores_of(decoded), _by_type(decoded, outcomes_of(decoded))
 
 
-def entity_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default", by: str = "type",
-                  n: int | None = None, seq_id: int | None = None, category: str | None = None) -> Result:
+def entity_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+                  scheme: str = tags.DEFAULT_SCHEME, by: str = "type", n: int | None = None,
+                  seq_id: int | None = None, category: str | None = None) -> Result:
     """Entity-level error types (see the module docstring), `by`:
 
     - ``"type"``: counts per entity type and in all (gold type; a spurious one counts under its
@@ -574,7 +553,7 @@ def entity_errors(con, run: str | None = None, *, labels: str = "gold", mode: st
         raise UsageError(f"unknown entity error category {category!r}", f"choose one of {', '.join(CATEGORIES)}")
     if n is not None:
         check_n(n)
-    decoded = decode(con, run, labels=labels, mode=mode)
+    decoded = decode(con, run, labels=labels, mode=mode, scheme=scheme)
     out = outcomes_of(decoded)
     if by == "type":
         return _by_type(decoded, out)

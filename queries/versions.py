@@ -20,10 +20,8 @@ Entity metrics themselves are lossdb.queries.entities (entity_scores: seqeval's 
 Words are scored the book's way: a word's prediction, loss and confidence are those of its
 first subword; a word the model never saw (past a truncation) is predicted O.
 
-Entity decoding: ``entities()`` below decodes one list of tags as seqeval 1.2 does (the tests
-check it against seqeval). lossdb.queries.entities decodes whole runs from the store, vectorised,
-with the same rules; this one serves what needs arbitrary tag lists (Label Studio spans, diffs
-between versions, surface forms). Two implementations of one rule set: merge when convenient.
+Entity decoding is the tag grammar's (lossdb.queries.tags: seqeval's default and strict modes);
+``entities``, ``entity_types``, ``iob2``, ``MODES`` and ``check_mode`` here are its own.
 """
 from __future__ import annotations
 
@@ -37,78 +35,14 @@ from lossdb.errors import InputError, StoreError, UsageError
 
 from .core import resolve_run
 from .result import Result, named
+# (entity_types and iob2 too: ingest reads them from here)
+from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, entities, entity_types,  # noqa: F401
+                   iob2, scores)
 
 GOLD = "gold"
-MODES = ("default", "strict")
 BUCKET_DIMENSIONS = ("entity_length", "sequence_length", "word_frequency")
 CHANGES = ("added", "removed", "retyped", "reshaped", "split", "merged", "retagged")
 VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,99}")
-
-Span = tuple[int, int, str]  # [start, end) word indices and the entity type
-
-
-# --- entity decoding ---------------------------------------------------------------------
-
-
-def split_tag(tag: str | None) -> tuple[str, str]:
-    """('B'|'I'|'O', type). A bare type without a prefix (the IO scheme) reads as I-type."""
-    if tag is None or tag == "O":
-        return "O", ""
-    if len(tag) > 2 and tag[0] in "BI" and tag[1] == "-":
-        return tag[0], tag[2:]
-    return "I", tag
-
-
-def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise UsageError(f"unknown decoding mode {mode!r}",
-                         "choose default (seqeval's default: conlleval's lenient chunks) or strict (IOB2)")
-    return mode
-
-
-def entities(tags: Sequence[str], mode: str = "default") -> list[Span]:
-    """The entities of one sequence's IOB tags, as seqeval finds them.
-
-    mode 'default' follows conlleval (seqeval's default mode): an I- tag after O or after another
-    type starts an entity. 'strict' is seqeval's strict IOB2 mode: an entity is a B- tag and the
-    I- tags of its type that follow; a stray I- tag belongs to no entity.
-
-    >>> entities(["B-PER", "I-PER", "O", "I-LOC"])
-    [(0, 2, 'PER'), (3, 4, 'LOC')]
-    >>> entities(["B-PER", "I-PER", "O", "I-LOC"], "strict")
-    [(0, 2, 'PER')]
-    """
-    spans: list[Span] = []
-    start: int | None = None
-    current = ""
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, type_ = split_tag(tag)
-        if start is not None and (prefix != "I" or type_ != current):
-            spans.append((start, i, current))
-            start = None
-        if start is None and (prefix == "B" or (prefix == "I" and mode == "default")):
-            start, current = i, type_
-    return spans
-
-
-def iob2(n: int, spans: Iterable[Span]) -> list[str]:
-    """IOB2 tags for n words with the given (non-overlapping) entities."""
-    tags = ["O"] * n
-    for start, end, type_ in spans:
-        tags[start] = f"B-{type_}"
-        for i in range(start + 1, end):
-            tags[i] = f"I-{type_}"
-    return tags
-
-
-def entity_types(label_names: Sequence[str]) -> list[str]:
-    """The entity types a run's labels can express, in first-seen order ('B-PER' -> 'PER')."""
-    seen: dict[str, None] = {}
-    for name in label_names:
-        prefix, type_ = split_tag(name)
-        if prefix != "O":
-            seen.setdefault(type_)
-    return list(seen)
 
 
 def surface(words: Sequence[str], span: Span) -> str:
@@ -256,14 +190,6 @@ def _prepare(con, run: str | None, labels: str | None) -> tuple[str, str]:
     return run_id, check_labels(con, run_id, labels)
 
 
-def _prf(n_gold: int, n_pred: int, n_correct: int) -> tuple[float, float, float]:
-    """Precision, recall, F1 as seqeval reports them (0 where undefined)."""
-    precision = n_correct / n_pred if n_pred else 0.0
-    recall = n_correct / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
 def _mean(values: Iterable[float | None]) -> float | None:
     kept = [float(v) for v in values if v is not None]
     return sum(kept) / len(kept) if kept else None
@@ -340,17 +266,19 @@ def training_surfaces(con, train: str, *, label_names: Sequence[str] | None = No
     return forms, source.description
 
 
-def seen_unseen(con, run: str | None = None, *, train: str, labels: str = GOLD, mode: str = "default") -> Result:
+def seen_unseen(con, run: str | None = None, *, train: str, labels: str = GOLD, mode: str = "default",
+                scheme: str = DEFAULT_SCHEME) -> Result:
     """Entity metrics and loss for entities whose surface form occurs as an entity in the training
     set `train` (a run of this store, or a data file) versus not. Gold entities give recall and
-    mean_loss (over their words), predicted entities precision, each bucketed by its own words."""
+    mean_loss (over their words), predicted entities precision, each bucketed by its own words.
+    Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
-    mode = check_mode(mode)
+    mode, scheme = check_mode(mode), check_scheme(scheme)
     info = named(con, "versions_run_info", {"run": run_id}).rows[0]
     forms, _description = training_surfaces(con, train, label_names=info[1])
     buckets = {name: _Bucket() for name in ("seen", "unseen")}
     for row in word_rows(con, run_id, labels):
-        gold, pred = set(entities(row.labels, mode)), set(entities(row.preds, mode))
+        gold, pred = set(entities(row.labels, mode, scheme)), set(entities(row.preds, mode, scheme))
         for span in gold:
             bucket = buckets["seen" if surface(row.words, span) in forms else "unseen"]
             bucket.add_gold(span in pred, row.losses[span[0]:span[1]])
@@ -382,7 +310,7 @@ def _bucket_result(run_id: str, entries: list[tuple[str | None, str, _Bucket]]) 
     rows = []
     for dimension, name, b in entries:
         rows.append((run_id, *([dimension] if with_dimension else []), name, b.n_gold, b.n_pred, b.n_correct,
-                     *_prf(b.n_gold, b.n_pred, b.n_correct), _mean(b.losses)))
+                     *scores(b.n_gold, b.n_pred, b.n_correct), _mean(b.losses)))
     return Result(["run_id", *(["dimension"] if with_dimension else []), "bucket", "support", "n_pred", "n_correct",
                    "precision", "recall", "f1", "mean_loss"], rows)
 
@@ -412,15 +340,17 @@ _BUCKET_ORDER = {
 }
 
 
-def buckets(con, run: str | None = None, *, labels: str = GOLD, by: str | None = None, mode: str = "default") -> Result:
+def buckets(con, run: str | None = None, *, labels: str = GOLD, by: str | None = None, mode: str = "default",
+            scheme: str = DEFAULT_SCHEME) -> Result:
     """Entity precision, recall, F1 and mean loss by bucket of
     - entity_length: words in the entity (1, 2, 3, 4, 5+);
     - sequence_length: words in the sequence (1-5, 6-10, 11-20, 21-40, 41+);
     - word_frequency: how often the entity's rarest word occurs in the run (1, 2-5, 6-20, 21-100, 101+).
     Gold entities give recall, predicted entities precision, each in the bucket of its own words;
-    mean_loss is over the words of the gold entities in the bucket (per word, first subword)."""
+    mean_loss is over the words of the gold entities in the bucket (per word, first subword).
+    Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
-    mode = check_mode(mode)
+    mode, scheme = check_mode(mode), check_scheme(scheme)
     dimensions = BUCKET_DIMENSIONS if by is None else (by,)
     for d in dimensions:
         if d not in BUCKET_DIMENSIONS:
@@ -441,7 +371,7 @@ def buckets(con, run: str | None = None, *, labels: str = GOLD, by: str | None =
         return out
 
     for row in rows:
-        gold, pred = set(entities(row.labels, mode)), set(entities(row.preds, mode))
+        gold, pred = set(entities(row.labels, mode, scheme)), set(entities(row.preds, mode, scheme))
         for span in gold:
             for key in keys(row, span):
                 table[key].add_gold(span in pred, row.losses[span[0]:span[1]])
@@ -485,22 +415,23 @@ def reliability(con, run: str | None = None, *, labels: str = GOLD, bins: int = 
 # --- lenient versus strict decoding ---------------------------------------------------------
 
 
-def decoding(con, run: str | None = None, *, labels: str = GOLD) -> Result:
-    """Entity metrics under seqeval's default (lenient, conlleval) and strict (IOB2) decoding side
-    by side, per type and 'micro avg': support (gold entities), predicted entities, precision,
-    recall and F1 under each (lossdb.queries.entities.entity_scores, once per mode)."""
+def decoding(con, run: str | None = None, *, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
+    """Entity metrics under seqeval's default (lenient, conlleval) and strict (`scheme`, IOB2
+    unless told) decoding side by side, per type and 'micro avg': support (gold entities),
+    predicted entities, precision, recall and F1 under each
+    (lossdb.queries.entities.entity_scores, once per mode)."""
     from .entities import entity_scores  # it imports this module
 
     run_id, labels = _prepare(con, run, labels)
-    scores = {mode: {row[0]: row for row in entity_scores(con, run_id, labels=labels, mode=mode).rows}
-              for mode in MODES}
-    types = sorted({t for mode in MODES for t in scores[mode] if not t.endswith(" avg")})
+    by_mode = {mode: {row[0]: row for row in entity_scores(con, run_id, labels=labels, mode=mode, scheme=scheme).rows}
+               for mode in MODES}
+    types = sorted({t for mode in MODES for t in by_mode[mode] if not t.endswith(" avg")})
     out = []
     for type_ in [*types, "micro avg"]:
         line: list = [run_id, type_]
         for k in (4, 5, 1, 2, 3):  # support, n_pred, precision, recall, f1
             for mode in MODES:
-                row = scores[mode].get(type_)
+                row = by_mode[mode].get(type_)
                 line.append(row[k] if row else (0 if k in (4, 5) else 0.0))
         out.append(tuple(line))
     columns = ["run_id", "type"]
@@ -509,14 +440,17 @@ def decoding(con, run: str | None = None, *, labels: str = GOLD) -> Result:
     return Result(columns, out)
 
 
-def decoding_differences(con, run: str | None = None, *, labels: str = GOLD) -> Result:
-    """The entities whose verdict differs between default (lenient) and strict decoding: one row
-    per entity (side 'gold' or 'pred'), with its verdict under each: correct / wrong (found, but
-    the other side has no identical entity) / none (not an entity under that decoding)."""
+def decoding_differences(con, run: str | None = None, *, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
+    """The entities whose verdict differs between default (lenient) and strict (`scheme`)
+    decoding: one row per entity (side 'gold' or 'pred'), with its verdict under each: correct /
+    wrong (found, but the other side has no identical entity) / none (not an entity under that
+    decoding)."""
     run_id, labels = _prepare(con, run, labels)
+    scheme = check_scheme(scheme)
     out = []
     for row in word_rows(con, run_id, labels):
-        decoded = {mode: (set(entities(row.labels, mode)), set(entities(row.preds, mode))) for mode in MODES}
+        decoded = {mode: (set(entities(row.labels, mode, scheme)), set(entities(row.preds, mode, scheme)))
+                   for mode in MODES}
         for side, index in (("gold", 0), ("pred", 1)):
             every = decoded["default"][index] | decoded["strict"][index]
             for span in sorted(every):

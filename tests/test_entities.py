@@ -1,5 +1,6 @@
-"""Entity-level evaluation: equal to seqeval (default and strict IOB2 modes) on the tiny models'
-stores, on random tag sequences and on real PAN-X; entity error types worked out by hand."""
+"""Entity-level evaluation: equal to seqeval (default and strict IOB2 modes; tests/test_tags.py
+covers every scheme) on the tiny models' stores, on random tag sequences and on real PAN-X;
+entity error types worked out by hand."""
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from lossdb.queries import entities
 from .conftest import PANX, PANX_MODEL, needs_shared, run_cli
 
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
-from seqeval.scheme import IOB2  # noqa: E402
+from seqeval.scheme import IOB2, IOBES  # noqa: E402
 
 PANX_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
@@ -140,6 +141,16 @@ def test_entities_cli_in_every_format(built_store):
         assert result.returncode == 0 and "micro avg" in result.stdout, result.stderr
     bad = run_cli("entities", "--mode", "lenient", "--db", str(built_store))
     assert bad.returncode == 2 and "unknown entity mode" in bad.stderr
+    # strict mode for another scheme: IOB2 tags read as IOBES, where an entity must end in E- or S-
+    iobes = run_cli("entities", "--mode", "strict", "--scheme", "bioes", "--format", "json", "--db", str(built_store))
+    assert iobes.returncode == 0, iobes.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = seqeval_metrics.classification_report(gold, pred, mode="strict", scheme=IOBES, output_dict=True,
+                                                     zero_division=0)
+    assert_matches_seqeval([tuple(r.values()) for r in json.loads(iobes.stdout)], want)
+    bad = run_cli("entities", "--mode", "strict", "--scheme", "IOB3", "--db", str(built_store))
+    assert bad.returncode == 2 and "unknown tag scheme 'IOB3'" in bad.stderr
 
 
 # --- random tag sequences --------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
--- entity_scores(p_run, p_labels := 'gold', p_mode := 'default'): entity-level precision, recall
+-- entity_scores(p_run, p_labels := 'gold', p_mode := 'default', p_scheme := 'IOB2'): entity-level precision, recall
 -- and F1 as seqeval's classification_report computes them from a run's word-level tags
--- (entity_spans, mode p_mode): one row per entity type found on either side (by name), then
+-- (entity_spans, mode p_mode, strict scheme p_scheme): one row per entity type found on either side (by name), then
 -- 'micro avg', 'macro avg' and 'weighted avg'. support = gold entities, n_pred = predicted ones,
 -- n_correct = exact matches (same type, same words). A ratio with a zero denominator is 0, as in
 -- seqeval. The CLI and Python API compute the same table vectorised in lossdb.queries.entities.
-CREATE OR REPLACE MACRO entity_scores(p_run, p_labels := 'gold', p_mode := 'default') AS TABLE
+CREATE OR REPLACE MACRO entity_scores(p_run, p_labels := 'gold', p_mode := 'default', p_scheme := 'IOB2') AS TABLE
 WITH spans AS MATERIALIZED (
-    SELECT * FROM entity_spans(p_run, p_labels := p_labels, p_mode := p_mode)
+    SELECT * FROM entity_spans(p_run, p_labels := p_labels, p_mode := p_mode, p_scheme := p_scheme)
 ),
 counts AS (
     SELECT type, count(*) FILTER (WHERE side = 'gold') AS support, count(*) FILTER (WHERE side = 'pred') AS n_pred

@@ -1,6 +1,7 @@
--- entity_errors(p_run, p_labels := 'gold', p_mode := 'default'): the entity-level outcome of every
--- gold entity of a run, and every predicted entity that overlaps no gold one, from its word-level
--- tags (entity_spans, mode p_mode). category is one of
+-- entity_errors(p_run, p_labels := 'gold', p_mode := 'default', p_scheme := 'IOB2'): the
+-- entity-level outcome of every gold entity of a run, and every predicted entity that overlaps
+-- no gold one, from its word-level tags (entity_spans, mode p_mode, strict scheme p_scheme).
+-- category is one of
 --   correct                  a prediction with the same words and the same type
 --   wrong_type               a prediction with the same words and another type
 --   wrong_boundary           no exact match, but an overlapping prediction of the same type
@@ -10,9 +11,9 @@
 -- pred_* is the prediction that decided it: the exact one, else the first (by start, then end) overlapping one of the
 -- same type, else the first overlapping one (NULL when missed). Spans as in entity_spans. The
 -- CLI and Python API compute the same rows vectorised in lossdb.queries.entities.
-CREATE OR REPLACE MACRO entity_errors(p_run, p_labels := 'gold', p_mode := 'default') AS TABLE
+CREATE OR REPLACE MACRO entity_errors(p_run, p_labels := 'gold', p_mode := 'default', p_scheme := 'IOB2') AS TABLE
 WITH spans AS MATERIALIZED (
-    SELECT * FROM entity_spans(p_run, p_labels := p_labels, p_mode := p_mode)
+    SELECT * FROM entity_spans(p_run, p_labels := p_labels, p_mode := p_mode, p_scheme := p_scheme)
 ),
 gold AS (SELECT seq_id, type, start_word, end_word FROM spans WHERE side = 'gold'),
 pred AS (SELECT seq_id, type, start_word, end_word FROM spans WHERE side = 'pred'),
