@@ -247,7 +247,8 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool) -> None
             _fault("commit-tokens")
             con.execute(sql.read("commit_sequences"), {
                 "run": run["run"], "tokens_path": str(staged.tokens_path),
-                "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE})
+                "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE,
+                "labels": run["label_names"]})
             if run.get("group") is not None:
                 check_group(con, run, whole=not run["params"].get("shard"))
             con.execute(sql.read("insert_run"), {

@@ -1,14 +1,25 @@
 -- label_issues: the $n sequences of run $run most likely to carry a label error under label
--- version $labels, lowest label quality ($method: softmin or min) first: rank, seq_id,
--- label_quality, the book's total_loss, and the text. Their suspected tokens come from
--- label_issue_suspects.
-WITH ranked AS (
-    SELECT seq_id, label_quality, total_loss
-    FROM sequence_label_quality($run, p_labels := $labels, p_method := $method)
-    ORDER BY label_quality ASC NULLS LAST, seq_id
-    LIMIT $n OFFSET 0  -- OFFSET 0: DuckDB 2.0.1 can drop a bare LIMIT over token_labels
+-- version $labels by ranking $method (a column of label_scores; $descending for total_loss,
+-- whose high values are suspect): rank, seq_id, the method's score as label_quality, the book's
+-- total_loss, and the text. Ties are ranked by seq_id. Their suspects come from
+-- label_issue_words and label_issue_suspects.
+WITH scored AS (
+    SELECT seq_id, total_loss,
+           CASE $method
+               WHEN 'min' THEN "min" WHEN 'softmin' THEN softmin WHEN 'type_min' THEN type_min
+               WHEN 'type_margin' THEN type_margin WHEN 'threshold_min' THEN threshold_min
+               WHEN 'threshold_sidak' THEN threshold_sidak WHEN 'total_loss' THEN total_loss
+           END AS label_quality
+    FROM label_scores($run, p_labels := $labels)
+),
+ranked AS (
+    SELECT seq_id, label_quality, total_loss,
+           CASE WHEN $descending THEN -label_quality ELSE label_quality END AS suspicion_order
+    FROM scored
+    ORDER BY suspicion_order ASC NULLS LAST, seq_id
+    LIMIT $n
 )
-SELECT row_number() OVER (ORDER BY r.label_quality ASC NULLS LAST, r.seq_id) AS rank,
+SELECT row_number() OVER (ORDER BY r.suspicion_order ASC NULLS LAST, r.seq_id) AS rank,
        $run AS run_id, r.seq_id, r.label_quality, r.total_loss,
        array_to_string(s.words, ' ') AS text
 FROM ranked AS r

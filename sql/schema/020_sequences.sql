@@ -23,9 +23,21 @@ CREATE TABLE IF NOT EXISTS sequences (
     -- subword; 0 where the word was not scored (past a truncation, or its label ignored).
     -- The entity decoder reads these instead of scanning every token row.
     label_codes    USMALLINT[],
-    pred_codes     USMALLINT[]
+    pred_codes     USMALLINT[],
+    -- What the label-issue rankings read (sql/schema/176_label_scores.sql), from each word's first
+    -- subword, computed at commit: label_quality above is the default ranking's score; softmin is
+    -- cleanlab's soft-min of self-confidence; margin_min the worst type-level normalized margin;
+    -- type_stats, per entity type of the word labels (B-X and I-X merged, O on its own), the count,
+    -- sum and minimum of the words' type-level self-confidence.
+    softmin        DOUBLE,
+    margin_min     DOUBLE,
+    type_stats     STRUCT("type" VARCHAR, n INTEGER, "sum" DOUBLE, "min" DOUBLE)[]
 );
 -- Stores written before the tag codes get the columns here; lossdb.queries.db.apply_schema
 -- fills them from the token rows (sql/queries/backfill_word_codes.sql).
 ALTER TABLE sequences ADD COLUMN IF NOT EXISTS label_codes USMALLINT[];
 ALTER TABLE sequences ADD COLUMN IF NOT EXISTS pred_codes USMALLINT[];
+-- Stores written before the rankings get the columns here; sql/migrations/PENDING_rankings.sql fills them.
+ALTER TABLE sequences ADD COLUMN IF NOT EXISTS softmin DOUBLE;
+ALTER TABLE sequences ADD COLUMN IF NOT EXISTS margin_min DOUBLE;
+ALTER TABLE sequences ADD COLUMN IF NOT EXISTS type_stats STRUCT("type" VARCHAR, n INTEGER, "sum" DOUBLE, "min" DOUBLE)[];

@@ -2,9 +2,10 @@
 -- aggregates (total_loss, mean_loss, n_labelled, n_errors, max_loss, label_quality) judged
 -- against label version p_labels. Gold, and every sequence a version leaves as gold, reads the
 -- aggregates stored at ingest; the sequences a version changes are recomputed from the stored
--- probabilities (token_labels), with the label-quality soft-min of
--- sql/queries/commit_sequences.sql at the same temperature, 0.05. Numbered 180, beside
--- token_labels, because the analysis macros in 2xx build on it.
+-- probabilities (token_labels). label_quality is the default label-issue score
+-- (label_scores.threshold_sidak); under a version every sequence's is recomputed, since the
+-- version's confident-learning thresholds are its own. Numbered 180, beside token_labels,
+-- because the analysis macros in 2xx build on it.
 CREATE OR REPLACE MACRO sequence_scores(p_run, p_labels := 'gold') AS TABLE
 WITH recomputed AS (
     SELECT t.seq_id,
@@ -12,12 +13,15 @@ WITH recomputed AS (
            avg(t.loss::DOUBLE) FILTER (WHERE t.label IS NOT NULL) AS mean_loss,
            count(*) FILTER (WHERE t.label IS NOT NULL) AS n_labelled,
            count(*) FILTER (WHERE t.label IS NOT NULL AND t.pred <> t.label) AS n_errors,
-           max(t.loss) AS max_loss,
-           sum(exp(-t.loss::DOUBLE) * exp((1 - exp(-t.loss::DOUBLE)) / 0.05)) FILTER (WHERE t.label IS NOT NULL)
-             / sum(exp((1 - exp(-t.loss::DOUBLE)) / 0.05)) FILTER (WHERE t.label IS NOT NULL) AS label_quality
+           max(t.loss) AS max_loss
     FROM token_labels(p_run, p_labels := p_labels) AS t
     WHERE t.seq_id IN (SELECT seq_id FROM sequence_labels WHERE run_id = p_run AND version = p_labels)
     GROUP BY t.seq_id
+),
+versioned AS (
+    SELECT seq_id, threshold_sidak AS label_quality
+    FROM label_scores(p_run, p_labels := p_labels)
+    WHERE p_labels <> 'gold'
 )
 SELECT s.run_id, s.seq_id, s.seq_key, s.source_id, p_labels AS labels,
        r.seq_id IS NOT NULL AS relabelled,
@@ -27,8 +31,9 @@ SELECT s.run_id, s.seq_id, s.seq_key, s.source_id, p_labels AS labels,
        CASE WHEN r.seq_id IS NULL THEN s.n_labelled ELSE r.n_labelled END AS n_labelled,
        CASE WHEN r.seq_id IS NULL THEN s.n_errors ELSE r.n_errors END AS n_errors,
        CASE WHEN r.seq_id IS NULL THEN s.max_loss ELSE r.max_loss END AS max_loss,
-       CASE WHEN r.seq_id IS NULL THEN s.label_quality ELSE r.label_quality END AS label_quality,
+       CASE WHEN p_labels = 'gold' THEN s.label_quality ELSE q.label_quality END AS label_quality,
        s.n_windows, s.truncated
 FROM sequences AS s
 LEFT JOIN recomputed AS r ON r.seq_id = s.seq_id
+LEFT JOIN versioned AS q ON q.seq_id = s.seq_id
 WHERE s.run_id = p_run AND s.run_id IN (SELECT run_id FROM complete_runs);

@@ -1,0 +1,272 @@
+"""Label-issue rankings: which sequences most likely carry a wrong label, by several published
+methods computed from the stored probabilities (no re-scoring), and how well each finds a set of
+known corrections (issue #14).
+
+Every method judges a sequence by its words: the first subword of each word carries the word's
+label, as at ingest. The scores come from sql/schema/176_label_scores.sql (``label_scores``);
+lower means more likely mislabelled, except ``total_loss`` (higher).
+
+- ``min``, ``softmin``: cleanlab's token-classification sentence scores (Wang & Mueller 2022,
+  ``cleanlab.token_classification.rank.get_label_quality_scores``): the worst word's
+  self-confidence p(label), and its soft-min at temperature 0.05.
+- ``type_min``: the worst word's type-level self-confidence, p(B-X) + p(I-X) for a word labelled
+  B-X or I-X, so a B/I prefix confusion is not a label error.
+- ``type_margin``: the worst type-level normalized margin, (p(type) - max p(other type) + 1) / 2
+  (cleanlab's ``normalized_margin``, on types).
+- ``threshold_min``: confident learning's per-class thresholds (Northcutt et al. 2021): each
+  word's type-level self-confidence divided by its type's threshold, the mean self-confidence of
+  the words labelled with that type, capped at 1; the worst word. A rare type whose words the
+  model is less sure of is judged against its own mean, not drowned by O.
+- ``threshold_sidak`` (the default): threshold_min corrected for the number of words judged, the
+  chance that the least of n such scores is as low, 1 - (1 - s)^n (Sidak's correction for taking
+  the minimum of n tests): a long sentence has more chances of one unsure word without any
+  label error.
+- ``total_loss``: the book's ranking, for comparison.
+
+Nothing is fitted to a data set: the thresholds are the run's own means, the temperature is
+cleanlab's. ``lossdb top --by label_quality`` and ``export --by label_quality`` rank by the
+default, stored at commit as ``sequences.label_quality``. BENCHMARKS.md has the figures that
+made it the default.
+"""
+from __future__ import annotations
+
+from lossdb.errors import UsageError
+
+from .analysis import run_labels
+from .core import check_n
+from .result import Result, named
+from .versions import check_labels
+
+METHODS = {
+    "threshold_sidak": "confident-learning type thresholds, worst word, corrected for the number of words (default)",
+    "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
+    "type_min": "worst word's type-level confidence (B-X + I-X)",
+    "type_margin": "worst word's type-level normalized margin",
+    "softmin": "cleanlab: soft-min (temperature 0.05) of the words' self-confidence",
+    "min": "cleanlab: worst word's self-confidence",
+    "total_loss": "the book's total loss (highest first)",
+}
+DEFAULT_METHOD = "threshold_sidak"
+DESCENDING = {"total_loss"}  # high values are suspect
+EVALUATION_KS = (10, 50, 100)
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise UsageError(f"unknown label-issue method {method!r}",
+                         f"choose one of {', '.join(METHODS)} (see `lossdb issues --methods`)")
+    return method
+
+
+def methods() -> Result:
+    """The ranking methods: name, whether it is the default, what it scores."""
+    return Result(["method", "default", "description"],
+                  [(name, name == DEFAULT_METHOD, text) for name, text in METHODS.items()])
+
+
+def label_scores(con, *, run: str | None = None, labels: str = "gold") -> Result:
+    """Every method's score of every sequence of a run (seq_id order), judged against `labels`."""
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "label_scores", {"run": run_id, "labels": labels})
+
+
+# --- ranked suspects ------------------------------------------------------------------------------------
+
+
+def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gold",
+                 method: str = DEFAULT_METHOD) -> Result:
+    """The n sequences most likely to carry a label error by `method`, most suspect first (ties
+    by seq_id): rank, run_id, seq_id, label_quality (the method's score), total_loss,
+    n_suspects, text, suspected (entity-level: one dict per run of words whose labelled type
+    the model disputes, with words, label, model type, p_model and p_label, and as text
+    "Rhein: O, model says LOC 0.97") and suspects (cleanlab's confident-learning token flags)."""
+    check_n(n)
+    method = check_method(method)
+    run_id, labels = run_labels(con, run, labels)
+    ranked = named(con, "label_issues", {"run": run_id, "labels": labels, "method": method,
+                                         "descending": method in DESCENDING, "n": n})
+    at = ranked.columns.index("seq_id")
+    ids = [row[at] for row in ranked.rows]
+    tokens = dict(named(con, "label_issue_suspects", {"run": run_id, "labels": labels, "seq_ids": ids}).rows) if ids else {}
+    suspected = suspected_entities(con, run_id, labels, ids) if ids else {}
+    text_at = ranked.columns.index("text")
+    rows = [(*row[:text_at], len(suspected.get(row[at], [])), row[text_at], suspected.get(row[at], []),
+             tokens.get(row[at], [])) for row in ranked.rows]
+    return Result([*ranked.columns[:text_at], "n_suspects", "text", "suspected", "suspects"], rows)
+
+
+def suspected_entities(con, run_id: str, labels: str, seq_ids: list[int]) -> dict[int, list[dict]]:
+    """Per sequence, what the type-level methods suspect: each run of neighbouring words whose
+    labelled type (B-X and I-X merged) differs from the type the model gives most probability,
+    grouped while both types stay the same; p_model and p_label are the words' mean probability
+    of the model's type and of the labelled type. Most confident dispute first."""
+    names = named(con, "run_label_names", {"run": run_id}).rows[0][0]
+    types = [name.split("-", 1)[1] if "-" in name else name for name in names]
+    order = sorted(set(types))
+    words = named(con, "label_issue_words", {"run": run_id, "labels": labels, "seq_ids": seq_ids})
+    col = {c: i for i, c in enumerate(words.columns)}
+    found: dict[int, list[dict]] = {}
+    current = None
+    for row in words.rows:
+        seq_id, word_index, word, label, probs = (row[col[c]] for c in ("seq_id", "word_index", "word", "label", "probs"))
+        mass = {t: 0.0 for t in order}
+        for t, p in zip(types, probs):
+            mass[t] += p
+        given = label.split("-", 1)[1] if "-" in label else label
+        model = max(order, key=lambda t: (mass[t], t == given))
+        if model == given:
+            current = None
+            continue
+        if (current is not None and current["seq_id"] == seq_id and current["end_word"] == word_index
+                and current["label"] == given and current["model"] == model):
+            current["words"].append(word)
+            current["end_word"] = word_index + 1
+            current["_p_model"].append(mass[model])
+            current["_p_label"].append(mass[given])
+            continue
+        current = {"seq_id": seq_id, "start_word": word_index, "end_word": word_index + 1, "words": [word],
+                   "label": given, "model": model, "_p_model": [mass[model]], "_p_label": [mass[given]]}
+        found.setdefault(seq_id, []).append(current)
+    out: dict[int, list[dict]] = {}
+    for seq_id, spans in found.items():
+        items = []
+        for s in spans:
+            p_model = sum(s["_p_model"]) / len(s["_p_model"])
+            p_label = sum(s["_p_label"]) / len(s["_p_label"])
+            text = " ".join(s["words"])
+            items.append({"start_word": s["start_word"], "end_word": s["end_word"], "words": text,
+                          "label": s["label"], "model": s["model"], "p_model": p_model, "p_label": p_label,
+                          "text": f"{text}: {s['label']}, model says {s['model']} {p_model:.2f}"})
+        out[seq_id] = sorted(items, key=lambda s: (-s["p_model"], s["start_word"]))
+    return out
+
+
+# --- measuring a ranking against known corrections ---------------------------------------------------------
+
+
+def evaluate(con, truth: str, *, run: str | None = None, labels: str = "gold",
+             methods: list[str] | None = None) -> Result:
+    """How well each method finds the corrections of label version `truth`: a sequence is a
+    positive when `truth` gives it other word labels than `labels`. Per method (default first
+    marked): n_sequences, n_positives, auprc (average precision, as scikit-learn's
+    average_precision_score computes it: tied scores form one threshold), auroc (tied scores
+    count a half), and at k = n_positives (columns ``*_at_k``) and k = 10, 50, 100: precision,
+    recall and lift (precision over the share of positives). At k, ties are ranked by seq_id,
+    as `lossdb issues` lists them. A sequence with no labelled word ranks last."""
+    import numpy as np
+
+    run_id, labels = run_labels(con, run, labels)
+    truth = check_labels(con, run_id, truth)
+    if truth == labels:
+        raise UsageError(f"label version {truth!r} is the one being ranked",
+                         "evaluate against another version, e.g. imported corrections (lossdb import-labels)")
+    chosen = [check_method(m) for m in (methods or list(METHODS))]
+    scores = con.execute(_sql("label_scores"), {"run": run_id, "labels": labels}).fetchnumpy()
+    positive = con.execute(_sql("evaluation_truth"), {"run": run_id, "truth": truth, "labels": labels}).fetchnumpy()
+    if not np.array_equal(scores["seq_id"], positive["seq_id"]):  # both in seq_id order, one row per sequence
+        raise AssertionError("label_scores and evaluation_truth disagree on the run's sequences")
+    y = np.asarray(positive["positive"], dtype=bool)
+    n, n_pos = len(y), int(y.sum())
+    if n_pos == 0:
+        raise UsageError(f"label version {truth!r} changes no sequence's labels against {labels!r}",
+                         "evaluate against a version that corrects some labels")
+    columns = ["method", "default", "n_sequences", "n_positives", "auprc", "auroc",
+               "precision_at_k", "recall_at_k", "lift_at_k"]
+    for k in EVALUATION_KS:
+        columns += [f"precision_at_{k}", f"recall_at_{k}", f"lift_at_{k}"]
+    rows = []
+    for method in chosen:
+        s = suspicion(scores[method], descending=method in DESCENDING)
+        row = [method, method == DEFAULT_METHOD, n, n_pos, average_precision(y, s), auroc(y, s)]
+        order = np.lexsort((scores["seq_id"], -s))  # most suspect first, ties by seq_id
+        for k in (n_pos, *EVALUATION_KS):
+            hits = int(y[order[:k]].sum())
+            precision = hits / min(k, n)
+            row += [precision, hits / n_pos, precision / (n_pos / n)]
+        rows.append(tuple(row))
+    return Result(columns, rows)
+
+
+def _sql(name: str) -> str:
+    from lossdb import sql
+
+    return sql.read(name)
+
+
+def suspicion(values, *, descending: bool):
+    """Scores as floats where higher is more suspect; a missing score (NULL, no labelled word)
+    is the least suspect of all."""
+    import numpy as np
+
+    values = np.ma.filled(np.ma.masked_invalid(np.ma.asarray(values, dtype=float)), np.nan)
+    s = values if descending else -values
+    return np.where(np.isnan(s), -np.inf, s)
+
+
+def average_precision(y, s) -> float:
+    """Average precision of scores `s` (higher = more suspect) for positives `y`, with tied
+    scores as one threshold: sum over distinct thresholds of (recall gain) * precision, as
+    sklearn.metrics.average_precision_score."""
+    import numpy as np
+
+    order = np.argsort(-s, kind="stable")
+    ys, ss = y[order], s[order]
+    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]  # the end of each tie group
+    tps = np.cumsum(ys)[last]
+    precision = tps / (last + 1)
+    recall = tps / ys.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def auroc(y, s) -> float:
+    """Area under the ROC curve: the chance a positive scores above a negative, ties a half
+    (Mann-Whitney U with average ranks, as sklearn.metrics.roc_auc_score)."""
+    import numpy as np
+
+    values, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    starts = np.cumsum(counts) - counts
+    ranks = (starts + (counts + 1) / 2.0)[inverse]
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_neg == 0:
+        return float("nan")
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def plot_evaluation(con, truth: str, path=None, *, run: str | None = None, labels: str = "gold",
+                    methods: list[str] | None = None):
+    """The precision-recall curves of every method against version `truth` on one matplotlib
+    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg)."""
+    import numpy as np
+
+    from lossdb import plots
+
+    run_id, labels = run_labels(con, run, labels)
+    truth = check_labels(con, run_id, truth)
+    table = evaluate(con, truth, run=run_id, labels=labels, methods=methods).records()
+    scores = con.execute(_sql("label_scores"), {"run": run_id, "labels": labels}).fetchnumpy()
+    y = np.asarray(con.execute(_sql("evaluation_truth"), {"run": run_id, "truth": truth, "labels": labels})
+                   .fetchnumpy()["positive"], dtype=bool)
+    fig = plots._figure(6.5, 4.5)
+    ax = fig.add_subplot()
+    for r in table:
+        s = suspicion(scores[r["method"]], descending=r["method"] in DESCENDING)
+        order = np.argsort(-s, kind="stable")
+        ys, ss = y[order], s[order]
+        last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
+        tps = np.cumsum(ys)[last]
+        ax.step(np.r_[0.0, tps / y.sum()], np.r_[1.0, tps / (last + 1)], where="pre",
+                linewidth=2.4 if r["default"] else 1.2,
+                label=f"{r['method']}{' (default)' if r['default'] else ''}  AP {r['auprc']:.3f}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Finding the corrections of {truth!r} (run {run_id})")
+    ax.legend(loc="upper right", fontsize=8)
+    if path is not None:
+        plots.save(fig, plots.check_out(path))
+    return fig
+
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "average_precision", "auroc", "check_method", "evaluate", "label_issues",
+           "label_scores", "methods", "plot_evaluation", "suspected_entities"]

@@ -1,0 +1,53 @@
+-- label_scores(p_run, p_labels := 'gold'): per sequence of a complete run, the score of every
+-- label-issue ranking (lossdb.queries.rankings.METHODS), judged against label version p_labels,
+-- from each word's first subword. Lower = more likely mislabelled, except total_loss (higher):
+--   min              cleanlab: the worst word's self-confidence p(label)
+--   softmin          cleanlab: its soft-min at temperature 0.05 (Wang & Mueller 2022)
+--   type_min         the worst word's type-level self-confidence (B-X and I-X merged)
+--   type_margin      the worst type-level normalized margin
+--   threshold_min    the worst type-level self-confidence over its type's confident-learning
+--                    threshold (the mean over the run's words of that type), capped at 1
+--   threshold_sidak  threshold_min corrected for the number of words (threshold_quality): the
+--                    default, stored at commit as sequences.label_quality
+--   total_loss       the book's ranking
+-- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
+-- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
+-- version's.
+CREATE OR REPLACE MACRO label_scores(p_run, p_labels := 'gold') AS TABLE
+WITH stored AS (
+    SELECT seq_id, n_labelled, total_loss,
+           CASE WHEN n_labelled > 0 THEN exp(-max_loss::DOUBLE) END AS min_self,
+           softmin, margin_min, type_stats
+    FROM sequences
+    WHERE run_id = p_run AND run_id IN (SELECT run_id FROM complete_runs)
+),
+changed AS (
+    SELECT * FROM word_label_stats(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
+),
+merged AS (
+    SELECT s.seq_id,
+           CASE WHEN c.seq_id IS NULL THEN s.n_labelled ELSE c.n_labelled END AS n_labelled,
+           CASE WHEN c.seq_id IS NULL THEN s.total_loss ELSE c.total_loss END AS total_loss,
+           CASE WHEN c.seq_id IS NULL THEN s.min_self ELSE c.min_self END AS min_self,
+           CASE WHEN c.seq_id IS NULL THEN s.softmin ELSE c.softmin END AS softmin,
+           CASE WHEN c.seq_id IS NULL THEN s.margin_min ELSE c.margin_min END AS margin_min,
+           CASE WHEN c.seq_id IS NULL THEN s.type_stats ELSE c.type_stats END AS type_stats
+    FROM stored AS s
+    LEFT JOIN changed AS c USING (seq_id)
+),
+thresholds AS (
+    SELECT map(list(type), list(threshold)) AS thresholds
+    FROM (SELECT t."type" AS type, sum(t."sum") / sum(t.n) AS threshold
+          FROM (SELECT unnest(type_stats) AS t FROM merged)
+          GROUP BY t."type")
+)
+SELECT m.seq_id, m.n_labelled,
+       m.min_self AS "min",
+       m.softmin,
+       list_min(list_transform(m.type_stats, lambda t: t."min")) AS type_min,
+       m.margin_min AS type_margin,
+       least(1.0, list_min(list_transform(m.type_stats, lambda t: t."min" / th.thresholds[t."type"]))) AS threshold_min,
+       threshold_quality(m.type_stats, th.thresholds, m.n_labelled) AS threshold_sidak,
+       m.total_loss
+FROM merged AS m
+CROSS JOIN thresholds AS th;
