@@ -19,7 +19,10 @@ allows):
 - boundary one word off: an entity extended over the word before or after it (when that word
   is O), or shrunk by its first or last word (when it has two or more).
 
-Most sentences are untouched. The seed fixes the choice, so the files are reproducible.
+Most sentences are untouched. `--per sentence` (the default) picks the sentences uniformly;
+`--per word` in proportion to their length, as if each word were equally likely to be
+mislabelled (long sentences hold more errors, which a length-corrected ranking must not hide).
+The seed fixes the choice, so the files are reproducible.
 """
 from __future__ import annotations
 
@@ -111,10 +114,18 @@ def corrupt(words: list[str], tags: list[str], rng: random.Random) -> tuple[list
     return (new, kind) if new != tags else None
 
 
-def make(data: Path, out: Path, *, rate: float, seed: int) -> dict:
+def make(data: Path, out: Path, *, rate: float, seed: int, per: str = "sentence") -> dict:
     sentences = read_conll(data)
     rng = random.Random(seed)
-    chosen = sorted(rng.sample(range(len(sentences)), round(rate * len(sentences))))
+    k = round(rate * len(sentences))
+    if per == "sentence":  # every sentence equally likely to hold the error
+        chosen = sorted(rng.sample(range(len(sentences)), k))
+    else:  # every word equally likely: a long sentence is more likely to hold one
+        weights = {i: len(words) for i, (words, _) in enumerate(sentences)}
+        chosen = set()
+        while len(chosen) < k:
+            chosen.update(rng.choices(list(weights), weights=list(weights.values()), k=k - len(chosen)))
+        chosen = sorted(chosen)
     noisy = [list(t) for _, t in sentences]
     kinds: dict[str, int] = {}
     changed = []
@@ -133,7 +144,7 @@ def make(data: Path, out: Path, *, rate: float, seed: int) -> dict:
     with (out / "clean.jsonl").open("w", encoding="utf-8") as f:
         for seq_id, (words, tags) in enumerate(sentences):
             f.write(json.dumps({"seq_id": seq_id, "words": words, "labels": tags}, ensure_ascii=False) + "\n")
-    summary = {"sentences": len(sentences), "changed": len(changed), "kinds": kinds, "seed": seed, "rate": rate,
+    summary = {"sentences": len(sentences), "changed": len(changed), "kinds": kinds, "seed": seed, "rate": rate, "per": per,
                "changed_seq_ids": changed}
     (out / "noise.json").write_text(json.dumps(summary) + "\n", encoding="utf-8")
     return summary
@@ -147,8 +158,10 @@ def main() -> None:
     m.add_argument("--out", type=Path, required=True)
     m.add_argument("--rate", type=float, default=0.04, help="share of sentences given one error [default: 0.04]")
     m.add_argument("--seed", type=int, default=14)
+    m.add_argument("--per", choices=("sentence", "word"), default="sentence",
+                   help="choose the sentences to change uniformly, or in proportion to their words")
     args = parser.parse_args()
-    summary = make(args.data, args.out, rate=args.rate, seed=args.seed)
+    summary = make(args.data, args.out, rate=args.rate, seed=args.seed, per=args.per)
     print(f"{summary['changed']:,} of {summary['sentences']:,} sentences changed: {summary['kinds']}")
 
 

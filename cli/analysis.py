@@ -111,14 +111,17 @@ def entities(
 # --- label issues ------------------------------------------------------------------------------------------
 
 
-def _suspect_text(suspects) -> str:
-    return "; ".join(f"{s['word']} {s['label']}->{s['pred']} ({s['p_label']:.2f}/{s['p_pred']:.2f})" for s in suspects)
+def _suspect_text(suspected) -> str:
+    return "; ".join(s["text"] for s in suspected)
 
 
 @app.command()
 def issues(
     n: CountOption = "10",
-    method: Annotated[str, typer.Option(help="Sentence score: softmin (cleanlab's soft-min, as label_quality) or min (worst token); with --group: aum, confidence, correctness, forgetting or variability.")] = "softmin",
+    method: Annotated[Optional[str], typer.Option(help="Ranking method [default: the default of --methods]; with --group: aum (default), confidence, correctness, forgetting or variability.")] = None,
+    methods: Annotated[bool, typer.Option("--methods", help="List the ranking methods and stop.")] = False,
+    evaluate: Annotated[Optional[str], typer.Option("--evaluate", metavar="VERSION", help="Measure every method against label version VERSION (its changed sequences are the positives).")] = None,
+    plot: Annotated[Optional[str], typer.Option("--plot", metavar="FILE", help="With --evaluate: also draw the precision-recall curves to FILE (.png or .svg).")] = None,
     seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="Instead: every labelled token of this sequence with its scores.")] = None,
     run: RunOption = None,
     labels: LabelsOption = "gold",
@@ -126,17 +129,41 @@ def issues(
     format: FormatOption = "table",
     group: Annotated[Optional[str], typer.Option("--group", help="Rank by the training dynamics of this group of runs (default method: aum).")] = None,
 ) -> None:
-    """Sequences most likely to carry label errors (cleanlab's label quality), with the tokens it suspects."""
+    """Sequences most likely to carry label errors, with what is suspected; or how well each method finds known corrections."""
     with errors():
         count, out = parse_count(n), check_format(format)
         if group is not None:
+            if evaluate is not None or methods:
+                raise UsageError("--group ranks by training dynamics; --evaluate and --methods are for the label-issue methods",
+                                 "drop --group, or drop --evaluate / --methods")
             from .dynamics import issues_for_group
 
-            return issues_for_group(group=group, count=count, method="aum" if method == "softmin" else method,
+            return issues_for_group(group=group, count=count, method=method or "aum",
                                     db=db, out=out, run=run, seq_id=seq_id)
-        from lossdb.queries import analysis
+        from lossdb.queries import analysis, rankings
 
+        if methods:
+            print_result(rankings.methods(), out)
+            return
+        if plot is not None and evaluate is None:
+            raise UsageError("--plot draws the curves of --evaluate", "add --evaluate VERSION")
         con = open_store(db)
+        if evaluate is not None:
+            if plot is not None:
+                from lossdb import plots
+
+                plots.check_out(plot)
+            result = rankings.evaluate(con, evaluate, run=run, labels=labels)
+            if out == "table":
+                at = result.columns.index("default")
+                rows = [(*row[:at], "*" if row[at] else "", *row[at + 1:]) for row in result.rows]
+                echo(fmt.result(result.columns, rows, out))
+            else:
+                print_result(result, out)
+            if plot is not None:
+                rankings.plot_evaluation(con, evaluate, plot, run=run, labels=labels)
+                typer.echo(f"lossdb: wrote {plot}", err=True)
+            return
         if seq_id is not None:
             print_result(analysis.token_issues(con, run=run, labels=labels, seq_id=seq_id, only_issues=False), out)
             return
@@ -144,9 +171,9 @@ def issues(
         if out == "json":
             print_result(result, out)
             return
-        at = result.columns.index("suspects")
-        rows = [(*row[:at], _suspect_text(row[at]), *row[at + 1:]) for row in result.rows]
-        echo(fmt.result(result.columns, rows, out))
+        keep = [c for c in result.columns if c not in ("suspected", "suspects")]
+        rows = [(*(r[c] for c in keep), _suspect_text(r["suspected"])) for r in result.records()]
+        echo(fmt.result([*keep, "suspected"], rows, out))
 
 
 # --- search -------------------------------------------------------------------------------------------------

@@ -326,10 +326,10 @@ def _issues_section(data: dict) -> str:
     from lossdb.queries import Result
 
     issues = data["label_issues"]
-    keep = [c for c in issues.columns if c not in ("run_id", "suspects")]
+    keep = [c for c in issues.columns if c not in ("run_id", "suspects", "suspected")]
     rows = [tuple(r[c] for c in keep) + (_suspects(r["suspects"]),) for r in issues.records()]
-    return (_note("The sequences most likely to carry a label error, lowest label quality (cleanlab's soft-min of "
-                  "the tokens' self-confidence) first, with the tokens cleanlab's confident-learning filter "
+    return (_note("The sequences most likely to carry a label error, lowest label quality (the default ranking of "
+                  "<code>lossdb issues --methods</code>) first, with the tokens cleanlab's confident-learning filter "
                   "suspects: word, given label \u2192 prediction, the model's probability of the given label "
                   "(<code>lossdb issues</code>).")
             + table(Result([*keep, "suspects"], rows), digits={"label_quality": 4, "total_loss": 2}))

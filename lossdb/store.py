@@ -199,12 +199,36 @@ class Store:
         return entities.entity_errors(self.con, run, labels=labels, mode=mode, by=by, n=n, seq_id=seq_id,
                                       category=category).df()
 
-    def label_issues(self, n: int = 10, *, run: str | None = None, labels: str = "gold", method: str = "softmin"):
-        """The n sequences most likely to carry a label error (cleanlab's label quality, lowest
-        first), each with its suspected tokens (a list of dicts) and the book's total loss."""
+    def label_issues(self, n: int = 10, *, run: str | None = None, labels: str = "gold", method: str | None = None):
+        """The n sequences most likely to carry a label error by `method` (None: the default; see
+        ``label_methods()``), most suspect first, each with its score (label_quality), total loss,
+        entity-level suspects (`suspected`, a list of dicts) and cleanlab's flagged tokens (`suspects`)."""
         from lossdb.queries import analysis
 
         return analysis.label_issues(self.con, n, run=run, labels=labels, method=method).df()
+
+    def label_methods(self):
+        """The label-issue ranking methods, the default marked."""
+        from lossdb.queries import rankings
+
+        return rankings.methods().df()
+
+    def label_scores(self, *, run: str | None = None, labels: str = "gold"):
+        """Every ranking method's score of every sequence (lower = more suspect; total_loss higher)."""
+        from lossdb.queries import rankings
+
+        return rankings.label_scores(self.con, run=run, labels=labels).df()
+
+    def evaluate_rankings(self, truth: str, *, run: str | None = None, labels: str = "gold",
+                          methods: list[str] | None = None, plot: str | os.PathLike | None = None):
+        """How well each ranking method finds the corrections of label version `truth` (positives:
+        the sequences it labels differently): AUPRC, AUROC, precision / recall / lift at k; the
+        same numbers as `lossdb issues --evaluate`. With `plot`, also the precision-recall curves."""
+        from lossdb.queries import rankings
+
+        if plot is not None:
+            rankings.plot_evaluation(self.con, truth, plot, run=run, labels=labels, methods=methods)
+        return rankings.evaluate(self.con, truth, run=run, labels=labels, methods=methods).df()
 
     def token_issues(self, *, run: str | None = None, labels: str = "gold", seq_id: int | None = None,
                      only_issues: bool = True, n: int | None = None):

@@ -13,7 +13,6 @@ from .core import check_n, resolve_run
 from .result import Result, named
 from .versions import check_labels
 
-LABEL_QUALITY_METHODS = ("softmin", "min")
 SUMMARY_GROUPS = ("run", "split", "language", "model")
 
 
@@ -87,39 +86,13 @@ def plot_confusion(con, path=None, *, run: str | None = None, labels: str = "gol
 # --- label issues -----------------------------------------------------------------------------------
 
 
-def check_method(method: str) -> str:
-    if method not in LABEL_QUALITY_METHODS:
-        raise UsageError(f"unknown label-quality method {method!r}",
-                         "choose softmin (cleanlab's soft-min, stored at ingest) or min (worst token)")
-    return method
+def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gold", method: str | None = None) -> Result:
+    """The n sequences most likely to carry a label error by `method` (None: the default), most
+    suspect first, with what each suspects: lossdb.queries.rankings.label_issues, where the
+    methods are described."""
+    from . import rankings
 
-
-def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gold", method: str = "softmin") -> Result:
-    """The n sequences most likely to carry a label error, lowest label quality first.
-
-    1. Token score: each labelled token's self-confidence p(given label) from the stored
-       probabilities (cleanlab's token label-quality score).
-    2. Sentence score (Wang & Mueller 2022, "Detecting Label Errors in Token Classification
-       Data"; cleanlab.token_classification.rank.get_label_quality_scores): ``softmin``, the
-       soft-min at temperature 0.05 stored at ingest as label_quality, or ``min``, the worst
-       token (the paper's worst-token method, cleanlab's default).
-    3. Suspects: the tokens of each sequence that cleanlab's token filter flags
-       (token_classification.filter.find_label_issues with confident learning, Northcutt et al.
-       2021): predicted as another label, and some other class reaches its per-class threshold
-       (the mean self-confidence of that class). Each with word, token, label, pred, p_label,
-       p_pred, least confident first.
-
-    total_loss, the book's ranking, is alongside.
-    """
-    check_n(n)
-    method = check_method(method)
-    run_id, labels = run_labels(con, run, labels)
-    ranked = named(con, "label_issues", {"run": run_id, "labels": labels, "method": method, "n": n})
-    ids = [row[ranked.columns.index("seq_id")] for row in ranked.rows]
-    suspects = dict(named(con, "label_issue_suspects", {"run": run_id, "labels": labels, "seq_ids": ids}).rows) if ids else {}
-    at = ranked.columns.index("seq_id")
-    rows = [(*row[:-1], len(suspects.get(row[at], [])), row[-1], suspects.get(row[at], [])) for row in ranked.rows]
-    return Result([*ranked.columns[:-1], "n_suspects", "text", "suspects"], rows)
+    return rankings.label_issues(con, n, run=run, labels=labels, method=method or rankings.DEFAULT_METHOD)
 
 
 def token_issues(con, *, run: str | None = None, labels: str = "gold", seq_id: int | None = None,
@@ -228,6 +201,6 @@ def _has_version(con, run_id: str, labels: str) -> bool:
     return True
 
 
-__all__ = ["LABEL_QUALITY_METHODS", "SUMMARY_GROUPS", "confusion", "confusion_long", "label_issues", "label_names",
+__all__ = ["SUMMARY_GROUPS", "confusion", "confusion_long", "label_issues", "label_names",
            "loss_by_label", "loss_by_token", "plot_confusion", "run_labels", "search", "summary",
            "token_issues", "with_token_lists"]
