@@ -88,7 +88,7 @@ def test_views_agree_with_token_rows(built_store):
 def test_label_quality_is_cleanlab_softmin(built_store):
     con = duckdb.connect(str(built_store), read_only=True)
     seq_id, quality = con.execute(
-        "SELECT seq_id, label_quality FROM sequence_losses WHERE run_id='wp' ORDER BY seq_id LIMIT 1").fetchone()
+        "SELECT seq_id, softmin FROM sequences WHERE run_id='wp' ORDER BY seq_id LIMIT 1").fetchone()
     losses = [r[0] for r in con.execute(
         "SELECT loss FROM tokens WHERE run_id='wp' AND seq_id=? AND label IS NOT NULL", [seq_id]).fetchall()]
     con.close()
@@ -177,6 +177,13 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
                         con.execute("SELECT n_sequences, n_tokens FROM runs").fetchall()))
         con.close()
     assert answers[0] == answers[1]
+    # the default label-issue score is refreshed with the whole run's thresholds after the merge
+    quality = []
+    for db in (whole, merged):
+        con = duckdb.connect(str(db), read_only=True)
+        quality.append(dict(con.execute("SELECT seq_id, label_quality FROM sequences").fetchall()))
+        con.close()
+    assert quality[1] == pytest.approx(quality[0], abs=1e-4)
     # entity metrics read the merged shards' tag codes (in shard order) and answer as one ingest does
     for args in (["entities"], ["entities", "--errors", "--by", "entity", "--n", "500"]):
         outputs = [run_cli(*args, "-f", "csv", "--db", str(db)) for db in (whole, merged)]
