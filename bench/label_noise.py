@@ -6,6 +6,11 @@
     lossdb import-labels bench/out/noise/clean.jsonl --as clean --run noisy --db bench/out/noise/noise.duckdb
     lossdb issues --evaluate clean --run noisy --db bench/out/noise/noise.duckdb
 
+    lossdb demo --out bench/out/demo --db bench/out/demo/demo.duckdb       # the demo's planted errors
+    python bench/label_noise.py demo-clean --out bench/out/demo/clean.jsonl
+    lossdb import-labels bench/out/demo/clean.jsonl --as clean --db bench/out/demo/demo.duckdb
+    lossdb issues --evaluate clean --db bench/out/demo/demo.duckdb
+
 `make` writes a noisy copy of the file (`noisy.conll`: its tags become the store's gold, as a
 user's imperfect annotations would) and the untouched original keyed by seq_id (`clean.jsonl`:
 imported as a label version, the "corrections"). A few percent of the sentences get one error
@@ -150,6 +155,18 @@ def make(data: Path, out: Path, *, rate: float, seed: int, per: str = "sentence"
     return summary
 
 
+def demo_clean(out: Path, *, n_eval: int = 300, seed: int = 0) -> int:
+    """The demo's evaluation sentences before plant_label_errors (lossdb.demo.build_demo's
+    defaults), keyed by seq_id, to import as the version that corrects its planted errors."""
+    from lossdb import demo
+
+    sentences = demo.make_sentences(n_eval, seed=2 * seed + 1)
+    with out.open("w", encoding="utf-8") as f:
+        for seq_id, (words, tags) in enumerate(sentences):
+            f.write(json.dumps({"seq_id": seq_id, "words": list(words), "labels": list(tags)}) + "\n")
+    return len(sentences)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,7 +177,12 @@ def main() -> None:
     m.add_argument("--seed", type=int, default=14)
     m.add_argument("--per", choices=("sentence", "word"), default="sentence",
                    help="choose the sentences to change uniformly, or in proportion to their words")
+    d = sub.add_parser("demo-clean", help="write the `lossdb demo` sample's clean labels as JSONL")
+    d.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if args.command == "demo-clean":
+        print(f"{demo_clean(args.out):,} sentences -> {args.out}")
+        return
     summary = make(args.data, args.out, rate=args.rate, seed=args.seed, per=args.per)
     print(f"{summary['changed']:,} of {summary['sentences']:,} sentences changed: {summary['kinds']}")
 

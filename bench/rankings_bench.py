@@ -1,0 +1,97 @@
+"""Label-issue rankings on a large store: `issues --evaluate`, `top --by label_quality`, `issues`.
+
+    python bench/make_big_store.py --source bench/out/noise/noise.duckdb --run noisy --copies 100 --out big.duckdb
+    python bench/rankings_bench.py --db big.duckdb --source bench/out/noise/noise.duckdb --run noisy \\
+        --version clean --copies 100 [--repeat 3]
+
+The big store replicates the runs, sequences and tokens of the source; this copies the source's
+label version `--version` into every copy (seq_ids offset as make_big_store offsets them), so
+`--evaluate` has a million sequences and their corrections. Each command then runs as a fresh
+`lossdb` process; the figure is the median wall time, beside a bare interpreter that imports
+duckdb and opens the store (the baseline, measured in the same run).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import duckdb
+
+COMMANDS = [
+    ["issues", "--evaluate", "{version}"],
+    ["top", "--n", "3", "--by", "label_quality"],
+    ["issues", "--n", "10"],
+    ["issues", "--n", "10", "--method", "softmin"],
+]
+
+
+def copy_version(db: str, source: str, run: str, version: str, copies: int, target: str) -> int:
+    con = duckdb.connect(db)
+    try:
+        con.execute("ATTACH $path AS src (READ_ONLY)", {"path": source})
+        stride = con.execute("SELECT max(seq_id) + 1 FROM src.sequences WHERE run_id = $run", {"run": run}).fetchone()[0]
+        con.execute("DELETE FROM sequence_labels WHERE run_id = $target AND version = $version",
+                    {"target": target, "version": version})
+        con.execute("DELETE FROM label_versions WHERE run_id = $target AND version = $version",
+                    {"target": target, "version": version})
+        con.execute("""INSERT INTO sequence_labels
+                       SELECT $target, version, seq_id + c.copy * $stride, labels
+                       FROM src.sequence_labels, range($copies) AS c(copy)
+                       WHERE run_id = $run AND version = $version""",
+                    {"target": target, "run": run, "version": version, "stride": stride, "copies": copies})
+        n = con.execute("SELECT count(*) FROM sequence_labels WHERE run_id = $target AND version = $version",
+                        {"target": target, "version": version}).fetchone()[0]
+        con.execute("INSERT INTO label_versions VALUES ($target, $version, now(), 'rankings_bench', $n)",
+                    {"target": target, "version": version, "n": n})
+        con.execute("CHECKPOINT")
+        return n
+    finally:
+        con.close()
+
+
+def timed(argv: list[str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True)
+    return time.perf_counter() - started, result.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--version", required=True)
+    parser.add_argument("--copies", type=int, default=100)
+    parser.add_argument("--target-run", default="big")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    n = copy_version(args.db, args.source, args.run, args.version, args.copies, args.target_run)
+    con = duckdb.connect(args.db, read_only=True)
+    n_seq = con.execute("SELECT count(*) FROM sequences WHERE run_id = $r", {"r": args.target_run}).fetchone()[0]
+    con.close()
+    print(f"{args.db}: {n_seq:,} sequences, label version {args.version!r} changes {n:,}")
+    lossdb = [sys.executable, "-m", "lossdb.cli.app"]
+    baseline = [sys.executable, "-c", f"import duckdb; duckdb.connect({args.db!r}, read_only=True).close()"]
+    rows = [("(baseline: import duckdb, connect)", baseline)]
+    for command in COMMANDS:
+        argv = [part.format(version=args.version) for part in command]
+        rows.append(("lossdb " + " ".join(argv), [*lossdb, *argv, "--db", args.db, "--run", args.target_run]))
+    print("| command | median s | x baseline |\n|---|---:|---:|")
+    base = None
+    for name, argv in rows:
+        times = []
+        for _ in range(args.repeat):
+            seconds, code = timed(argv)
+            if code != 0:
+                raise SystemExit(f"{name} failed with exit code {code}")
+            times.append(seconds)
+        median = statistics.median(times)
+        base = base or median
+        print(f"| `{name}` | {median:.3f} | {median / base:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
