@@ -13,14 +13,15 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   B-X or I-X, so a B/I prefix confusion is not a label error.
 - ``type_margin``: the worst type-level normalized margin, (p(type) - max p(other type) + 1) / 2
   (cleanlab's ``normalized_margin``, on types).
-- ``threshold_min``: confident learning's per-class thresholds (Northcutt et al. 2021): each
-  word's type-level self-confidence divided by its type's threshold, the mean self-confidence of
-  the words labelled with that type, capped at 1; the worst word. A rare type whose words the
-  model is less sure of is judged against its own mean, not drowned by O.
-- ``threshold_sidak`` (the default): threshold_min corrected for the number of words judged, the
-  chance that the least of n such scores is as low, 1 - (1 - s)^n (Sidak's correction for taking
-  the minimum of n tests): a long sentence has more chances of one unsure word without any
-  label error.
+- ``threshold_min`` (the default): confident learning's per-class thresholds (Northcutt et al.
+  2021): each word's type-level self-confidence divided by its type's threshold, the mean
+  self-confidence of the words labelled with that type, capped at 1; the worst word. A rare type
+  whose words the model is less sure of is judged against its own mean, not drowned by O.
+- ``threshold_sidak``: threshold_min corrected for the number of words judged, the chance that
+  the least of n such scores is as low, 1 - (1 - s)^n (Sidak's correction for the minimum of n
+  tests). It wins when errors fall on sentences regardless of their length and loses when they
+  fall on words (long sentences holding more of them); BENCHMARKS.md has both, which is why it
+  is not the default.
 - ``total_loss``: the book's ranking, for comparison.
 
 Nothing is fitted to a data set: the thresholds are the run's own means, the temperature is
@@ -38,15 +39,15 @@ from .result import Result, named
 from .versions import check_labels
 
 METHODS = {
-    "threshold_sidak": "confident-learning type thresholds, worst word, corrected for the number of words (default)",
-    "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
+    "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean (default)",
+    "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",
     "type_min": "worst word's type-level confidence (B-X + I-X)",
     "type_margin": "worst word's type-level normalized margin",
     "softmin": "cleanlab: soft-min (temperature 0.05) of the words' self-confidence",
     "min": "cleanlab: worst word's self-confidence",
     "total_loss": "the book's total loss (highest first)",
 }
-DEFAULT_METHOD = "threshold_sidak"
+DEFAULT_METHOD = "threshold_min"
 DESCENDING = {"total_loss"}  # high values are suspect
 EVALUATION_KS = (10, 50, 100)
 

@@ -81,7 +81,7 @@ def test_each_method_on_hand_worked_sequences(hand_store):
     # the default is what the store keeps as label_quality, and what `top --by label_quality` ranks by
     con = duckdb.connect(str(hand_store), read_only=True)
     stored = dict(con.execute("SELECT seq_id, label_quality FROM sequences").fetchall())
-    assert stored == pytest.approx(got["threshold_sidak"].to_dict(), abs=1e-12)
+    assert stored == pytest.approx(got["threshold_min"].to_dict(), abs=1e-12)
 
 
 def test_suspects_named_at_the_entity_level(hand_store):
@@ -255,7 +255,7 @@ def test_a_version_is_ranked_with_its_own_thresholds(store_copy):
     store = lossdb.connect(store_copy)
     versioned = store.label_scores(labels="fixed").set_index("seq_id")
     con = duckdb.connect(str(store_copy), read_only=True)
-    direct = dict(con.execute("SELECT seq_id, threshold_sidak FROM label_scores('wp', p_labels := 'fixed')").fetchall())
+    direct = dict(con.execute("SELECT seq_id, threshold_min FROM label_scores('wp', p_labels := 'fixed')").fetchall())
     recomputed = {r[0]: r for r in con.execute(
         "SELECT seq_id, min_self, softmin FROM word_label_stats('wp', p_labels := 'fixed')").fetchall()}
     con.close()

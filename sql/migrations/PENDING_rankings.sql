@@ -4,7 +4,7 @@
 -- (sql/schema/172-174) and the columns 020_sequences.sql adds (repeated here, so it also runs
 -- first). Safe to re-run: every value is recomputed from the tokens. label_quality changes
 -- meaning: it was cleanlab's soft-min (now the softmin column); it becomes the default
--- ranking's score (threshold_sidak), with each run's confident-learning thresholds.
+-- ranking's score (threshold_min), with each run's confident-learning thresholds.
 ALTER TABLE sequences ADD COLUMN IF NOT EXISTS softmin DOUBLE;
 ALTER TABLE sequences ADD COLUMN IF NOT EXISTS margin_min DOUBLE;
 ALTER TABLE sequences ADD COLUMN IF NOT EXISTS type_stats STRUCT("type" VARCHAR, n INTEGER, "sum" DOUBLE, "min" DOUBLE)[];
@@ -48,7 +48,7 @@ FROM (
 WHERE s.run_id = w.run_id AND s.seq_id = w.seq_id;
 
 UPDATE sequences AS s
-SET label_quality = threshold_quality(s.type_stats, th.thresholds, s.n_labelled)
+SET label_quality = threshold_quality(s.type_stats, th.thresholds)
 FROM (
     SELECT run_id, map(list(type), list(threshold)) AS thresholds
     FROM (SELECT run_id, t."type" AS type, sum(t."sum") / sum(t.n) AS threshold

@@ -54,7 +54,7 @@ word_stats AS (
 SELECT $run AS run_id, s.seq_id, coalesce(s.source_id, s.words_hash) AS seq_key, s.source_id, s.words_hash,
        s.words, s.labels, s.n_tokens, s.n_windows, s.truncated,
        t.total_loss, t.mean_loss, t.n_labelled, t.n_errors, t.max_loss,
-       threshold_quality(w.type_stats, th.thresholds, t.n_labelled) AS label_quality,
+       threshold_quality(w.type_stats, th.thresholds) AS label_quality,
        s.label_codes, s.pred_codes, t.softmin, w.margin_min, w.type_stats
 FROM read_parquet($sequences_path) AS s
 JOIN token_stats AS t USING (seq_id)

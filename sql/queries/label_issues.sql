@@ -7,7 +7,7 @@ WITH scored AS (
     -- the default under gold is stored at commit (label_quality): no scan of every score
     SELECT seq_id, total_loss, label_quality
     FROM sequences
-    WHERE run_id = $run AND $method = 'threshold_sidak' AND $labels = 'gold'
+    WHERE run_id = $run AND $method = 'threshold_min' AND $labels = 'gold'
     UNION ALL
     SELECT seq_id, total_loss,
            CASE $method
@@ -16,7 +16,7 @@ WITH scored AS (
                WHEN 'threshold_sidak' THEN threshold_sidak WHEN 'total_loss' THEN total_loss
            END AS label_quality
     FROM label_scores($run, p_labels := $labels)
-    WHERE NOT ($method = 'threshold_sidak' AND $labels = 'gold')
+    WHERE NOT ($method = 'threshold_min' AND $labels = 'gold')
 ),
 ranked AS (
     SELECT seq_id, label_quality, total_loss,

@@ -3,7 +3,7 @@
 -- thresholds of the whole run: after `lossdb merge` (each shard's commit saw only its own
 -- words) and when filling an older store.
 UPDATE sequences AS s
-SET label_quality = threshold_quality(s.type_stats, th.thresholds, s.n_labelled)
+SET label_quality = threshold_quality(s.type_stats, th.thresholds)
 FROM (
     SELECT map(list(type), list(threshold)) AS thresholds
     FROM (SELECT t."type" AS type, sum(t."sum") / sum(t.n) AS threshold

@@ -7,8 +7,8 @@
 --   type_margin      the worst type-level normalized margin
 --   threshold_min    the worst type-level self-confidence over its type's confident-learning
 --                    threshold (the mean over the run's words of that type), capped at 1
---   threshold_sidak  threshold_min corrected for the number of words (threshold_quality): the
---                    default, stored at commit as sequences.label_quality
+--                    (threshold_quality): the default, stored at commit as label_quality
+--   threshold_sidak  threshold_min corrected for the number of words
 --   total_loss       the book's ranking
 -- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
 -- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
@@ -46,8 +46,11 @@ SELECT m.seq_id, m.n_labelled,
        m.softmin,
        list_min(list_transform(m.type_stats, lambda t: t."min")) AS type_min,
        m.margin_min AS type_margin,
-       least(1.0, list_min(list_transform(m.type_stats, lambda t: t."min" / th.thresholds[t."type"]))) AS threshold_min,
-       threshold_quality(m.type_stats, th.thresholds, m.n_labelled) AS threshold_sidak,
+       threshold_quality(m.type_stats, th.thresholds) AS threshold_min,
+       -- Sidak: the chance that the least of n such scores is as low, 1 - (1 - s)^n; n * s
+       -- below 1e-8, where 1 - s rounds to 1 in doubles
+       CASE WHEN threshold_min < 1e-8 THEN m.n_labelled * threshold_min
+            ELSE 1 - pow(1 - threshold_min, m.n_labelled) END AS threshold_sidak,
        m.total_loss
 FROM merged AS m
 CROSS JOIN thresholds AS th;
