@@ -162,11 +162,7 @@ def evaluate(con, truth: str, *, run: str | None = None, labels: str = "gold",
         raise UsageError(f"label version {truth!r} is the one being ranked",
                          "evaluate against another version, e.g. imported corrections (lossdb import-labels)")
     chosen = [check_method(m) for m in (methods or list(METHODS))]
-    scores = con.execute(_sql("label_scores"), {"run": run_id, "labels": labels}).fetchnumpy()
-    positive = con.execute(_sql("evaluation_truth"), {"run": run_id, "truth": truth, "labels": labels}).fetchnumpy()
-    if not np.array_equal(scores["seq_id"], positive["seq_id"]):  # both in seq_id order, one row per sequence
-        raise AssertionError("label_scores and evaluation_truth disagree on the run's sequences")
-    y = np.asarray(positive["positive"], dtype=bool)
+    scores, y = _scores_and_truth(con, run_id, labels, truth)
     n, n_pos = len(y), int(y.sum())
     if n_pos == 0:
         raise UsageError(f"label version {truth!r} changes no sequence's labels against {labels!r}",
@@ -178,8 +174,9 @@ def evaluate(con, truth: str, *, run: str | None = None, labels: str = "gold",
     rows = []
     for method in chosen:
         s = suspicion(scores[method], descending=method in DESCENDING)
-        row = [method, method == DEFAULT_METHOD, n, n_pos, average_precision(y, s), auroc(y, s)]
-        order = np.lexsort((scores["seq_id"], -s))  # most suspect first, ties by seq_id
+        order = np.argsort(-s, kind="stable")  # most suspect first; rows are in seq_id order, so ties by seq_id
+        ap, auc = _metrics(y[order], s[order])
+        row = [method, method == DEFAULT_METHOD, n, n_pos, ap, auc]
         for k in (n_pos, *EVALUATION_KS):
             hits = int(y[order[:k]].sum())
             precision = hits / min(k, n)
@@ -194,6 +191,35 @@ def _sql(name: str) -> str:
     return sql.read(name)
 
 
+def _scores_and_truth(con, run_id: str, labels: str, truth: str):
+    """Every method's scores (arrays in seq_id order) and the matching positives (bool array)."""
+    import numpy as np
+
+    scores = con.execute(_sql("label_scores"), {"run": run_id, "labels": labels}).fetchnumpy()
+    positives = con.execute(_sql("evaluation_truth"), {"run": run_id, "truth": truth, "labels": labels}).fetchnumpy()
+    return scores, np.isin(np.asarray(scores["seq_id"]), np.asarray(positives["seq_id"]))
+
+
+def _metrics(ys, ss) -> tuple[float, float]:
+    """(average precision, AUROC) of positives `ys` ranked by scores `ss`, both already sorted
+    from the most suspect down. Tied scores are one threshold for average precision (as
+    sklearn.metrics.average_precision_score) and count a half for AUROC (roc_auc_score)."""
+    import numpy as np
+
+    last = np.r_[np.flatnonzero(ss[1:] != ss[:-1]), len(ss) - 1]  # the end of each tie group
+    tps = np.cumsum(ys)[last]
+    fps = last + 1 - tps
+    n_pos, n_neg = tps[-1], fps[-1]
+    precision = tps / (last + 1)
+    ap = float(np.sum(np.diff(np.r_[0, tps]) / n_pos * precision))
+    if n_neg == 0:
+        return ap, float("nan")
+    pos_g, neg_g = np.diff(np.r_[0, tps]), np.diff(np.r_[0, fps])
+    neg_below = n_neg - fps  # negatives in the groups after (less suspect than) each group
+    auc = float(np.sum(pos_g * (neg_below + 0.5 * neg_g)) / (n_pos * n_neg))
+    return ap, auc
+
+
 def suspicion(values, *, descending: bool):
     """Scores as floats where higher is more suspect; a missing score (NULL, no labelled word)
     is the least suspect of all."""
@@ -205,32 +231,24 @@ def suspicion(values, *, descending: bool):
 
 
 def average_precision(y, s) -> float:
-    """Average precision of scores `s` (higher = more suspect) for positives `y`, with tied
-    scores as one threshold: sum over distinct thresholds of (recall gain) * precision, as
+    """Average precision of scores `s` (higher = more suspect) for positives `y`, tied scores as
+    one threshold: the sum over distinct thresholds of (recall gain) * precision, as
     sklearn.metrics.average_precision_score."""
     import numpy as np
 
+    y, s = np.asarray(y, dtype=bool), np.asarray(s, dtype=float)
     order = np.argsort(-s, kind="stable")
-    ys, ss = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]  # the end of each tie group
-    tps = np.cumsum(ys)[last]
-    precision = tps / (last + 1)
-    recall = tps / ys.sum()
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    return _metrics(y[order], s[order])[0]
 
 
 def auroc(y, s) -> float:
-    """Area under the ROC curve: the chance a positive scores above a negative, ties a half
-    (Mann-Whitney U with average ranks, as sklearn.metrics.roc_auc_score)."""
+    """Area under the ROC curve: the chance a positive scores above a negative, ties a half (as
+    sklearn.metrics.roc_auc_score)."""
     import numpy as np
 
-    values, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
-    starts = np.cumsum(counts) - counts
-    ranks = (starts + (counts + 1) / 2.0)[inverse]
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_neg == 0:
-        return float("nan")
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    y, s = np.asarray(y, dtype=bool), np.asarray(s, dtype=float)
+    order = np.argsort(-s, kind="stable")
+    return _metrics(y[order], s[order])[1]
 
 
 def plot_evaluation(con, truth: str, path=None, *, run: str | None = None, labels: str = "gold",
@@ -244,9 +262,7 @@ def plot_evaluation(con, truth: str, path=None, *, run: str | None = None, label
     run_id, labels = run_labels(con, run, labels)
     truth = check_labels(con, run_id, truth)
     table = evaluate(con, truth, run=run_id, labels=labels, methods=methods).records()
-    scores = con.execute(_sql("label_scores"), {"run": run_id, "labels": labels}).fetchnumpy()
-    y = np.asarray(con.execute(_sql("evaluation_truth"), {"run": run_id, "truth": truth, "labels": labels})
-                   .fetchnumpy()["positive"], dtype=bool)
+    scores, y = _scores_and_truth(con, run_id, labels, truth)
     fig = plots._figure(6.5, 4.5)
     ax = fig.add_subplot()
     for r in table:

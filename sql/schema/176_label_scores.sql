@@ -17,7 +17,7 @@ CREATE OR REPLACE MACRO label_scores(p_run, p_labels := 'gold') AS TABLE
 WITH stored AS (
     SELECT seq_id, n_labelled, total_loss,
            CASE WHEN n_labelled > 0 THEN exp(-max_loss::DOUBLE) END AS min_self,
-           softmin, margin_min, type_stats
+           softmin, margin_min, type_stats, label_quality
     FROM sequences
     WHERE run_id = p_run AND run_id IN (SELECT run_id FROM complete_runs)
 ),
@@ -34,23 +34,35 @@ merged AS (
            CASE WHEN c.seq_id IS NULL THEN s.type_stats ELSE c.type_stats END AS type_stats
     FROM stored AS s
     LEFT JOIN changed AS c USING (seq_id)
+    WHERE p_labels <> 'gold'
 ),
 thresholds AS (
     SELECT map(list(type), list(threshold)) AS thresholds
     FROM (SELECT t."type" AS type, sum(t."sum") / sum(t.n) AS threshold
           FROM (SELECT unnest(type_stats) AS t FROM merged)
           GROUP BY t."type")
+),
+scored AS (
+    -- gold: threshold_min is the stored label_quality (the run's thresholds, computed at commit)
+    SELECT seq_id, n_labelled, min_self, softmin, type_stats, margin_min, label_quality AS threshold_min, total_loss
+    FROM stored
+    WHERE p_labels = 'gold'
+    UNION ALL
+    -- a version: its own thresholds
+    SELECT m.seq_id, m.n_labelled, m.min_self, m.softmin, m.type_stats, m.margin_min,
+           threshold_quality(m.type_stats, th.thresholds) AS threshold_min, m.total_loss
+    FROM merged AS m
+    CROSS JOIN thresholds AS th
 )
-SELECT m.seq_id, m.n_labelled,
-       m.min_self AS "min",
-       m.softmin,
-       list_min(list_transform(m.type_stats, lambda t: t."min")) AS type_min,
-       m.margin_min AS type_margin,
-       threshold_quality(m.type_stats, th.thresholds) AS threshold_min,
+SELECT seq_id, n_labelled,
+       min_self AS "min",
+       softmin,
+       list_min(list_transform(type_stats, lambda t: t."min")) AS type_min,
+       margin_min AS type_margin,
+       threshold_min,
        -- Sidak: the chance that the least of n such scores is as low, 1 - (1 - s)^n; n * s
        -- below 1e-8, where 1 - s rounds to 1 in doubles
-       CASE WHEN threshold_min < 1e-8 THEN m.n_labelled * threshold_min
-            ELSE 1 - pow(1 - threshold_min, m.n_labelled) END AS threshold_sidak,
-       m.total_loss
-FROM merged AS m
-CROSS JOIN thresholds AS th;
+       CASE WHEN threshold_min < 1e-8 THEN n_labelled * threshold_min
+            ELSE 1 - pow(1 - threshold_min, n_labelled) END AS threshold_sidak,
+       total_loss
+FROM scored;
