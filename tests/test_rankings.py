@@ -15,7 +15,7 @@ from lossdb.errors import StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.queries import rankings
 
-from .conftest import run_cli
+from .conftest import PANX, needs_shared, run_cli
 from .test_analysis import token_frame
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC"]
@@ -265,3 +265,29 @@ def test_a_version_is_ranked_with_its_own_thresholds(store_copy):
         assert versioned.loc[seq_id, "softmin"] == pytest.approx(softmin)
     top = store.top(60, by="label_quality", labels="fixed")
     assert dict(zip(top["seq_id"], top["label_quality"])) == pytest.approx(direct)
+
+
+@needs_shared
+def test_label_noise_benchmark_looks_like_annotation_errors(tmp_path):
+    """bench/label_noise.py: a few percent of the PAN-X sentences get exactly one annotation error
+    each (valid IOB2 kept), the rest are untouched; the clean copy keys every sentence by seq_id."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "label_noise.py"
+    spec = importlib.util.spec_from_file_location("label_noise", script)
+    noise = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noise)
+    for per in ("sentence", "word"):
+        summary = noise.make(PANX, tmp_path / per, rate=0.04, seed=14, per=per)
+        clean = [json.loads(line) for line in (tmp_path / per / "clean.jsonl").read_text("utf-8").splitlines()]
+        noisy = noise.read_conll(tmp_path / per / "noisy.conll")
+        assert len(clean) == len(noisy) == summary["sentences"] == 10_000
+        changed = [i for i, (c, (words, tags)) in enumerate(zip(clean, noisy)) if c["labels"] != tags]
+        assert changed == summary["changed_seq_ids"] and 350 <= len(changed) <= 400
+        assert set(summary["kinds"]) == set(noise.KINDS) and all(v > 30 for v in summary["kinds"].values())
+        for i in changed:
+            words, tags = noisy[i]
+            assert words == clean[i]["words"] and clean[i]["seq_id"] == i
+            assert all(not t.startswith("I-") or (j > 0 and tags[j - 1][2:] == t[2:] and tags[j - 1] != "O")
+                       for j, t in enumerate(tags)), tags  # still IOB2
