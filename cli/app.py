@@ -146,6 +146,12 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     group: Annotated[Optional[str], typer.Option("--group", help="Add the run to this group of runs over the same data (one per checkpoint; lossdb dynamics).")] = None,
     step: Annotated[Optional[int], typer.Option("--step", help="The run's place in its group: epoch or training step [default: the group's next].")] = None,
+    backend: Annotated[str, typer.Option(help="torch, or onnxruntime (exported once per model revision; pip install 'lossdb[onnx]').")] = "torch",
+    engine: Annotated[str, typer.Option(help="local (this process), or ray: a pool of Ray actors (pip install 'lossdb[ray]').")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="--engine ray: auto, HOST:PORT or ray://HOST:PORT [default: $RAY_ADDRESS, else a new local cluster].")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="--engine ray: actors, each loading the model once [default: one per CPU, or per --gpus-per-worker GPUs].")] = None,
+    gpus_per_worker: Annotated[float, typer.Option(help="--engine ray: GPUs per actor.")] = 0,
+    staging: Annotated[Optional[str], typer.Option(help="--engine ray: folder or URI (s3://, gs://...) every worker can reach, for the Parquet parts [default: a local temporary folder].")] = None,
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
     with errors():
@@ -157,6 +163,8 @@ def ingest(
             dtype=dtype, max_length=max_length, overflow=overflow, stride=stride, shard=shard, limit=limit,
             words_column=words_column, tags_column=tags_column, id_column=id_column, progress=not quiet,
             group=group, step=step,
+            backend=backend, engine=engine, ray_address=ray_address, workers=workers,
+            gpus_per_worker=gpus_per_worker, staging=staging,
         )
         typer.echo(f"lossdb: ingested {summary.line()}", err=True)
 

@@ -27,6 +27,8 @@ from . import align, model_files, writer
 from .sources import Example, Source, open_source
 
 OVERFLOW = ("window", "truncate")
+BACKENDS = ("torch", "onnxruntime")  # what runs the forward pass (scoring.load)
+ENGINES = ("local", "ray")  # where: this process, or a pool of Ray actors (ray_engine)
 
 
 @dataclass
@@ -81,12 +83,23 @@ def ingest(
     progress: bool = True,
     group: str | None = None,
     step: int | None = None,
+    backend: str = "torch",
+    engine: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0,
+    staging: str | None = None,
 ) -> IngestSummary:
     """Score `data` with `model` and add it to the store at `db` as run `run`.
 
     `group` / `step`: the run belongs to a group of runs over the same sequences (e.g. one
-    checkpoint per training step), at that step (default: the group's next). Returns the
-    summary; raises LossdbError (the store unchanged) on any bad input.
+    checkpoint per training step), at that step (default: the group's next).
+    `backend`: "torch", or "onnxruntime" (the model exported to ONNX once, run by ONNX Runtime).
+    `engine`: "local" (this process), or "ray": a pool of `workers` Ray actors (each with
+    `gpus_per_worker` GPUs) on the cluster at `ray_address` (default: $RAY_ADDRESS, else a local
+    one) scores the sequences and writes Parquet parts to `staging` (a folder or URI every
+    worker can reach; default: a local temporary folder); the commit is the same either way.
+    Returns the summary; raises LossdbError (the store unchanged) on any bad input.
     """
     started = time.perf_counter()
     db_path = str(db or store_db.default_path())
@@ -100,6 +113,16 @@ def ingest(
         raise UsageError(f"--max-length must be at least 1, not {max_length}", "leave it out to use the model's")
     if stride is not None and stride < 0:
         raise UsageError(f"--stride must be 0 or more, not {stride}", "leave it out for half a window")
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown --backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
+    if backend == "onnxruntime" and dtype != "float32":
+        raise UsageError(f"--backend onnxruntime runs float32 only, not --dtype {dtype}",
+                         "leave out --dtype, or use --backend torch")
+    if engine not in ENGINES:
+        raise UsageError(f"unknown --engine {engine!r}", f"choose one of {', '.join(ENGINES)}")
+    if engine != "ray" and (ray_address or workers or gpus_per_worker or staging):
+        raise UsageError("--ray-address, --workers, --gpus-per-worker and --staging are options of --engine ray",
+                         "add --engine ray, or leave them out")
     shard_of = parse_shard(shard)
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
@@ -108,17 +131,26 @@ def ingest(
     model_files.check_model(model)
     n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
 
-    from . import scoring  # torch and transformers load here, never for the read-only commands
+    common = dict(db_path=db_path, run=run, model=model, replace=replace, group=group, step=step,
+                  batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit,
+                  progress=progress, n_expected=n_expected)
+    if engine == "ray":
+        ray_engine = _import_ray_engine()
+        ray_options = dict(ray_address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker, staging=staging)
+        ray_engine.check(**ray_options)
 
-    loaded = scoring.load(model, device=device, dtype=dtype)
-    limit_length = loaded.max_length if max_length is None else max_length
-    if limit_length > loaded.max_length:
-        raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
+        def score_on_ray(staged, examples, new_bar):
+            return ray_engine.score(staged, model, source, examples, n_expected, new_bar=new_bar, device=device,
+                                    dtype=dtype, backend=backend, max_length=max_length, overflow=overflow,
+                                    stride=stride, batch_size=batch_size, chunk_size=chunk_size, **ray_options)
 
-    summary = score_and_commit(
-        source, loaded, db_path=db_path, run=run, model=model, replace=replace, group=group, step=step,
-        batch_size=batch_size, max_length=limit_length, overflow=overflow, stride=stride, shard_of=shard_of,
-        limit=limit, chunk_size=chunk_size, progress=progress, n_expected=n_expected)
+        summary = _stage_and_commit(source, lambda: ray_engine.StagedParts(staging), score_on_ray,
+                                    extra_params={"engine": "ray", "backend": backend}, **common)
+    else:
+        loaded = load_scorer(model, device=device, dtype=dtype, backend=backend)
+        limit_length = checked_max_length(loaded, max_length)
+        summary = score_and_commit(source, loaded, max_length=limit_length, chunk_size=chunk_size,
+                                   extra_params={"engine": "local", "backend": backend}, **common)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -147,29 +179,46 @@ def score_and_commit(
     """Score `source` with an already loaded model (scoring.LoadedModel) in batches, stage the
     rows, and commit them as run `run` in one transaction. Shared by `ingest()` and the
     training callback (lossdb.integrations.transformers), which scores the model being trained."""
-    started = time.perf_counter()
     to_id = _label_mapper(source, loaded.label_names)
-    staged = writer.StagedRun()
-    try:
-        examples = _numbered(source, shard_of, limit)
-        bar = _progress_bar(progress, n_expected if n_expected is not None else limit)
+
+    def score_here(staged, examples, new_bar) -> dict:
+        bar = new_bar()
         for chunk in _chunks(examples, chunk_size):
             staged.add(_score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size))
             bar.update(len(chunk))
         bar.close()
+        return scorer_facts(loaded, max_length)
+
+    return _stage_and_commit(source, writer.StagedRun, score_here, db_path=db_path, run=run, model=model,
+                             replace=replace, group=group, step=step, batch_size=batch_size, overflow=overflow,
+                             stride=stride, shard_of=shard_of, limit=limit, progress=progress,
+                             n_expected=n_expected, extra_params=extra_params)
+
+
+def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model, replace, group, step, batch_size,
+                      overflow, stride, shard_of, limit, progress, n_expected, extra_params) -> IngestSummary:
+    """Stage the rows that `score(staged, examples, new_bar)` writes (in this process, or by Ray
+    workers: ray_engine), then commit them with the run record in one transaction. `score`
+    returns what the record keeps of the model (scorer_facts)."""
+    started = time.perf_counter()
+    staged = new_staged()
+    try:
+        examples = _numbered(source, shard_of, limit)
+        total = n_expected if n_expected is not None else limit
+        facts = score(staged, examples, lambda: _progress_bar(progress, total))
         if staged.n_sequences == 0:
             raise InputError(f"no sentences found in {source.description}", "pass data with at least one labelled sentence")
         scoring_seconds = time.perf_counter() - started
         created = writer.now()
         record = {
-            "run": run, "created_at": created, "model": model, "model_revision": loaded.revision,
-            "data_source": source.description, "split": source.split, "label_names": loaded.label_names,
+            "run": run, "created_at": created, "model": model, "model_revision": facts["revision"],
+            "data_source": source.description, "split": source.split, "label_names": facts["label_names"],
             "version": lossdb.__version__, "group": group, "step": step,
             "params": {
-                "batch_size": batch_size, "device": str(loaded.device), "dtype": loaded.dtype,
-                "max_length": max_length, "overflow": overflow, "stride": stride,
-                "shard": list(shard_of) if shard_of else None, "limit": limit, **_versions(),
-                "scoring_seconds": round(scoring_seconds, 3), **(extra_params or {}),
+                "batch_size": batch_size, "device": facts["device"], "dtype": facts["dtype"],
+                "max_length": facts["max_length"], "overflow": overflow, "stride": stride,
+                "shard": list(shard_of) if shard_of else None, "limit": limit, **facts["versions"],
+                "scoring_seconds": round(scoring_seconds, 3), **(extra_params or {}), **facts.get("engine", {}),
             },
         }
         writer.commit(db_path, staged, record, replace=replace)
@@ -177,6 +226,47 @@ def score_and_commit(
         staged.discard()
     return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
                          staged.n_truncated, time.perf_counter() - started)
+
+
+def load_scorer(model: str, *, device: str, dtype: str, backend: str):
+    """scoring.load, imported here: torch and transformers load now, never for the read-only commands."""
+    try:
+        from . import scoring
+
+        return scoring.load(model, device=device, dtype=dtype, backend=backend)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in {"onnxruntime", "onnx"}:
+            raise UsageError("--backend onnxruntime needs ONNX Runtime, which is not installed",
+                             "pip install 'lossdb[onnx]'") from None
+        raise
+
+
+def checked_max_length(loaded, max_length: int | None) -> int:
+    limit_length = loaded.max_length if max_length is None else max_length
+    if limit_length > loaded.max_length:
+        raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
+    return limit_length
+
+
+def scorer_facts(loaded, max_length: int) -> dict:
+    """What the run record keeps of a loaded model: revision, labels, device, dtype, window, versions."""
+    versions = _versions()
+    if loaded.backend == "onnxruntime":
+        from . import onnx_backend
+
+        versions["onnxruntime"] = onnx_backend.version()
+    return {"revision": loaded.revision, "label_names": loaded.label_names, "device": str(loaded.device),
+            "dtype": loaded.dtype, "max_length": max_length, "versions": versions}
+
+
+def _import_ray_engine():
+    try:
+        from . import ray_engine  # ray loads here, only for --engine ray
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] == "ray":
+            raise UsageError("--engine ray needs Ray Data, which is not installed", "pip install 'lossdb[ray]'") from None
+        raise
+    return ray_engine
 
 
 def check_group_step(group: str | None, step: int | None) -> None:

@@ -32,9 +32,11 @@ class LoadedModel:
     max_length: int
     device: torch.device
     dtype: str
+    backend: str = "torch"  # or "onnxruntime": the model exported to ONNX (ingest/onnx_backend.py)
+    onnx: object | None = None  # onnx_backend.OnnxModel when backend == "onnxruntime"
 
 
-def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedModel:
+def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: str = "torch") -> LoadedModel:
     """Model and tokenizer through the Auto classes, from a local folder or a hub id."""
     check_model(spec)
     if dtype not in DTYPES:
@@ -59,6 +61,13 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32") -> LoadedMo
         raise InputError(f"model {spec} has no label names (id2label is {label_names[:3]}...)",
                          "save the model with config.id2label set to the tag names")
     model.eval()
+    if backend == "onnxruntime":  # exported from the CPU copy; ONNX Runtime places it on the device
+        from . import onnx_backend
+
+        loaded = LoadedModel(model, tokenizer, label_names, _revision(spec, model), _max_length(tokenizer, model),
+                             target, dtype, backend)
+        loaded.onnx = onnx_backend.load(loaded)
+        return loaded
     if target.type != "cpu" and dtype != "float32":
         model.to(DTYPES[dtype])  # on GPUs run natively in half precision; on CPU, autocast below
     model.to(target)
@@ -128,6 +137,9 @@ def forward(loaded: LoadedModel, windows: list[Window]) -> list[np.ndarray]:
     for row, window in enumerate(windows):
         ids[row, : len(window.input_ids)] = window.input_ids
         mask[row, : len(window.input_ids)] = 1
+    if loaded.onnx is not None:
+        log_probs = loaded.onnx.log_probs(ids, mask)
+        return [log_probs[row, : len(w.input_ids)] for row, w in enumerate(windows)]
     input_ids = torch.from_numpy(ids).to(loaded.device)
     attention_mask = torch.from_numpy(mask).to(loaded.device)
     with torch.inference_mode(), _autocast(loaded):

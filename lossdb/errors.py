@@ -49,3 +49,9 @@ class QueryError(LossdbError):
     """SQL that DuckDB refused."""
 
     exit_code = 5
+
+
+class EngineError(LossdbError):
+    """The engine that runs the scoring (a Ray cluster) failed or cannot be reached."""
+
+    exit_code = 6

@@ -1,0 +1,300 @@
+"""`lossdb ingest --engine ray`: score on a pool of Ray actors, commit as a plain ingest does.
+
+The driver (this process) reads the source with lossdb's own readers (sources.py) and cuts it
+into chunks of consecutive sequences; the chunks go into Ray's object store as Arrow tables
+and through `ray.data` `map_batches` to a pool of actors (`ChunkScorer`), each of which loads
+the model once (on its own GPU with --gpus-per-worker) and scores a chunk exactly as the local
+engine does (pipeline._score_chunk: alignment, length-sorted batches, the backend's forward).
+An actor writes the chunk's token and sequence rows as two Parquet parts into the staging
+location (a local folder on one machine; on a cluster a shared folder or an object-store URI,
+`--staging`), named by chunk so that a retried chunk overwrites its own parts. The driver then
+commits the parts with writer.commit, in one transaction: same rows, same run record (with
+the engine noted), same all-or-nothing guarantee.
+
+A worker that dies (killed, out of memory, its node lost) is restarted by Ray and its chunk
+retried, up to RETRIES times; after that the ingest fails with one line and the store unchanged.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import signal
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import ray
+import ray.data
+
+from lossdb.errors import EngineError, LossdbError, UsageError, first_line
+
+from . import pipeline, writer
+from .sources import Example, Source
+
+# How often Ray restarts a dead worker and retries its chunk before the ingest gives up.
+RETRIES = 3
+# A worker takes a small share of the data at a time, so that a pool stays busy to the end and
+# a retry repeats little; a large dataset still gets the local engine's chunk size.
+CHUNKS_PER_WORKER = 4
+CPUS_PER_WORKER = 1
+
+
+class StagedParts:
+    """The staging location of one Ray ingest, as writer.commit reads a staged run.
+
+    `write_to` is where the workers write (a local folder, or a URI on a shared store);
+    `folder` is the local folder the commit reads, the same folder unless `write_to` is remote,
+    in which case the parts are copied here once scoring is done.
+    """
+
+    def __init__(self, staging: str | None) -> None:
+        self.remote = _is_remote(staging)
+        parent = None if staging is None or self.remote else str(_local_path(staging))
+        writer.remove_stale_staging(parent)
+        self.folder = Path(tempfile.mkdtemp(prefix=writer.STAGING_PREFIX, dir=parent))
+        (self.folder / "pid").write_text(str(os.getpid()))  # so remove_stale_staging knows its owner
+        if self.remote:
+            self.write_to = f"{staging.rstrip('/')}/{writer.STAGING_PREFIX}{uuid.uuid4().hex}"
+        else:
+            self.write_to = str(self.folder)
+        self.tokens_path = self.folder / "tokens-*.parquet"
+        self.sequences_path = self.folder / "sequences-*.parquet"
+        self.n_sequences = self.n_tokens = self.n_windowed = self.n_truncated = 0
+
+    def fetch(self) -> None:
+        """Bring remote parts to the local folder the commit reads."""
+        if self.remote:
+            fs, path = pafs.FileSystem.from_uri(self.write_to)
+            pafs.copy_files(path, str(self.folder), source_filesystem=fs,
+                            destination_filesystem=pafs.LocalFileSystem())
+
+    def close(self) -> None:
+        """Nothing to flush: every part was closed by the worker that wrote it."""
+
+    def discard(self) -> None:
+        if self.remote:
+            try:
+                fs, path = pafs.FileSystem.from_uri(self.write_to)
+                fs.delete_dir(path)
+            except (OSError, pa.ArrowException):
+                pass  # never written, or already gone
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def check(*, ray_address: str | None, workers: int | None, gpus_per_worker: float, staging: str | None) -> None:
+    """The Ray options, checked before anything is read or started."""
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}", "leave it out for one per CPU (or GPU)")
+    if gpus_per_worker < 0:
+        raise UsageError(f"--gpus-per-worker must be 0 or more, not {gpus_per_worker}", "e.g. --gpus-per-worker 1")
+    if ray_address is not None and not ray_address.strip():
+        raise UsageError("--ray-address is empty", "use auto, HOST:PORT or ray://HOST:PORT")
+    if staging is None:
+        return
+    if _is_remote(staging):
+        try:
+            pafs.FileSystem.from_uri(staging)
+        except (pa.ArrowException, ValueError, OSError) as e:
+            raise UsageError(f"--staging {staging} cannot be opened: {first_line(e)}",
+                             "pass a shared folder, or a URI pyarrow can open (s3://, gs://, hdfs://)") from None
+    elif not _local_path(staging).is_dir():
+        raise UsageError(f"--staging folder {staging} does not exist", "create it, or pass another folder")
+
+
+def score(staged: StagedParts, model: str, source: Source, examples, n_expected: int | None, *, new_bar,
+          ray_address: str | None, workers: int | None, gpus_per_worker: float, staging: str | None,
+          device: str, dtype: str, backend: str, max_length: int | None, overflow: str, stride: int | None,
+          batch_size: int, chunk_size: int) -> dict:
+    """Score `examples` on Ray into `staged`; returns what the run record keeps of the model
+    (as pipeline's local scorer does), with the engine's own parameters under "engine"."""
+    started_here = _connect(ray_address)
+    try:
+        _check_cluster(staging)
+        resources = ray.cluster_resources()
+        if workers is None:
+            workers = int(resources.get("GPU", 0) // gpus_per_worker) if gpus_per_worker \
+                else int(resources.get("CPU", 1) // CPUS_PER_WORKER)
+            workers = max(workers, 1)
+        size = chunk_size if n_expected is None else min(chunk_size, max(1, math.ceil(
+            n_expected / (workers * CHUNKS_PER_WORKER))))
+        refs, n_chunks = [], 0
+        for index, chunk in enumerate(pipeline._chunks(examples, size)):
+            refs.append(ray.put(_chunk_table(index, chunk)))
+            n_chunks += 1
+        if not refs:
+            return {}
+        bar = new_bar()
+        scorer_options = dict(dataset_labels=source.label_names, device=device, dtype=dtype, backend=backend,
+                              max_length=max_length, overflow=overflow, stride=stride, batch_size=batch_size,
+                              threads=CPUS_PER_WORKER, write_to=staged.write_to, fault=_fault_request())
+        with warnings.catch_warnings():
+            # Ray Data restarts actors and retries their tasks without end by default; a bound
+            # (a chunk that kills every worker, say) is set through actor options that Ray 2.60
+            # calls deprecated, with no named replacement yet (pyproject pins ray below 2.64).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset = ray.data.from_arrow_refs(refs).map_batches(
+                ChunkScorer, fn_constructor_args=(model,), fn_constructor_kwargs=scorer_options,
+                batch_size=None, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
+                num_cpus=CPUS_PER_WORKER, num_gpus=gpus_per_worker or None,
+                max_restarts=RETRIES, max_task_retries=RETRIES)
+        done: dict[int, dict] = {}
+        try:
+            for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+                for row in batch.to_pylist():
+                    if row["chunk"] not in done:
+                        bar.update(row["n_sequences"])
+                    done[row["chunk"]] = row
+        except Exception as e:  # Ray wraps what went wrong in its own exception types
+            raise _explain(e) from None
+        bar.close()
+        if sorted(done) != list(range(n_chunks)):
+            raise EngineError(f"the Ray workers returned {len(done)} of {n_chunks} chunks",
+                              "the store is unchanged; run the ingest again")
+        staged.fetch()
+        rows = list(done.values())
+        for key in ("n_sequences", "n_tokens", "n_windowed", "n_truncated"):
+            setattr(staged, key, sum(r[key] for r in rows))
+        first = rows[0]
+        return {"revision": first["revision"], "label_names": first["label_names"], "device": first["device"],
+                "max_length": first["max_length"], "versions": dict(zip(first["version_names"], first["versions"])),
+                "engine": {"workers": workers, "gpus_per_worker": gpus_per_worker, "ray_chunk_size": size,
+                           "ray": ray.__version__}}
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+class ChunkScorer:
+    """A Ray actor: loads the model once, then scores chunks and writes their Parquet parts."""
+
+    def __init__(self, model: str, *, dataset_labels, device, dtype, backend, max_length, overflow, stride,
+                 batch_size, threads, write_to, fault) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.loaded = pipeline.load_scorer(model, device=device, dtype=dtype, backend=backend)
+        self.max_length = pipeline.checked_max_length(self.loaded, max_length)
+        labels_only = Source("", None, dataset_labels, _open=lambda: iter(()))
+        self.to_id = pipeline._label_mapper(labels_only, self.loaded.label_names)
+        self.facts = pipeline.scorer_facts(self.loaded, self.max_length)
+        self.options = (overflow, stride, batch_size)
+        self.fs, self.root = pafs.FileSystem.from_uri(write_to) if _is_remote(write_to) \
+            else (pafs.LocalFileSystem(), write_to)
+        self.fault = fault
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        rows = []
+        for index in sorted(set(batch["chunk"].to_pylist())):  # one chunk per batch, unless Ray merged some
+            part = batch.filter(pc.equal(batch["chunk"], index))
+            chunk = [(seq_id, Example(words, tags, source_id)) for seq_id, words, tags, source_id in zip(
+                *(part[c].to_pylist() for c in ("seq_id", "words", "tags", "source_id")))]
+            overflow, stride, batch_size = self.options
+            scored = pipeline._score_chunk(chunk, self.loaded, self.to_id, self.max_length, overflow, stride, batch_size)
+            tokens = writer._token_table(scored)
+            self._write(tokens, f"tokens-{index:08d}.parquet")
+            self._fault()
+            self._write(writer._sequence_table(scored), f"sequences-{index:08d}.parquet")
+            rows.append({"chunk": index, "n_sequences": len(scored), "n_tokens": tokens.num_rows,
+                         "n_windowed": sum(s.n_windows > 1 for s in scored),
+                         "n_truncated": sum(s.truncated for s in scored)})
+        facts = self.facts
+        return pa.Table.from_pylist([{
+            **row, "revision": facts["revision"], "label_names": facts["label_names"], "device": facts["device"],
+            "max_length": facts["max_length"], "version_names": list(facts["versions"]),
+            "versions": list(facts["versions"].values())} for row in rows])
+
+    def _write(self, table: pa.Table, name: str) -> None:
+        """Write a part under a temporary name, then rename: a worker killed mid-write leaves no
+        part that looks whole, and its retry writes the same name again."""
+        final = f"{self.root}/{name}"
+        partial = f"{final}.{os.getpid()}.partial"
+        pq.write_table(table, partial, filesystem=self.fs, compression="snappy")
+        self.fs.move(partial, final)
+
+    def _fault(self) -> None:
+        """Crash-test hook (tests/test_ray_engine.py): `LOSSDB_FAULT=ray-worker:PATH` makes the first
+        worker that manages to delete PATH kill itself between a chunk's two parts;
+        `LOSSDB_FAULT=ray-worker` makes every worker do so."""
+        if self.fault == "ray-worker":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.fault and self.fault.startswith("ray-worker:"):
+            try:
+                os.unlink(self.fault.partition(":")[2])
+            except FileNotFoundError:
+                return
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _chunk_table(index: int, chunk) -> pa.Table:
+    return pa.table({
+        "chunk": pa.array([index] * len(chunk), pa.int64()),
+        "seq_id": pa.array([seq_id for seq_id, _ in chunk], pa.int64()),
+        "words": [e.words for _, e in chunk],
+        "tags": [e.tags for _, e in chunk],
+        "source_id": pa.array([e.source_id for _, e in chunk], pa.string()),
+    })
+
+
+def _connect(address: str | None) -> bool:
+    """Join the cluster at `address` ($RAY_ADDRESS when None; a new local one when neither is
+    set); True when this call started Ray, which is then shut down after the ingest."""
+    if ray.is_initialized():
+        return False
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        where = address or os.environ.get("RAY_ADDRESS")
+        raise EngineError(f"cannot reach the Ray cluster at {where}: {first_line(e)}",
+                          "start one with `ray start --head`, or leave out --ray-address (and RAY_ADDRESS) "
+                          "for a local one") from None
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # ingest shows its own
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    return True
+
+
+def _check_cluster(staging: str | None) -> None:
+    """A temporary folder on this machine is only reachable by workers on this machine."""
+    if staging is not None:
+        return
+    here = ray.util.get_node_ip_address()
+    others = [n for n in ray.nodes() if n.get("Alive") and n.get("NodeManagerAddress") != here]
+    if others:
+        raise UsageError(f"the Ray cluster has {len(others)} other machine(s), which cannot reach this one's "
+                         "temporary folder", "pass --staging a folder or URI that every machine can reach")
+
+
+def _fault_request() -> str | None:
+    fault = os.environ.get("LOSSDB_FAULT")
+    return fault if fault and fault.startswith("ray-worker") else None
+
+
+def _explain(error: BaseException) -> LossdbError:
+    """A lossdb error raised in a worker (bad data, a model that cannot load) as itself;
+    anything else (a worker lost RETRIES times, a cluster gone) as one EngineError line."""
+    seen, stack = set(), [error]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, LossdbError):
+            return e
+        stack += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+    return EngineError(f"the Ray engine failed: {first_line(error)}",
+                       "the store is unchanged; check the cluster (`ray status`) and run the ingest again")
+
+
+def _is_remote(location: str | None) -> bool:
+    return location is not None and "://" in location and not location.startswith("file://")
+
+
+def _local_path(location: str) -> Path:
+    return Path(location.removeprefix("file://")).expanduser().resolve()

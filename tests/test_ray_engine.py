@@ -1,0 +1,159 @@
+"""`ingest --engine ray` on a real local Ray cluster (2 CPUs, one cluster for the module).
+
+The store a Ray ingest writes equals a plain ingest's row for row; a worker killed in the
+middle of a chunk is restarted and its chunk retried; a worker that dies every time fails the
+ingest with one line and the store unchanged.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import numpy as np
+import pytest
+import ray
+
+from lossdb.errors import EngineError, UsageError
+from lossdb.ingest import ingest, writer
+
+from .test_ingest import token_rows
+
+# Small chunks, so that 60 sequences make several chunks shared by both workers.
+CHUNK = 8
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def plain_store(tmp_path_factory, wordpiece_model, conll_file):
+    path = tmp_path_factory.mktemp("plain") / "plain.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(path), run="r", progress=False, chunk_size=CHUNK)
+    return path
+
+
+def sequence_rows(path, run="r"):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "SELECT seq_id, seq_key, words, labels, n_tokens, n_windows, truncated, n_labelled, n_errors, "
+            "label_codes, pred_codes, total_loss FROM sequences WHERE run_id = ? ORDER BY seq_id", [run]).fetchall()
+    finally:
+        con.close()
+
+
+def run_record(path, run="r"):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT model_revision, label_names, n_sequences, n_tokens, n_windowed, n_truncated, params "
+                           "FROM runs WHERE run_id = ?", [run]).fetchone()
+    finally:
+        con.close()
+
+
+def assert_same_store(a, b):
+    rows_a, rows_b = token_rows(a, "r"), token_rows(b, "r")
+    assert len(rows_a) == len(rows_b) > 0
+    assert [r[:7] for r in rows_a] == [r[:7] for r in rows_b]
+    assert np.allclose([r[7] for r in rows_a], [r[7] for r in rows_b], atol=1e-5, rtol=0)
+    assert np.allclose([r[8] for r in rows_a], [r[8] for r in rows_b], atol=1e-5, rtol=0)
+    seq_a, seq_b = sequence_rows(a), sequence_rows(b)
+    assert [s[:-1] for s in seq_a] == [s[:-1] for s in seq_b]
+    assert np.allclose([s[-1] for s in seq_a], [s[-1] for s in seq_b], atol=1e-4)
+    assert run_record(a)[:-1] == run_record(b)[:-1]
+
+
+def test_ray_store_equals_a_plain_ingest(ray_cluster, plain_store, wordpiece_model, conll_file, tmp_path):
+    db = tmp_path / "ray.duckdb"
+    summary = ingest(wordpiece_model, str(conll_file), db=str(db), run="r", progress=False, chunk_size=CHUNK,
+                     engine="ray", workers=2)
+    assert summary.n_sequences == 60
+    assert_same_store(plain_store, db)
+    params = json.loads(run_record(db)[-1])
+    assert (params["engine"], params["workers"], params["ray_chunk_size"]) == ("ray", 2, CHUNK)
+    assert json.loads(run_record(plain_store)[-1])["engine"] == "local"
+    assert writer.staging_folder(os.getpid()) is None  # staging removed after the commit
+
+
+def test_ray_with_a_staging_uri_and_shards(ray_cluster, plain_store, wordpiece_model, conll_file, tmp_path):
+    """Parts written through a file:// URI; --shard still splits a Ray ingest, and merge joins them."""
+    from .conftest import run_cli
+
+    staging = tmp_path / "shared-staging"
+    staging.mkdir()
+    shards = []
+    for i in range(2):
+        shards.append(str(tmp_path / f"shard{i}.duckdb"))
+        ingest(wordpiece_model, str(conll_file), db=shards[-1], run="r", progress=False, chunk_size=CHUNK,
+               engine="ray", shard=f"{i}/2", staging=staging.as_uri())
+    assert list(staging.iterdir()) == []  # each ingest removed its parts
+    merged = tmp_path / "merged.duckdb"
+    result = run_cli("merge", *shards, "--db", str(merged))
+    assert result.returncode == 0, result.stderr
+    rows_plain, rows_merged = token_rows(plain_store, "r"), token_rows(merged, "r")
+    assert [r[:7] for r in rows_plain] == [r[:7] for r in rows_merged]
+    assert np.allclose([r[7] for r in rows_plain], [r[7] for r in rows_merged], atol=1e-5, rtol=0)
+
+
+def test_a_killed_worker_is_restarted_and_its_chunk_retried(ray_cluster, plain_store, wordpiece_model, conll_file,
+                                                             tmp_path, monkeypatch):
+    ticket = tmp_path / "kill-one-worker"
+    ticket.write_text("")
+    monkeypatch.setenv("LOSSDB_FAULT", f"ray-worker:{ticket}")
+    db = tmp_path / "ray.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(db), run="r", progress=False, chunk_size=CHUNK, engine="ray")
+    assert not ticket.exists()  # a worker took the ticket: it killed itself after a chunk's token part
+    assert_same_store(plain_store, db)
+
+
+def test_a_worker_that_always_dies_fails_cleanly(ray_cluster, store_copy, wordpiece_model, conll_file, monkeypatch):
+    before = token_rows(store_copy, "wp"), run_record(store_copy, "wp")
+    monkeypatch.setenv("LOSSDB_FAULT", "ray-worker")
+    with pytest.raises(EngineError, match="the Ray engine failed") as caught:
+        ingest(wordpiece_model, str(conll_file), db=str(store_copy), run="again", progress=False,
+               chunk_size=30, engine="ray", workers=1)
+    assert "store is unchanged" in str(caught.value) and "\n" not in str(caught.value)
+    assert (token_rows(store_copy, "wp"), run_record(store_copy, "wp")) == before
+    assert run_record(store_copy, "again") is None
+    assert writer.staging_folder(os.getpid()) is None
+
+
+def test_ray_options_are_checked_before_anything_runs(wordpiece_model, conll_file, tmp_path):
+    db = str(tmp_path / "x.duckdb")
+    with pytest.raises(UsageError, match="options of --engine ray"):
+        ingest(wordpiece_model, str(conll_file), db=db, workers=2)
+    with pytest.raises(UsageError, match="--workers must be at least 1"):
+        ingest(wordpiece_model, str(conll_file), db=db, engine="ray", workers=0)
+    with pytest.raises(UsageError, match="--staging folder .* does not exist"):
+        ingest(wordpiece_model, str(conll_file), db=db, engine="ray", staging=str(tmp_path / "absent"))
+    with pytest.raises(UsageError, match="unknown --engine"):
+        ingest(wordpiece_model, str(conll_file), db=db, engine="spark")
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_without_engine_ray_nothing_imports_ray(wordpiece_model, conll_file, tmp_path):
+    code = ("import sys\nfrom lossdb.ingest import ingest\n"
+            f"ingest({wordpiece_model!r}, {str(conll_file)!r}, db={str(tmp_path / 'p.duckdb')!r}, progress=False)\n"
+            "print('RAY', [m for m in ('ray', 'onnxruntime') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert "RAY []" in result.stdout, result.stderr
+
+
+def test_cli_engine_ray(ray_cluster, plain_store, wordpiece_model, conll_file, tmp_path):
+    """The command line, in its own process: a new local cluster, started and stopped by the ingest."""
+    from .conftest import run_cli
+
+    db = tmp_path / "cli.duckdb"
+    result = run_cli("ingest", "--engine", "ray", "--workers", "2", "--model", wordpiece_model,
+                     "--data", str(conll_file), "--db", str(db), "--run", "r", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "ingested run 'r': 60 sequences" in result.stderr
+    rows_plain, rows_cli = token_rows(plain_store, "r"), token_rows(db, "r")
+    assert [r[:7] for r in rows_plain] == [r[:7] for r in rows_cli]
