@@ -57,7 +57,8 @@ class StagedParts:
     def __init__(self, staging: str | None) -> None:
         self.remote = _is_remote(staging)
         parent = None if staging is None or self.remote else str(_local_path(staging))
-        writer.remove_stale_staging(parent)
+        if parent is None:  # in a shared folder, a pid says nothing about other machines' ingests
+            writer.remove_stale_staging()
         self.folder = Path(tempfile.mkdtemp(prefix=writer.STAGING_PREFIX, dir=parent))
         (self.folder / "pid").write_text(str(os.getpid()))  # so remove_stale_staging knows its owner
         if self.remote:
@@ -245,19 +246,18 @@ def _chunk_table(index: int, chunk) -> pa.Table:
 def _connect(address: str | None) -> bool:
     """Join the cluster at `address` ($RAY_ADDRESS when None; a new local one when neither is
     set); True when this call started Ray, which is then shut down after the ingest."""
-    if ray.is_initialized():
-        return False
-    try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        where = address or os.environ.get("RAY_ADDRESS")
-        raise EngineError(f"cannot reach the Ray cluster at {where}: {first_line(e)}",
-                          "start one with `ray start --head`, or leave out --ray-address (and RAY_ADDRESS) "
-                          "for a local one") from None
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # ingest shows its own
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
-    return True
+    started = not ray.is_initialized()
+    if started:
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            where = address or os.environ.get("RAY_ADDRESS")
+            raise EngineError(f"cannot reach the Ray cluster at {where}: {first_line(e)}",
+                              "start one with `ray start --head`, or leave out --ray-address (and RAY_ADDRESS) "
+                              "for a local one") from None
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # ingest shows its own progress and errors
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    return started
 
 
 def _check_cluster(staging: str | None) -> None:
