@@ -255,7 +255,8 @@ def _connect(address: str | None) -> bool:
             raise EngineError(f"cannot reach the Ray cluster at {where}: {first_line(e)}",
                               "start one with `ray start --head`, or leave out --ray-address (and RAY_ADDRESS) "
                               "for a local one") from None
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # ingest shows its own progress and errors
+    # ingest shows its own progress, and its own one-line error (Ray Data would log a traceback)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     ray.data.DataContext.get_current().enable_progress_bars = False
     return started
 
