@@ -188,6 +188,7 @@ class ChunkScorer:
         self.options = (overflow, stride, batch_size)
         self.fs, self.root = pafs.FileSystem.from_uri(write_to) if _is_remote(write_to) \
             else (pafs.LocalFileSystem(), write_to)
+        self.fs.create_dir(self.root, recursive=True)
         self.fault = fault
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -294,8 +295,11 @@ def _explain(error: BaseException) -> LossdbError:
 
 
 def _is_remote(location: str | None) -> bool:
-    return location is not None and "://" in location and not location.startswith("file://")
+    """A URI (s3://, gs://, hdfs://, file://) is written through pyarrow's file systems and
+    copied back for the commit; a plain path is a folder this machine (and, on a cluster, every
+    machine: a shared file system) reads directly."""
+    return location is not None and "://" in location
 
 
 def _local_path(location: str) -> Path:
-    return Path(location.removeprefix("file://")).expanduser().resolve()
+    return Path(location).expanduser().resolve()

@@ -71,20 +71,23 @@ def assert_same_store(a, b):
 
 
 def test_ray_store_equals_a_plain_ingest(ray_cluster, plain_store, wordpiece_model, conll_file, tmp_path):
-    db = tmp_path / "ray.duckdb"
+    """With --staging a plain folder (on a cluster: a shared file system), read in place."""
+    db, staging = tmp_path / "ray.duckdb", tmp_path / "shared-folder"
+    staging.mkdir()
     summary = ingest(wordpiece_model, str(conll_file), db=str(db), run="r", progress=False, chunk_size=CHUNK,
-                     engine="ray", workers=2)
+                     engine="ray", workers=2, staging=str(staging))
     assert summary.n_sequences == 60
     assert_same_store(plain_store, db)
     params = json.loads(run_record(db)[-1])
     assert (params["engine"], params["workers"], params["ray_chunk_size"]) == ("ray", 2, CHUNK)
     assert json.loads(run_record(plain_store)[-1])["engine"] == "local"
-    assert writer.staging_folder(os.getpid()) is None  # staging removed after the commit
+    assert list(staging.iterdir()) == []  # the parts are removed after the commit
 
 
 def test_a_killed_worker_is_restarted_and_its_chunk_retried(ray_cluster, plain_store, wordpiece_model, conll_file,
                                                              tmp_path, monkeypatch):
-    """The parts go through a file:// URI here, as they would through s3:// on a cluster."""
+    """The parts go through a file:// URI here (written with pyarrow's file systems, copied back
+    for the commit, deleted after it), as they would through s3:// on a cluster."""
     ticket = tmp_path / "kill-one-worker"
     ticket.write_text("")
     monkeypatch.setenv("LOSSDB_FAULT", f"ray-worker:{ticket}")
