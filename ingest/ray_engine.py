@@ -164,7 +164,7 @@ def score(staged: StagedParts, model: str, source: Source, examples, n_expected:
             setattr(staged, key, sum(r[key] for r in rows))
         first = rows[0]
         return {"revision": first["revision"], "label_names": first["label_names"], "device": first["device"],
-                "max_length": first["max_length"], "versions": dict(zip(first["version_names"], first["versions"])),
+                "dtype": first["dtype"], "max_length": first["max_length"], "versions": dict(zip(first["version_names"], first["versions"])),
                 "engine": {"workers": workers, "gpus_per_worker": gpus_per_worker, "ray_chunk_size": size,
                            "ray": ray.__version__}}
     finally:
@@ -209,7 +209,7 @@ class ChunkScorer:
         facts = self.facts
         return pa.Table.from_pylist([{
             **row, "revision": facts["revision"], "label_names": facts["label_names"], "device": facts["device"],
-            "max_length": facts["max_length"], "version_names": list(facts["versions"]),
+            "dtype": facts["dtype"], "max_length": facts["max_length"], "version_names": list(facts["versions"]),
             "versions": list(facts["versions"].values())} for row in rows])
 
     def _write(self, table: pa.Table, name: str) -> None:
