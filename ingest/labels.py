@@ -26,7 +26,7 @@ from lossdb.queries import versions
 from lossdb.queries.result import named
 
 from . import label_io
-from .label_io import ExportSequence, Imported
+from .formats import ExportSequence, Record
 
 DEFAULT_EXPORT_N = 200
 MAX_PROBLEMS_SHOWN = 5
@@ -175,7 +175,7 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
         raise InputError(f"{path} holds no sequences", "pass a file exported by `lossdb export` and corrected")
     label_names = list(named(con, "versions_run_info", {"run": run_id}).rows[0][1])
     stored = [_Stored(*row) for row in named(con, "versions_run_sequences", {"run": run_id}).rows]
-    labels, problems = _resolve(read.records, stored, run_id, label_names)
+    labels, problems = _resolve(read.records, stored, run_id, label_names, read.label_names)
     if problems:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
@@ -210,9 +210,10 @@ def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple
         named(con, "versions_insert_version", {**params, "source": source, "n_changed": len(changed)})
 
 
-def _resolve(records: Sequence[Imported], stored: list[_Stored], run_id: str,
-             label_names: list[str]) -> tuple[dict[int, list[str]], list[str]]:
+def _resolve(records: Sequence[Record], stored: list[_Stored], run_id: str, label_names: list[str],
+             file_label_names: list[str] | None = None) -> tuple[dict[int, list[str]], list[str]]:
     """Each record's sequence and IOB2 word labels; every problem, in file order."""
+    in_order = _in_order(records, stored)
     by_id = {s.seq_id: s for s in stored}
     by_key: dict[str, list[_Stored]] = defaultdict(list)
     by_hash: dict[str, list[_Stored]] = defaultdict(list)
@@ -223,8 +224,11 @@ def _resolve(records: Sequence[Imported], stored: list[_Stored], run_id: str,
     labels: dict[int, list[str]] = {}
     seen_at: dict[int, str] = {}
     problems: list[str] = []
-    for record in records:
-        seq, problem = _match(record, by_id, by_key, by_hash, run_id)
+    for position, record in enumerate(records):
+        if record.problem:
+            problems.append(f"{record.where}: {record.problem}")
+            continue
+        seq, problem = (stored[position], None) if in_order else _match(record, by_id, by_key, by_hash, run_id)
         if problem:
             problems.append(f"{record.where}: {problem}")
             continue
@@ -244,24 +248,39 @@ def _resolve(records: Sequence[Imported], stored: list[_Stored], run_id: str,
             if record.words is None and record.text is None:
                 problems.append(f"{where}: the task has neither words nor text to check")
                 continue
-            tags, found = _span_labels(seq, record.spans, label_names)
+            tags, found = _span_labels(seq, record.spans, label_names, record.offsets)
             problems += [f"{where}: {p}" for p in found]
         else:
-            tags, found = _word_labels(seq, record, label_names, known)
+            tags, found = _word_labels(seq, record, file_label_names or label_names, label_names, known)
             problems += [f"{where}: {p}" for p in found]
         if tags is not None and not found:
             labels[seq.seq_id] = tags
     return labels, problems
 
 
-def _match(record: Imported, by_id, by_key, by_hash, run_id: str):
+def _in_order(records: Sequence[Record], stored: list[_Stored]) -> bool:
+    """A corrected copy of the whole scored file: no ids, as many sentences as the run, in the
+    run's order, each with its sequence's words. Such a file is matched by position, so that
+    sentences the data repeats word for word need no ids."""
+    if len(records) != len(stored) or not records:
+        return False
+    for record, seq in zip(records, stored):
+        if record.seq_id is not None or record.id is not None or record.problem:
+            return False
+        words = record.words if record.words is not None else (record.text.split(" ") if record.text else None)
+        if words != seq.words:
+            return False
+    return True
+
+
+def _match(record: Record, by_id, by_key, by_hash, run_id: str):
     from .pipeline import words_hash
 
     if record.seq_id is not None and (record.run is None or record.run == run_id):
         seq = by_id.get(record.seq_id)
         return (seq, None) if seq else (None, f"run {run_id!r} has no sequence with seq_id {record.seq_id}")
-    if record.seq_key is not None:
-        candidates, how = by_key.get(record.seq_key, []), f"seq_key {record.seq_key!r}"
+    if record.id is not None:
+        candidates, how = by_key.get(record.id, []), f"seq_key {record.id!r}"
     elif record.words is not None:
         candidates, how = by_hash.get(words_hash(record.words), []), "its words"
     else:
@@ -270,7 +289,8 @@ def _match(record: Imported, by_id, by_key, by_hash, run_id: str):
         return None, f"no sequence of run {run_id!r} has {how}"
     if len(candidates) > 1:
         ids = ", ".join(str(c.seq_id) for c in candidates[:5])
-        return None, f"{len(candidates)} sequences of run {run_id!r} have {how} (seq_ids {ids}); give its seq_id"
+        return None, (f"{len(candidates)} sequences of run {run_id!r} have {how} (seq_ids {ids}); give its seq_id, "
+                      f"or import a copy of the whole run's file in its order")
     return candidates[0], None
 
 
@@ -281,13 +301,13 @@ def _first_difference(given: list[str], stored: list[str]) -> str:
     return f"word {i} is {given[i]!r}, stored {stored[i]!r}"
 
 
-def _word_labels(seq: _Stored, record: Imported, label_names: list[str], known: set[str]):
-    given = record.labels
+def _word_labels(seq: _Stored, record: Record, names: list[str], label_names: list[str], known: set[str]):
+    """`names`: what integer labels mean (the file's ClassLabel, else the run's labels)."""
+    given = record.tags
     if given is None:
         return None, ["its labels are not a list"]
     if len(given) != len(seq.words):
         return None, [f"{len(given)} labels for {len(seq.words)} words"]
-    names = record.label_names or label_names
     tags, problems = [], []
     for i, tag in enumerate(given):
         if isinstance(tag, int) and not isinstance(tag, bool):
@@ -303,9 +323,10 @@ def _word_labels(seq: _Stored, record: Imported, label_names: list[str], known: 
     return (tags if not problems else None), problems
 
 
-def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list[str]):
+def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list[str], units: str):
     text = " ".join(seq.words)
     known = set(label_names)
+    types = versions.entity_types(label_names)
     placed: list[tuple[int, int, str, str]] = []  # start, end, type, span text
     problems = []
     for span in spans:
@@ -315,11 +336,10 @@ def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list
             problems.append(f"span {shown!r} must name exactly one label, not {span.labels!r}")
             continue
         type_ = span.labels[0]
-        if f"B-{type_}" not in known and type_ not in known:
-            types = ", ".join(versions.entity_types(label_names))
-            problems.append(f"span {shown!r} names the unknown label {type_!r} (the run's entity types: {types})")
+        if type_ not in types:
+            problems.append(_not_a_type(shown, type_, types, known))
             continue
-        words, reason = label_io.span_words(text, seq.words, span)
+        words, reason = label_io.span_words(text, seq.words, span, units)
         if words is None:
             problems.append(f"span {shown!r} [{type_}] {reason}")
             continue
@@ -343,6 +363,18 @@ def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list
         else:
             tags[start:end] = [type_] * (end - start)
     return tags, []
+
+
+def _not_a_type(shown: str, label: str, types: list[str], known: set[str]) -> str:
+    """Why a region's label is refused: a region names an entity type, never a tag or O."""
+    listed = ", ".join(types)
+    if label == "O":
+        return (f"span {shown!r} is labelled {label!r}, which marks no entity: delete the region instead "
+                f"(the run's entity types: {listed})")
+    if label in known:
+        return (f"span {shown!r} is labelled with the tag {label!r}, not an entity type: label it "
+                f"{versions.split_tag(label)[1]!r} (the run's entity types: {listed})")
+    return f"span {shown!r} names the unknown label {label!r} (the run's entity types: {listed})"
 
 
 def import_labels_at(db: str | os.PathLike | None, path: str | os.PathLike, **options) -> ImportSummary:

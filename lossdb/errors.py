@@ -55,3 +55,9 @@ class EngineError(LossdbError):
     """The engine that runs the scoring (a Ray cluster) failed or cannot be reached."""
 
     exit_code = 6
+
+
+class OutputError(LossdbError):
+    """A file lossdb was asked to write cannot be written (disk full, no permission, in the way)."""
+
+    exit_code = 7
