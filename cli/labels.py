@@ -48,13 +48,17 @@ def import_labels(
     run: RunOption = None,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="label-studio, conll, jsonl, parquet or hf-dataset [default: from the suffix].")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a label version of the same name.")] = False,
+    words_column: Annotated[Optional[str], typer.Option("--words-column", help="JSONL/Parquet/dataset column of words (as for ingest).")] = None,
+    tags_column: Annotated[Optional[str], typer.Option("--tags-column", help="Column of labels (as for ingest).")] = None,
+    id_column: Annotated[Optional[str], typer.Option("--id-column", help="Column of sequence ids (as for ingest).")] = None,
     db: DbOption = None,
 ) -> None:
     """Import corrected annotations as a label version of a run (all or nothing)."""
     with errors():
         from lossdb.ingest.labels import import_labels_at
 
-        summary = import_labels_at(db, path, name=as_, run=run, fmt=format, replace=replace)
+        summary = import_labels_at(db, path, name=as_, run=run, fmt=format, replace=replace,
+                                   words_column=words_column, tags_column=tags_column, id_column=id_column)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 
 

@@ -5,9 +5,10 @@ label version of the run.
     import_labels(con, "reviewed.json", name="reviewed", run="wp")    # one transaction
 
 An import is checked whole before anything is written: every sequence must match a sequence
-of the run (by seq_id, else seq_key, else its words) with the same words, every label must be
-one of the run's labels, and every Label Studio span must start at a word start, end at a word
-end, name a known entity type and overlap no other span. Any problem refuses the whole import
+of the run (by position for a whole-run copy without ids, else by seq_id, else seq_key, else
+its words) with the same words, every label must be one of the run's labels, and every Label
+Studio span must start at a word start, end at a word end, name one of the run's entity types
+(not a tag such as B-PER, nor O) and overlap no other span. Any problem refuses the whole import
 with one error that lists the first problems (sequence, span text, reason); the store is
 unchanged. A version stores only the sequences whose labels differ from gold.
 """
@@ -161,16 +162,20 @@ class _Stored:
 
 
 def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = None, fmt: str | None = None,
-                  replace: bool = False) -> ImportSummary:
+                  replace: bool = False, words_column: str | None = None, tags_column: str | None = None,
+                  id_column: str | None = None) -> ImportSummary:
     """Import the labels in `path` as label version `name` of a run (the connection must be
-    read-write). Everything is checked first; then one transaction writes the version."""
+    read-write). Everything is checked first; then one transaction writes the version.
+    `words_column`, `tags_column` and `id_column` choose JSON Lines/Parquet/dataset columns, as
+    for ingest. A file without ids that holds the run's sentences, all of them in the run's
+    order, is matched by position; otherwise by seq_id, else seq_key, else its words."""
     versions.check_version_name(name)
     run_id = core.resolve_run(con, run)
     exists = named(con, "versions_exists", {"run": run_id, "version": name}).rows[0][0]
     if exists and not replace:
         raise StoreError(f"run {run_id!r} already has a label version {name!r}",
                          "choose another --as name, or pass --replace")
-    read = label_io.read_labels(path, fmt)
+    read = label_io.read_labels(path, fmt, words_column=words_column, tags_column=tags_column, id_column=id_column)
     if not read.records and not read.unannotated:
         raise InputError(f"{path} holds no sequences", "pass a file exported by `lossdb export` and corrected")
     label_names = list(named(con, "versions_run_info", {"run": run_id}).rows[0][1])
