@@ -172,6 +172,100 @@ def slow_tokenizer_model(model: Path, work: Path) -> Path:
     return folder
 
 
+# --- label files and exports (#17 items 4, 6, 7, 8, 12; #14's whole-file copy) ---------------------
+
+
+def labels_content(path: Path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return tuple(con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+                     for table in ("runs", "sequences", "label_versions", "sequence_labels"))
+    finally:
+        con.close()
+
+
+def _regions(task: dict, label) -> None:
+    for region in task["annotations"][0]["result"]:
+        region["value"]["labels"] = [label(region["value"]["labels"][0])]
+
+
+def label_and_export_cases(model: Path, subset: Path, store: Path, work: Path) -> None:
+    db = work / "labels.duckdb"  # imports that succeed add versions: on a copy, never the base store
+    shutil.copy(store, db)
+    review = work / "review.json"
+    exported = cli("export", "--run", "base", "--all", "--to", "label-studio", "--out", str(review), "--db", str(db))
+    report("labels: export the base run for review", exported.returncode == 0, exported.stderr.strip()[:150])
+    tasks = json.loads(review.read_text("utf-8"))
+    with_entities = [t for t in tasks if t["annotations"][0]["result"]][:20]
+
+    def refused_import(name, edit, needles):
+        path = work / f"{name.split(':')[0].replace(' ', '-')}.json"
+        copy = json.loads(json.dumps(with_entities))
+        edit(copy)
+        path.write_text(json.dumps(copy, ensure_ascii=False), "utf-8")
+        before = labels_content(db)  # opening a store to write may rewrite its bytes: compare its rows
+        clean_error(name, cli("import-labels", str(path), "--as", "bad", "--run", "base", "--db", str(db)), needles)
+        report(f"{name}: the store's rows are unchanged", labels_content(db) == before)
+
+    refused_import("labels: region labelled with a tag (B-PER), not a type",
+                   lambda ts: _regions(ts[0], lambda t: f"B-{t}"), ["with the tag 'B-", "label it"])
+    refused_import("labels: region labelled O", lambda ts: _regions(ts[0], lambda t: "O"),
+                   ["marks no entity", "delete the region"])
+
+    bom = work / "bom.conllu"  # the scored file itself, with a BOM, no ids: position or words match
+    bom.write_bytes(b"\xef\xbb\xbf" + subset.read_bytes())
+    result = cli("import-labels", str(bom), "--as", "bom", "--run", "base", "--db", str(db))
+    report("labels: the scored CoNLL file with a BOM imports (0 differ from gold)",
+           result.returncode == 0 and ", 0 differ from gold" in result.stderr, result.stderr.strip()[:200])
+
+    # UTF-16 offsets in '😀 a 😀 a a': word 3's span 8:9 is also an 'a' (word 4) in code points
+    emoji = work / "emoji.jsonl"
+    emoji.write_text(json.dumps({"tokens": ["😀", "a", "😀", "a", "a"], "ner_tags": ["O"] * 5}) + "\n", "utf-8")
+    made = cli("ingest", "-m", str(model), "-d", str(emoji), "--run", "emoji", "-q", "--db", str(db))
+    text = "😀 a 😀 a a"
+    regions = [{"from_name": "label", "to_name": "text", "type": "labels",
+                "value": {"start": s, "end": s + 1, "text": "a", "labels": ["LOC"]}} for s in (3, 8)]
+    ls = work / "utf16.json"
+    ls.write_text(json.dumps([{"data": {"text": text, "seq_id": 0, "run": "emoji"},
+                               "annotations": [{"result": regions}]}], ensure_ascii=False), "utf-8")
+    result = cli("import-labels", str(ls), "--as", "utf16", "--run", "emoji", "--db", str(db))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        got = con.execute("SELECT labels FROM sequence_labels WHERE run_id = 'emoji' AND version = 'utf16'").fetchall()
+    finally:
+        con.close()
+    want = [(["O", "B-LOC", "O", "B-LOC", "O"],)]
+    report("labels: UTF-16 offsets decided per task ('😀 a 😀 a a' lands on words 1 and 3)",
+           made.returncode == 0 and result.returncode == 0 and [(list(r[0]),) for r in got] == want,
+           f"{result.stderr.strip()[:120]} {got}")
+
+    precious = work / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("months of work")
+    before = state(db)
+    clean_error("export: hf-dataset --force into a folder lossdb did not write",
+                cli("export", "--run", "base", "--to", "hf-dataset", "--all", "--out", str(precious), "--force",
+                    "--db", str(db)), ["lossdb did not export"], db, before)
+    report("export: ... and that folder is untouched", sorted(os.listdir(precious)) == ["thesis.tex"])
+    clean_error("export: --out an existing folder with --force (jsonl)",
+                cli("export", "--run", "base", "--to", "jsonl", "--all", "--out", str(precious), "--force",
+                    "--db", str(db)), ["is a folder"], db, before)
+    small = work / "small-disk"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(small)], capture_output=True)
+    if mounted.returncode != 0:
+        report("export: disk full (skipped: cannot mount a tmpfs here)", True)
+        return
+    try:
+        for fmt, name in (("jsonl", "x.jsonl"), ("hf-dataset", "ds")):
+            clean_error(f"export: disk full ({fmt}, 16 KiB tmpfs)",
+                        cli("export", "--run", "base", "--to", fmt, "--all", "--out", str(small / name),
+                            "--db", str(db)), ["no space left on the disk at"], db, before)
+            report(f"export: ... no partial {fmt} output", os.listdir(small) == [], str(os.listdir(small)))
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+
+
 # --- the battery ------------------------------------------------------------------------------------
 
 
@@ -285,6 +379,8 @@ def main() -> int:
     refused = cli("ingest", "-m", str(model), "-d", str(subset), "--run", "base", "--db", str(store))
     clean_error("runs: ingest under a complete run's name without --replace", refused, ["'base'", "--replace"],
                 store, before)
+
+    label_and_export_cases(model, subset, store, work)
 
     # kills
     before = content(store)

@@ -51,6 +51,7 @@ SUFFIXES = {
 WORDS_COLUMNS = ("tokens", "words")
 TAGS_COLUMNS = ("ner_tags", "tags", "labels", "ner")
 ID_COLUMNS = ("id", "seq_key", "guid", "uid")
+CODE_POINTS, UTF16 = "code points", "UTF-16 code units"  # the units of Label Studio's character offsets
 EXPORT_MARKER = "lossdb-export.json"  # in every hf-dataset folder lossdb writes: what --force may replace
 
 
@@ -107,7 +108,7 @@ class Record:
     # Label Studio: the task text, its regions, and the offset units decided for the task
     text: str | None = None
     spans: list[CharSpan] | None = None
-    offsets: str = "code points"
+    offsets: str = CODE_POINTS
     annotated: bool = True  # False: a task without a usable annotation
 
 
@@ -134,7 +135,8 @@ class Columns(NamedTuple):
 def open_file(path: str | os.PathLike, fmt: str | None = None, *, split: str | None = None,
               words_column: str | None = None, tags_column: str | None = None,
               id_column: str | None = None) -> Opened:
-    """A file (or saved dataset folder) in `fmt`, else in the format its suffix names."""
+    """A file (or saved dataset folder) in `fmt`, else in the format its suffix names. Label
+    Studio's export is read by formats_label_studio.read_label_studio (import-labels only)."""
     path = Path(path)
     fmt = check_format(fmt) if fmt else detect_format(path)
     if fmt != "hf-dataset" and path.is_dir():
@@ -148,9 +150,8 @@ def open_file(path: str | os.PathLike, fmt: str | None = None, *, split: str | N
         return open_parquet(path, split, *columns)
     if fmt == "hf-dataset":
         return open_hf_dataset(str(path), split, *columns, saved_only=True)
-    from .formats_label_studio import read_label_studio
-
-    return Opened(fmt, str(path), None, split, lambda: read_label_studio(path))
+    raise InputError(f"{path} is a Label Studio export, which holds corrections, not a dataset to score",
+                     "import it with `lossdb import-labels`, or export the run --to conll or jsonl to ingest")
 
 
 def open_stdin(split: str | None = None, words_column=None, tags_column=None, id_column=None) -> Opened:

@@ -28,10 +28,9 @@ from xml.sax.saxutils import quoteattr
 from lossdb.errors import InputError
 from lossdb.queries.versions import entities, entity_types
 
-from .formats import CharSpan, ExportSequence, Record, int_or_none, read_text, str_or_none
+from .formats import CODE_POINTS, UTF16, CharSpan, ExportSequence, Record, int_or_none, read_text, str_or_none
 
 FROM_NAME, TO_NAME = "label", "text"
-CODE_POINTS, UTF16 = "code points", "UTF-16 code units"
 
 
 # --- writing tasks -------------------------------------------------------------------------

@@ -26,10 +26,12 @@ from typing import Sequence
 from lossdb.errors import InputError
 
 from . import formats
-from .formats import FORMATS, CharSpan, ExportSequence, Record, check_format, detect_format  # noqa: F401
-from .formats_label_studio import (CODE_POINTS, UTF16, label_studio_config, label_studio_task,  # noqa: F401
-                                   offset_units, span_words, utf16_to_code_points, word_offsets)
 from . import formats_label_studio as label_studio
+# what import/export callers use of the formats, from one place
+from .formats import (CODE_POINTS, FORMATS, UTF16, CharSpan, ExportSequence, Record,  # noqa: F401
+                      check_format, detect_format)
+from .formats_label_studio import (label_studio_config, label_studio_task, offset_units, span_words,  # noqa: F401
+                                   utf16_to_code_points, word_offsets)
 
 # --- export --------------------------------------------------------------------------------
 
@@ -103,8 +105,18 @@ def read_labels(path: str | os.PathLike, fmt: str | None = None, *, words_column
     path = Path(path)
     if not path.exists():
         raise InputError(f"label file {path} does not exist", "check the path")
-    opened = formats.open_file(path, fmt, words_column=words_column, tags_column=tags_column, id_column=id_column)
+    fmt = check_format(fmt) if fmt else detect_format(path)
+    if fmt == "label-studio":
+        if path.is_dir():
+            raise InputError(f"{path} is a folder", "pass Label Studio's JSON export (a file)")
+        read, label_names = label_studio.read_label_studio(path), None
+    else:
+        opened = formats.open_file(path, fmt, words_column=words_column, tags_column=tags_column, id_column=id_column)
+        read, label_names = iter(opened), opened.label_names
     records, unannotated = [], []
-    for record in opened:
-        (records if record.annotated else unannotated).append(record if record.annotated else record.where)
-    return ReadLabels(opened.format, records, unannotated, opened.label_names)
+    for record in read:
+        if record.annotated:
+            records.append(record)
+        else:
+            unannotated.append(record.where)
+    return ReadLabels(fmt, records, unannotated, label_names)

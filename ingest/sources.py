@@ -21,9 +21,6 @@ from lossdb.errors import InputError
 
 from . import formats
 
-READABLE = ("conll", "jsonl", "parquet")  # the file formats ingest reads (hf: and folders aside)
-
-
 @dataclass(frozen=True)
 class Example:
     words: list[str]
@@ -65,11 +62,7 @@ def open_source(
         raise InputError(f"{spec} is a folder", "pass a data file, or hf:{spec} for a saved Hugging Face dataset")
     if path.stat().st_size == 0:
         raise InputError(f"data file {spec} is empty", "pass a file with at least one labelled sentence")
-    fmt = formats.detect_format(path)
-    if fmt not in READABLE:
-        raise InputError(f"{spec} is a Label Studio export, which holds corrections, not a dataset to score",
-                         "import it with `lossdb import-labels`, or export the run --to conll or jsonl to ingest")
-    return _source(formats.open_file(path, fmt, split=split, **columns))
+    return _source(formats.open_file(path, split=split, **columns))
 
 
 def dataset_source(dataset, description: str, split: str | None = None, *, words_column: str | None = None,
