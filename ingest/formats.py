@@ -417,7 +417,7 @@ def open_hf_dataset(spec: str, split=None, words_column=None, tags_column=None, 
         if split is None:
             if len(loaded) != 1:
                 raise InputError(f"dataset {description} has splits {', '.join(loaded)}",
-                                 "choose one (ingest --split), or save the one split on its own")
+                                 "save the one split to import on its own" if saved_only else "choose one with --split")
             split = next(iter(loaded))
         if split not in loaded:
             raise InputError(f"dataset {description} has no split {split!r} (splits: {', '.join(loaded)})",

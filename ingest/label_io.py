@@ -48,7 +48,7 @@ def write_labels(seqs: Sequence[ExportSequence], out: Path, fmt: str, *, label_n
         for path in paths:
             _check_file_target(path, force)
     if not out.parent.is_dir():
-        raise InputError(f"folder {out.parent} does not exist", "create it, or choose another out path")
+        raise InputError(f"folder {out.parent} does not exist", "create it, or choose another --out")
     if fmt == "conll":
         formats.check_conll_words(seqs)
     if fmt == "hf-dataset":
@@ -71,7 +71,7 @@ def write_labels(seqs: Sequence[ExportSequence], out: Path, fmt: str, *, label_n
 def _check_file_target(path: Path, force: bool) -> None:
     if path.is_dir():
         raise InputError(f"{path} is a folder, and this format writes a file",
-                          "choose a file path (e.g. review.json) as the out path")
+                          "choose a file path (e.g. review.json) for --out")
     if path.exists() and not force:
         raise InputError(f"{path} already exists", "choose another --out, or pass --force to replace it")
 
@@ -83,7 +83,7 @@ def _check_folder_target(folder: Path, force: bool) -> None:
         raise InputError(f"{folder} already exists", "choose another --out, or pass --force to replace it")
     if not formats.is_lossdb_export(folder):
         what = "a folder lossdb did not export" if folder.is_dir() else "a file, not a dataset lossdb exported"
-        raise InputError(f"{folder} is {what} (no {formats.EXPORT_MARKER}); force replaces only lossdb's own "
+        raise InputError(f"{folder} is {what} (no {formats.EXPORT_MARKER}); --force replaces only lossdb's own "
                           "hf-dataset exports", "choose a new folder for --out, or remove that one yourself")
 
 
