@@ -25,6 +25,7 @@ from lossdb.queries import core
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
 from lossdb.queries.result import named
+from lossdb.queries.tags import chunk_parts
 
 from . import label_io
 from .formats import ExportSequence, Record
@@ -378,7 +379,7 @@ def _not_a_type(shown: str, label: str, types: list[str], known: set[str]) -> st
                 f"(the run's entity types: {listed})")
     if label in known:
         return (f"span {shown!r} is labelled with the tag {label!r}, not an entity type: label it "
-                f"{versions.split_tag(label)[1]!r} (the run's entity types: {listed})")
+                f"{chunk_parts(label)[1]!r} (the run's entity types: {listed})")
     return f"span {shown!r} names the unknown label {label!r} (the run's entity types: {listed})"
 
 
