@@ -152,6 +152,7 @@ def ingest(
     workers: Annotated[Optional[int], typer.Option(help="--engine ray: actors, each loading the model once [default: one per CPU, or per --gpus-per-worker GPUs].")] = None,
     gpus_per_worker: Annotated[float, typer.Option(help="--engine ray: GPUs per actor.")] = 0,
     staging: Annotated[Optional[str], typer.Option(help="--engine ray: folder or URI (s3://, gs://...) every worker can reach, for the Parquet parts [default: a local temporary folder].")] = None,
+    foreign_db: Annotated[bool, typer.Option("--foreign-db", help="--db may be another application's DuckDB file: add lossdb's tables beside its own (never over them).")] = False,
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
     with errors():
@@ -165,6 +166,7 @@ def ingest(
             group=group, step=step,
             backend=backend, engine=engine, ray_address=ray_address, workers=workers,
             gpus_per_worker=gpus_per_worker, staging=staging,
+            foreign_db=foreign_db,
         )
         typer.echo(f"lossdb: ingested {summary.line()}", err=True)
 
@@ -175,6 +177,7 @@ def merge(
     db: DbOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace complete runs of the same names.")] = False,
     out_of_fold: Annotated[bool, typer.Option("--out-of-fold", help="The shards were scored by one model each (fold i by the model trained without it).")] = False,
+    foreign_db: Annotated[bool, typer.Option("--foreign-db", help="--db may be another application's DuckDB file: add lossdb's tables beside its own (never over them).")] = False,
 ) -> None:
     """Merge the stores of sharded ingests into one store (--db)."""
     with errors():
@@ -182,21 +185,22 @@ def merge(
         from lossdb.queries import db as store_db
 
         target = db or store_db.default_path()
-        runs = merge_stores(target, shards, replace=replace, out_of_fold=out_of_fold)
+        runs = merge_stores(target, shards, replace=replace, out_of_fold=out_of_fold, foreign_db=foreign_db)
         typer.echo(f"lossdb: merged {len(shards)} stores into {target}: runs {', '.join(runs)}", err=True)
 
 
 @app.command()
 def upgrade(db: DbOption = None) -> None:
-    """Bring a store up to this lossdb version: refresh its views and macros, fill new derived columns (rows are kept)."""
+    """Bring a store up to this lossdb: apply pending migrations, refresh its views and macros, rewrite it readable by DuckDB 1.4+ (rows are kept, nothing is re-scored)."""
     with errors():
         from lossdb.queries import db as store_db
 
         path = db or store_db.default_path()
-        if not Path(path).exists():
-            raise UsageError(f"no lossdb store at {path}", "point --db at an existing store")
-        store_db.connect(path, read_only=False).close()
-        typer.echo(f"lossdb: {path} is up to date (schema {store_db.schema_fingerprint()})", err=True)
+        done = store_db.upgrade(path)
+        for line in done:
+            typer.echo(f"lossdb: {line}", err=True)
+        typer.echo(f"lossdb: {path} {'is now' if done else 'was already'} up to date ({store_db.schema_version()})",
+                   err=True)
 
 
 @app.command()
@@ -251,9 +255,9 @@ def sql_command(
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, bound to $NAME (repeatable).")] = None,
     db: DbOption = None,
     format: FormatOption = "table",
-    write: Annotated[bool, typer.Option("--write", help="Open the store read-write, to change it.")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Run statements that change the store, settings or files (the store opened read-write).")] = False,
 ) -> None:
-    """Ad-hoc SQL on the store, read-only unless --write."""
+    """Ad-hoc SQL on the store: only statements that read, unless --write."""
     with errors():
         out = check_format(format)
         params = {}
@@ -265,7 +269,7 @@ def sql_command(
         from lossdb import queries
         from lossdb.queries import db as store_db
 
-        result = queries.adhoc(store_db.connect(db, read_only=not write), statement, params or None)
+        result = queries.adhoc(store_db.connect(db, read_only=not write), statement, params or None, write=write)
         if result.columns:
             echo(fmt.result(result.columns, result.rows, out))
 

@@ -23,11 +23,13 @@ SAME_ACROSS_SHARDS = ("model", "model_revision", "data_source", "split", "label_
 ONE_MODEL_PER_SHARD = ("model", "model_revision")
 
 
-def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold: bool = False) -> list[str]:
+def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold: bool = False,
+          foreign_db: bool = False) -> list[str]:
     """Merge the complete runs of `sources` into `target`; returns the merged run names.
 
     `out_of_fold`: the shards of a run were scored by different models (fold i by the model
     trained without fold i, `lossdb export --fold i/K`); the merged run records each shard's model.
+    `foreign_db`: `target` may be another application's DuckDB file (lossdb's tables go beside its own).
     """
     if not sources:
         raise InputError("no shard stores given", "e.g. lossdb merge --db all.duckdb shard0.duckdb shard1.duckdb")
@@ -45,21 +47,19 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
         raise InputError("the shard stores hold no complete run", "run `lossdb ingest --shard i/N` first")
     merged = {run: _combine(run, pieces, out_of_fold=out_of_fold) for run, pieces in parts.items()}
 
-    con = store_db.connect(target, read_only=False)
-    try:
-        with store_db.transaction(con):
-            for run, record in merged.items():
-                writer.check_run_name(con, run, replace=replace)
-                writer.delete_run(con, run)
-                for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
-                    _copy_rows(con, source, run)
-                # each shard's label_quality used its own words' thresholds: use the whole run's
-                con.execute(sql.read("refresh_label_quality"), {"run": run})
-                if record["group"] is not None:
-                    writer.check_group(con, record)
-                con.execute(sql.read("insert_run"), record)
-    finally:
-        con.close()
+    def write(con) -> None:
+        for run, record in merged.items():
+            writer.check_run_name(con, run, replace=replace)
+            writer.delete_run(con, run)
+            for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
+                _copy_rows(con, source, run)
+            # each shard's label_quality used its own words' thresholds: use the whole run's
+            con.execute(sql.read("refresh_label_quality"), {"run": run})
+            if record["group"] is not None:
+                writer.check_group(con, record)
+            con.execute(sql.read("insert_run"), record)
+
+    writer.write_store(target, write, foreign_db=foreign_db)
     return sorted(merged)
 
 

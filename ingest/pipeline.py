@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import duckdb
 import numpy as np
 
 import lossdb
@@ -89,6 +88,7 @@ def ingest(
     workers: int | None = None,
     gpus_per_worker: float = 0,
     staging: str | None = None,
+    foreign_db: bool = False,
 ) -> IngestSummary:
     """Score `data` with `model` and add it to the store at `db` as run `run`.
 
@@ -99,6 +99,7 @@ def ingest(
     `gpus_per_worker` GPUs) on the cluster at `ray_address` (default: $RAY_ADDRESS, else a local
     one) scores the sequences and writes Parquet parts to `staging` (a folder or URI every
     worker can reach; default: a local temporary folder); the commit is the same either way.
+    `foreign_db`: `db` may be another application's DuckDB file (lossdb's tables go beside its own).
     Returns the summary; raises LossdbError (the store unchanged) on any bad input.
     """
     started = time.perf_counter()
@@ -127,13 +128,13 @@ def ingest(
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
-    _check_store(db_path, run, replace=replace)
+    _check_store(db_path, run, replace=replace, foreign_db=foreign_db)
     model_files.check_model(model)
     n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
 
     common = dict(db_path=db_path, run=run, model=model, replace=replace, group=group, step=step,
                   batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit,
-                  progress=progress, n_expected=n_expected)
+                  progress=progress, n_expected=n_expected, foreign_db=foreign_db)
     if engine == "ray":
         ray_engine = _import_ray_engine()
         ray_options = dict(ray_address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker, staging=staging)
@@ -175,6 +176,7 @@ def score_and_commit(
     progress: bool = False,
     n_expected: int | None = None,
     extra_params: dict | None = None,
+    foreign_db: bool = False,
 ) -> IngestSummary:
     """Score `source` with an already loaded model (scoring.LoadedModel) in batches, stage the
     rows, and commit them as run `run` in one transaction. Shared by `ingest()` and the
@@ -192,11 +194,12 @@ def score_and_commit(
     return _stage_and_commit(source, writer.StagedRun, score_here, db_path=db_path, run=run, model=model,
                              replace=replace, group=group, step=step, batch_size=batch_size, overflow=overflow,
                              stride=stride, shard_of=shard_of, limit=limit, progress=progress,
-                             n_expected=n_expected, extra_params=extra_params)
+                             n_expected=n_expected, extra_params=extra_params, foreign_db=foreign_db)
 
 
 def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model, replace, group, step, batch_size,
-                      overflow, stride, shard_of, limit, progress, n_expected, extra_params) -> IngestSummary:
+                      overflow, stride, shard_of, limit, progress, n_expected, extra_params,
+                      foreign_db=False) -> IngestSummary:
     """Stage the rows that `score(staged, examples, new_bar)` writes (in this process, or by Ray
     workers: ray_engine), then commit them with the run record in one transaction. `score`
     returns what the record keeps of the model (scorer_facts)."""
@@ -221,7 +224,7 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
                 "scoring_seconds": round(scoring_seconds, 3), **(extra_params or {}), **facts.get("engine", {}),
             },
         }
-        writer.commit(db_path, staged, record, replace=replace)
+        writer.commit(db_path, staged, record, replace=replace, foreign_db=foreign_db)
     finally:
         staged.discard()
     return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
@@ -284,24 +287,23 @@ def _versions() -> dict:
     return scoring.versions()
 
 
-def _check_store(db_path: str, run: str, *, replace: bool) -> None:
+def _check_store(db_path: str, run: str, *, replace: bool, foreign_db: bool = False) -> None:
     """Fail before scoring if the store can't take this run; never create the file here.
 
     The store is opened read-write for a moment, as the commit will: a store that another
-    process holds open (a reader as much as a writer) is reported now, not after scoring.
+    process holds open (a reader as much as a writer) is reported now, not after scoring; so
+    is a file that is not a lossdb store, or one written by a newer lossdb.
     """
     path = Path(db_path)
     if not path.parent.exists():
         raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another --db path")
     if not path.exists():
         return
-    store_db.check_file(path)
+    con = store_db.open_file(path, read_only=False)
     try:
-        con = duckdb.connect(db_path, read_only=False)
-    except duckdb.Error as e:
-        raise store_db._explain_open_error(path, e) from None
-    try:
-        if store_db.has_schema(con):
+        state = store_db.inspect(con)
+        store_db.check_writable(path, state, foreign_db=foreign_db)
+        if "runs" in state.objects and state.kind == "lossdb":
             writer.check_run_name(con, run, replace=replace)
     finally:
         con.close()

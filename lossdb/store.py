@@ -72,9 +72,15 @@ class Store:
         """One sequence's ordered token rows."""
         return queries.sequence_rows(self.con, seq_id, run=run).df()
 
-    def sql(self, text: str, params: dict | list | None = None):
-        """Ad-hoc SQL (values bound from `params`) as a DataFrame."""
-        return queries.adhoc(self.con, text, params).df()
+    def sql(self, text: str, params: dict | list | None = None, *, write: bool = False):
+        """Ad-hoc SQL (values bound from `params`) as a DataFrame. Only statements that read
+        run unless `write` (which needs a store opened with ``read_only=False``)."""
+        if write and self.read_only:
+            from lossdb.errors import StoreError
+
+            raise StoreError("this store is open read-only, so write=True cannot change it",
+                             "open it with lossdb.connect(path, read_only=False)")
+        return queries.adhoc(self.con, text, params, write=write).df()
 
     # --- label versions: export for review, import corrections, compare -------------------
     # Every question takes labels= (a label version; default gold); `lossdb.queries.top(store.con,

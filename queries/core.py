@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from lossdb.errors import StoreError, UsageError
 
-from .result import Result, execute, named
+from .result import Result, check_reads_only, execute, named
 
 RANKINGS = ("total_loss", "mean_loss", "label_quality")
 
@@ -60,8 +60,13 @@ def sequence_rows(con, seq_id: int, *, run: str | None = None) -> Result:
     return result
 
 
-def adhoc(con, text: str, params: dict | list | None = None) -> Result:
-    """Any SQL the user types; values in `params` are bound, never pasted into the text."""
+def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = False) -> Result:
+    """Any SQL the user types; values in `params` are bound, never pasted into the text.
+
+    Unless `write`, every statement must only read (checked before any runs): opening the
+    store read-only alone would still let COPY, EXPORT or ATTACH write files and databases."""
     if not text or not text.strip():
         raise UsageError("the SQL statement is empty", 'e.g. lossdb sql "SELECT * FROM sequence_losses LIMIT 5"')
+    if not write:
+        check_reads_only(con, text)
     return execute(con, text, params)
