@@ -54,13 +54,14 @@ def migrations() -> tuple[Migration, ...]:
 
 
 def tokens(text: str) -> list[tuple[int, str]]:
-    """(offset, text) of each token of `text` as DuckDB's own tokenizer cuts it, comments
-    dropped (so '--' inside a string stays)."""
+    """(character offset, text) of each token of `text` as DuckDB's own tokenizer cuts it,
+    comments dropped (so '--' inside a string stays)."""
     import duckdb
 
+    data = text.encode("utf-8")  # the tokenizer's offsets count bytes
     found = duckdb.tokenize(text)
-    return [(start, text[start:following[0]].strip())
-            for (start, kind), following in zip(found, [*found[1:], (len(text), None)])
+    return [(len(data[:start].decode("utf-8")), data[start:following[0]].decode("utf-8").strip())
+            for (start, kind), following in zip(found, [*found[1:], (len(data), None)])
             if kind != duckdb.token_type.comment]
 
 
