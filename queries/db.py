@@ -220,13 +220,11 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     from lossdb import __version__
 
     done = []
+    if inspect(con).pending:
+        _macros_for_migrations(con)
     with transaction(con):
         con.execute(sql.read("migrations_create"))
         state = inspect(con)
-        if state.pending:  # a migration may fill columns with this lossdb's macros (0004 does)
-            for statement in sql.temporary_schema_statements():
-                if statement.startswith("CREATE OR REPLACE TEMP MACRO"):
-                    con.execute(statement)
         for migration in state.pending:
             con.execute(migration.text)
             line = f"migration {migration.version:04d} {migration.name}"
@@ -328,6 +326,19 @@ def remove_store_file(path: Path) -> None:
     """Delete a DuckDB file and its write-ahead log."""
     for file in (path, path.with_name(path.name + ".wal")):
         file.unlink(missing_ok=True)
+
+
+def _macros_for_migrations(con: duckdb.DuckDBPyConnection) -> None:
+    """This lossdb's macros as TEMP objects, before the migrations run: a migration may fill
+    columns with them (0004 does, with label_type and type_probs). Each is tried on its own,
+    outside the migrations' transaction: one that reads a view the store does not have yet
+    cannot be made now, and no migration needs it."""
+    for statement in sql.temporary_schema_statements():
+        if statement.startswith("CREATE OR REPLACE TEMP MACRO"):
+            try:
+                con.execute(statement)
+            except duckdb.Error:
+                pass
 
 
 def define_views_for_this_connection(con: duckdb.DuckDBPyConnection) -> None:
