@@ -56,7 +56,7 @@ def connect(
             break
         except duckdb.Error as e:
             if not is_lock_error(e) or time.monotonic() >= deadline:
-                raise _explain_open_error(db, e) from None
+                raise _explain_open_error(db, e) from e
             if on_wait is not None:
                 on_wait(_explain_open_error(db, e).message)
                 on_wait = None
@@ -90,7 +90,7 @@ def check_file(db: Path) -> None:
         with db.open("rb") as f:
             header = f.read(16)
     except OSError as e:
-        raise StoreError(f"cannot read {db}: {e.strerror}", "check the path and its permissions") from None
+        raise StoreError(f"cannot read {db}: {e.strerror}", "check the path and its permissions") from e
     if len(header) < 12 or header[8:12] != b"DUCK":
         if header.startswith(b"SQLite format"):
             what = "a SQLite database, not a DuckDB one"
@@ -128,7 +128,7 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> None:
     except duckdb.Error as e:
         first = first_line(e)
         raise StoreError(f"cannot fill the word tag codes from the token rows: {first}",
-                         "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from None
+                         "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from e
 
 
 def schema_fingerprint() -> str:

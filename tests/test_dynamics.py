@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from lossdb import demo
+from lossdb import demo, plots
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.queries import dynamics
@@ -356,7 +356,7 @@ def test_group_commands_do_not_import_the_ml_stack(trained):
 
 def test_data_map_points_are_the_sequences_variability_confidence_and_correctness(trained, con, tmp_path):
     out = tmp_path / "datamap.png"
-    fig = dynamics.plot_datamap(con, GROUP, out)
+    fig = plots.datamap_figure(con, GROUP, out)
     points = fig.axes[0].collections[0]
     want = dynamics.datamap(con, GROUP).records()
     assert len(want) == N_SENTENCES
