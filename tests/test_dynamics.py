@@ -487,7 +487,7 @@ def test_export_fold_writes_every_sequence_but_the_fold(store_copy, tmp_path):
     assert [r["words"] for r in written] == [w for _, w in want]
     assert len(written) == 40
     bad = run_cli("export", "--fold", "3/3", "--to", "jsonl", "--out", str(out), "--force", "--db", str(store_copy))
-    assert bad.returncode == 2 and "--fold '3/3' is not of the form i/N" in bad.stderr
+    assert bad.returncode == 2 and "fold '3/3' is not of the form i/N" in bad.stderr and "(--fold)" in bad.stderr
 
 
 def test_shards_scored_by_one_model_each_merge_into_one_out_of_fold_run(tmp_path, wordpiece_model, conll_file):
