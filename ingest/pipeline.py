@@ -18,9 +18,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-import lossdb
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
+from lossdb.version import __version__
 
 from . import align, model_files, writer
 from .sources import Example, Source, open_source
@@ -49,13 +49,13 @@ class IngestSummary:
                 f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}")
 
 
-def parse_shard(text: str | None, option: str = "--shard") -> tuple[int, int] | None:
+def parse_shard(text: str | None, option: str = "shard") -> tuple[int, int] | None:
     """'i/N' -> (i, N): the sequences whose seq_id % N == i (a shard to score, or a fold to hold out)."""
     if text is None:
         return None
     match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
     if not match or not 0 <= int(match[1]) < int(match[2]):
-        raise UsageError(f"{option} {text!r} is not of the form i/N with 0 <= i < N", f"e.g. {option} 0/4")
+        raise UsageError(f"{option} {text!r} is not of the form i/N with 0 <= i < N", "e.g. '0/4'", parameter=option)
     return int(match[1]), int(match[2])
 
 
@@ -105,15 +105,17 @@ def ingest(
     started = time.perf_counter()
     db_path = str(db or store_db.default_path())
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {batch_size}", "e.g. --batch-size 64")
+        raise UsageError(f"batch_size must be at least 1, not {batch_size}", "e.g. 64", parameter="batch_size")
     if overflow not in OVERFLOW:
-        raise UsageError(f"--overflow must be window or truncate, not {overflow!r}", "the default, window, drops nothing")
+        raise UsageError(f"overflow must be window or truncate, not {overflow!r}", "the default, window, drops nothing",
+                         parameter="overflow")
     if limit is not None and limit < 1:
-        raise UsageError(f"--limit must be at least 1, not {limit}", "leave it out to score everything")
+        raise UsageError(f"limit must be at least 1, not {limit}", "leave it out to score everything", parameter="limit")
     if max_length is not None and max_length < 1:
-        raise UsageError(f"--max-length must be at least 1, not {max_length}", "leave it out to use the model's")
+        raise UsageError(f"max_length must be at least 1, not {max_length}", "leave it out to use the model's",
+                         parameter="max_length")
     if stride is not None and stride < 0:
-        raise UsageError(f"--stride must be 0 or more, not {stride}", "leave it out for half a window")
+        raise UsageError(f"stride must be 0 or more, not {stride}", "leave it out for half a window", parameter="stride")
     if backend not in BACKENDS:
         raise UsageError(f"unknown --backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
     if backend == "onnxruntime" and dtype != "float32":
@@ -216,7 +218,7 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
         record = {
             "run": run, "created_at": created, "model": model, "model_revision": facts["revision"],
             "data_source": source.description, "split": source.split, "label_names": facts["label_names"],
-            "version": lossdb.__version__, "group": group, "step": step,
+            "version": __version__, "group": group, "step": step,
             "params": {
                 "batch_size": batch_size, "device": facts["device"], "dtype": facts["dtype"],
                 "max_length": facts["max_length"], "overflow": overflow, "stride": stride,
@@ -247,7 +249,8 @@ def load_scorer(model: str, *, device: str, dtype: str, backend: str):
 def checked_max_length(loaded, max_length: int | None) -> int:
     limit_length = loaded.max_length if max_length is None else max_length
     if limit_length > loaded.max_length:
-        raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
+        raise UsageError(f"max_length {limit_length} exceeds the model's {loaded.max_length}", "lower it",
+                         parameter="max_length")
     return limit_length
 
 
@@ -431,7 +434,8 @@ def _score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size)
 
 
 def words_hash(words: list[str]) -> str:
-    """A stable key for a sequence's text, the same in every run and for every model."""
+    """A stable key for a sequence's text, the same in every run and for every model: the rule of
+    the SQL macro words_hash (sql/schema/126_words_hash.sql), computed here while staging."""
     return hashlib.md5("\x1f".join(words).encode("utf-8")).hexdigest()
 
 

@@ -32,8 +32,6 @@ LOCK_WAIT_SECONDS = float(os.environ.get("LOSSDB_LOCK_WAIT", "120"))
 # Every table that holds rows of a run; replacing a run clears them all.
 RUN_TABLES = ("tokens", "sequences", "sequence_labels", "label_versions", "runs")
 
-# cleanlab's default soft-min temperature for token classification sentence scores.
-LABEL_QUALITY_TEMPERATURE = 0.05
 
 TOKEN_SCHEMA = pa.schema([
     ("seq_id", pa.int64()), ("position", pa.int32()), ("token", pa.string()), ("token_id", pa.int32()),
@@ -230,7 +228,7 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, foreign
         _fault("commit-tokens")
         con.execute(sql.read("commit_sequences"), {
             "run": run["run"], "tokens_path": str(staged.tokens_path),
-            "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE,
+            "sequences_path": str(staged.sequences_path),
             "labels": run["label_names"]})
         if run.get("group") is not None:
             check_group(con, run, whole=not run["params"].get("shard"))

@@ -91,7 +91,7 @@ def open_file(db: Path, *, read_only: bool, create: bool = False, lock_wait: flo
             break
         except duckdb.Error as e:
             if not is_lock_error(e) or time.monotonic() >= deadline:
-                raise _explain_open_error(db, e) from None
+                raise _explain_open_error(db, e) from e
             if on_wait is not None:
                 on_wait(_explain_open_error(db, e).message)
                 on_wait = None
@@ -199,7 +199,7 @@ def check_file(db: Path) -> None:
         with db.open("rb") as f:
             header = f.read(16)
     except OSError as e:
-        raise StoreError(f"cannot read {db}: {e.strerror}", "check the path and its permissions") from None
+        raise StoreError(f"cannot read {db}: {e.strerror}", "check the path and its permissions") from e
     if len(header) < 12 or header[8:12] != b"DUCK":
         if header.startswith(b"SQLite format"):
             what = "a SQLite database, not a DuckDB one"
@@ -360,7 +360,7 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> str:
     except duckdb.Error as e:
         first = first_line(e)
         raise StoreError(f"cannot fill the word tag codes from the token rows: {first}",
-                         "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from None
+                         "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from e
     return f"filled the word tag codes of {missing:,} sequences"
 
 

@@ -27,6 +27,46 @@ class Result:
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
+    def column(self, name: str) -> list[Any]:
+        """The values of column `name`, in row order."""
+        at = self._index(name)
+        return [row[at] for row in self.rows]
+
+    def one(self) -> dict[str, Any]:
+        """The first row as {column: value}: for queries that return exactly one row."""
+        if not self.rows:
+            raise LookupError("the query returned no row")
+        return dict(zip(self.columns, self.rows[0]))
+
+    def value(self, name: str) -> Any:
+        """Column `name` of the first row."""
+        self._index(name)
+        return self.one()[name]
+
+    def select(self, names) -> "Result":
+        """Only the columns `names`, in that order."""
+        index = [self._index(n) for n in names]
+        return Result(list(names), [tuple(row[i] for i in index) for row in self.rows])
+
+    def drop(self, names) -> "Result":
+        """Every column except `names`."""
+        return self.select([c for c in self.columns if c not in set(names)])
+
+    def head(self, n: int) -> "Result":
+        return Result(self.columns, self.rows[:n])
+
+    @classmethod
+    def from_records(cls, columns, records) -> "Result":
+        """A Result of dicts (or objects read by key) with these columns."""
+        columns = list(columns)
+        return cls(columns, [tuple(r[c] for c in columns) for r in records])
+
+    def _index(self, name: str) -> int:
+        try:
+            return self.columns.index(name)
+        except ValueError:
+            raise KeyError(f"no column {name!r} (columns: {', '.join(self.columns)})") from None
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -40,7 +80,7 @@ def execute(con: duckdb.DuckDBPyConnection, text: str, params: dict | list | Non
         columns = [d[0] for d in cursor.description]
         return Result(columns, cursor.fetchall())
     except duckdb.Error as e:
-        raise query_error(e) from None
+        raise query_error(e) from e
 
 
 # Statement types that only read: SELECT covers WITH, VALUES, TABLE, FROM-first, DESCRIBE, SHOW
@@ -65,7 +105,7 @@ def check_reads_only(con: duckdb.DuckDBPyConnection, text: str) -> None:
     try:
         statements = con.extract_statements(text)
     except duckdb.Error as e:
-        raise query_error(e) from None
+        raise query_error(e) from e
     for number, statement in enumerate(statements, 1):
         what = _refused(con, statement)
         if what:
