@@ -217,7 +217,7 @@ def is_lock_error(error: duckdb.Error) -> bool:
 def apply_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply every pending migration and refresh the views and macros, in one transaction;
     returns what was done, one line each (empty when the store was up to date)."""
-    from lossdb import __version__
+    from lossdb.version import __version__
 
     done = []
     if inspect(con).pending:

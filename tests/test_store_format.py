@@ -307,7 +307,7 @@ def test_store_sql_and_export_ids_refuse_what_does_not_only_read(battery_store, 
             with pytest.raises(QueryError, match="--write"):
                 store.sql(fill(statement, battery_store))
             with pytest.raises(QueryError, match="--write"):
-                store.export(tmp_path / "out.conll", to="conll", ids=fill(statement, battery_store))
+                store.export(tmp_path / "out.conll", format="conll", ids=fill(statement, battery_store))
             assert folder_state(tmp_path) == before, case
         for case, statement in ALLOWED.items():
             assert len(store.sql(fill(statement, battery_store))) > 0, case
