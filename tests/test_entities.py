@@ -85,9 +85,10 @@ def memory_store(sequences: list[tuple[list[str], list[str]]], label_names: list
             FROM (SELECT unnest($seq) AS s, unnest($word) AS w, unnest($gold) AS g, unnest($pred) AS p)""",
                     {"seq": seq, "word": word, "gold": gold, "pred": pred, "names": label_names})
     con.execute("""
-        INSERT INTO sequences
+        INSERT INTO sequences (run_id, seq_id, seq_key, source_id, words_hash, words, labels, n_tokens, n_windows,
+                               truncated, total_loss, mean_loss, n_labelled, n_errors, max_loss, label_quality)
         SELECT 'r', s, 'k' || s, NULL, 'k' || s, [('w' || i) FOR i IN range(len(g))], g, len(g), 1, false,
-               0, 0, len(g), 0, 0, 1, NULL, NULL
+               0, 0, len(g), 0, 0, 1
         FROM (SELECT unnest($seq) AS s, unnest($gold) AS g)""",
                 {"seq": list(range(len(sequences))), "gold": [g for g, _ in sequences]})
     store_db.fill_word_codes(con)  # the tag codes, from the token rows, as `lossdb upgrade` fills them
