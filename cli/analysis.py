@@ -13,7 +13,7 @@ import typer
 from lossdb.errors import UsageError
 
 from . import format as fmt
-from .app import (CountOption, DbOption, FormatOption, RunOption, app, check_format, echo, errors, open_store,
+from .app import (CountOption, DbOption, ForceOption, FormatOption, RunOption, app, check_format, echo, errors, open_store,
                   parse_count, print_result, print_samples)
 
 LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
@@ -60,6 +60,7 @@ def confusion(
     labels: LabelsOption = "gold",
     db: DbOption = None,
     format: FormatOption = "table",
+    force: ForceOption = False,
 ) -> None:
     """Confusion matrix of gold labels (rows) against predictions (columns) over labelled tokens."""
     with errors():
@@ -70,10 +71,10 @@ def confusion(
         if plot is not None:
             from lossdb import plots
 
-            plots.check_out(plot)
+            plots.check_out(plot, force=force)
         print_result(analysis.confusion(con, run=run, labels=labels, normalize=normalize), out)
         if plot is not None:
-            analysis.plot_confusion(con, plot, run=run, labels=labels)
+            analysis.plot_confusion(con, plot, run=run, labels=labels, force=force)
             typer.echo(f"lossdb: wrote {plot}", err=True)
 
 

@@ -31,6 +31,8 @@ DbOption = Annotated[Optional[str], typer.Option("--db", help="Store file [defau
 RunOption = Annotated[Optional[str], typer.Option("--run", help="Run name [default: the newest complete run].")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
 CountOption = Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many sequences.")]
+# Every command that writes a file the user names refuses to replace an existing one without it.
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 
 
 @contextmanager

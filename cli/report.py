@@ -9,7 +9,7 @@ import typer
 
 from lossdb.errors import UsageError
 
-from .app import CountOption, DbOption, RunOption, app, errors, parse_count
+from .app import CountOption, DbOption, ForceOption, RunOption, app, errors, parse_count
 
 PLOT_KINDS = ("confusion", "loss-by-label", "loss-hist")
 
@@ -21,16 +21,20 @@ def report(
     n: CountOption = "50",
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a run's report: one self-contained HTML file to open in any browser."""
     with errors():
         count = parse_count(n)
+        from lossdb import outfile
         from lossdb import report as reports
         from lossdb.queries import db as store_db
 
+        outfile.check_new(out, force=force)  # before the queries, not after
+
         started = time.perf_counter()
         built = reports.build(store_db.connect(db), run=run, against=against, n=count)
-        path = built.save(out)
+        path = built.save(out, force=force)
         typer.echo(f"lossdb: wrote {path} (run {built.run}, {len(built.html.encode()) / 1024:.0f} KiB) "
                    f"in {time.perf_counter() - started:.1f}s", err=True)
 
@@ -41,6 +45,7 @@ def plot(
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")],
     run: RunOption = None,
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Draw a figure of a run (PNG or SVG, by --out's suffix): the confusion matrix, loss by
     label, or the histogram of token losses."""
@@ -50,6 +55,6 @@ def plot(
         from lossdb import plots
         from lossdb.queries import db as store_db
 
-        plots.check_out(out)
-        path = plots.save(plots.figure(store_db.connect(db), kind, run=run), out)
+        plots.check_out(out, force=force)
+        path = plots.save(plots.figure(store_db.connect(db), kind, run=run), out, force=force)
         typer.echo(f"lossdb: wrote {path}", err=True)

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from lossdb import outfile
 from lossdb.errors import UsageError
 
 KINDS = ("confusion", "loss-by-label", "loss-hist")
@@ -31,6 +32,9 @@ _OK = "#7f8c9a"
 _STYLE = {
     "font.size": 10, "axes.titlesize": 12, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
     "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "lossdb",
+    # Tag names, version and run names are the user's text: '$x$' in one is not math to typeset
+    # (and a lone '$' or '$\\foo$' would crash the drawing).
+    "text.parse_math": False,
 }
 
 
@@ -221,22 +225,23 @@ def figure(con, kind: str, *, run: str | None = None):
 # --- output ---------------------------------------------------------------------------------------
 
 
-def check_out(path: str | Path) -> Path:
+def check_out(path: str | Path, *, force: bool = False) -> Path:
+    """`path` if a figure may be written there: .png or .svg, and (lossdb.outfile's rule) not
+    an existing file unless `force`."""
     out = Path(path)
     if out.suffix.lower() not in SUFFIXES:
         raise UsageError(f"cannot tell the image format of {str(out)!r}", "end the file name in .png or .svg")
-    if not out.parent.exists():
-        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another --out path")
-    return out
+    return outfile.check_new(out, force=force)
 
 
-def save(fig, path: str | Path) -> Path:
-    """Write `fig` as PNG or SVG, chosen by the suffix of `path`."""
-    out = check_out(path)
+def save(fig, path: str | Path, *, force: bool = False) -> Path:
+    """Write `fig` as PNG or SVG, chosen by the suffix of `path`; the file appears whole or not
+    at all, and replaces an existing one only with `force`."""
+    out = check_out(path, force=force)
     import matplotlib
 
-    with matplotlib.rc_context(_STYLE):
-        fig.savefig(out, format=out.suffix.lower()[1:], dpi=150, metadata=_metadata(out.suffix.lower()))
+    with matplotlib.rc_context(_STYLE), outfile.replacing(out, force=force) as tmp:
+        fig.savefig(tmp, format=out.suffix.lower()[1:], dpi=150, metadata=_metadata(out.suffix.lower()))
     return out
 
 

@@ -177,11 +177,13 @@ class Store:
         frame.columns.name = "pred"
         return frame
 
-    def plot_confusion(self, path: str | os.PathLike | None = None, *, run: str | None = None, labels: str = "gold"):
-        """The row-normalised confusion matrix as a matplotlib Figure (saved to `path` if given)."""
+    def plot_confusion(self, path: str | os.PathLike | None = None, *, run: str | None = None, labels: str = "gold",
+                       force: bool = False):
+        """The row-normalised confusion matrix as a matplotlib Figure (saved to `path` if given;
+        an existing file is replaced only with `force`)."""
         from lossdb.queries import analysis
 
-        return analysis.plot_confusion(self.con, path, run=run, labels=labels)
+        return analysis.plot_confusion(self.con, path, run=run, labels=labels, force=force)
 
     def entity_scores(self, *, run: str | None = None, labels: str = "gold", mode: str = "default"):
         """Entity-level precision, recall and F1 per type and averaged, as seqeval computes them

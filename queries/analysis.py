@@ -68,10 +68,13 @@ def confusion(con, *, run: str | None = None, labels: str = "gold", normalize: b
     return Result(["label", *names], rows)
 
 
-def plot_confusion(con, path=None, *, run: str | None = None, labels: str = "gold"):
+def plot_confusion(con, path=None, *, run: str | None = None, labels: str = "gold", force: bool = False):
     """The row-normalised confusion matrix as a matplotlib Figure (lossdb.plots' style), saved
-    to `path` (.png or .svg) when given."""
+    to `path` (.png or .svg) when given; an existing file is replaced only with `force`."""
     from lossdb import plots
+
+    if path is not None:
+        plots.check_out(path, force=force)
 
     run_id, labels = run_labels(con, run, labels)
     long = named(con, "confusion", {"run": run_id, "labels": labels})
@@ -79,7 +82,7 @@ def plot_confusion(con, path=None, *, run: str | None = None, labels: str = "gol
     title = "Normalized confusion matrix" + ("" if labels == "gold" else f" (labels {labels})")
     fig = plots.confusion(counts, labels=label_names(con, run_id), title=title)
     if path is not None:
-        plots.save(fig, plots.check_out(path))
+        plots.save(fig, path, force=force)
     return fig
 
 
