@@ -4,6 +4,11 @@ Scoring parallelises by sequence: N processes (or GPUs) each score the sequences
 seq_id % N == i into their own file. Merging checks that the shards of a run belong
 together (same model revision, data, split and labels; every i of N present once) and
 copies their rows, streamed as Arrow, into the target in one transaction.
+
+Nothing of a source is left behind silently: its runs' label versions (the reviewed labels
+of their sequences) and its metadata tables (`lossdb annotate`) come along. A label version
+must be in every shard of its run, and a metadata table of one name must hold the same rows in
+every store that has it (the target included); otherwise the merge is refused, naming them.
 """
 from __future__ import annotations
 
@@ -14,7 +19,9 @@ from pathlib import Path
 from lossdb import sql
 from lossdb.errors import InputError
 from lossdb.queries import db as store_db
+from lossdb.queries import metadata
 from lossdb.queries.result import named
+from lossdb.queries.sqlnames import quote_identifier
 
 from . import writer
 
@@ -44,12 +51,15 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     if not parts:
         raise InputError("the shard stores hold no complete run", "run `lossdb ingest --shard i/N` first")
     merged = {run: _combine(run, pieces, out_of_fold=out_of_fold) for run, pieces in parts.items()}
+    versions = {run: _combine_versions(run, pieces) for run, pieces in parts.items()}
+    metadata = _source_metadata(sources)
 
     con = store_db.connect(target, read_only=False)
     try:
         with store_db.transaction(con):
             for run, record in merged.items():
-                writer.check_run_name(con, run, replace=replace)
+                writer.check_run_name(con, run, replace=replace, versions_hint=(
+                    "merge into a new --db file, or replace the run with `lossdb ingest --replace --label-versions`"))
                 writer.delete_run(con, run)
                 for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                     _copy_rows(con, source, run)
@@ -58,6 +68,9 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
                 if record["group"] is not None:
                     writer.check_group(con, record)
                 con.execute(sql.read("insert_run"), record)
+                for version in versions[run]:
+                    con.execute(sql.read("merge_label_version"), {"run": run, **version})
+            _carry_metadata(con, target, metadata)
     finally:
         con.close()
     return sorted(merged)
@@ -111,7 +124,7 @@ def _copy_rows(con, source: str, run: str) -> None:
     """Stream one shard's rows of `run` into the target as Arrow record batches."""
     shard = store_db.connect(source)
     try:
-        for table in ("tokens", "sequences"):
+        for table in ("tokens", "sequences", "sequence_labels"):
             reader = shard.execute(sql.read(f"shard_{table}"), {"run": run}).to_arrow_reader()
             con.register(f"merge_source_{table}", reader)
             try:
@@ -120,3 +133,74 @@ def _copy_rows(con, source: str, run: str) -> None:
                 con.unregister(f"merge_source_{table}")
     finally:
         shard.close()
+
+
+def _combine_versions(run: str, pieces: list[tuple[str, dict]]) -> list[dict]:
+    """The label versions of `run` across its source stores, one record each (n_changed summed
+    over shards); refused when a version is in some shards of the run but not all."""
+    found = defaultdict(list)  # version -> [source's label_versions record]
+    for source, _ in pieces:
+        con = store_db.connect(source)
+        try:
+            for record in named(con, "shard_label_versions", {"run": run}).records():
+                found[record["version"]].append((source, record))
+        finally:
+            con.close()
+    out = []
+    for version, having in sorted(found.items()):
+        if len(having) != len(pieces):
+            lacking = sorted({s for s, _ in pieces} - {s for s, _ in having})
+            raise InputError(f"run {run!r}: label version {version!r} is in {having[0][0]} but not in {', '.join(lacking)}",
+                             "import that version into the merged store instead (lossdb import-labels --as NAME)")
+        records = [r for _, r in having]
+        out.append({"version": version, "created_at": min(r["created_at"] for r in records),
+                    "source": "; ".join(dict.fromkeys(r["source"] for r in records if r["source"])) or None,
+                    "n_changed": sum(r["n_changed"] or 0 for r in records)})
+    return out
+
+
+def _source_metadata(sources: list[str]) -> dict[str, tuple[str, dict, object]]:
+    """name -> (source, its annotations record, its rows as Arrow) for every metadata table of
+    the sources; refused when two sources hold different rows under one name."""
+    out: dict[str, tuple[str, dict, object]] = {}
+    for source in sources:
+        con = store_db.connect(source)
+        try:
+            for record in metadata.annotations(con).records():
+                rows = con.execute(sql.read("metadata_rows").replace("{table}", quote_identifier(record["name"])))
+                table = rows.to_arrow_table()
+                if record["name"] in out and not out[record["name"]][2].equals(table):
+                    raise InputError(f"metadata table {record['name']!r} holds other rows in {source} than in "
+                                     f"{out[record['name']][0]}", "merge the stores without it (drop it in one of "
+                                     "them), or load one file into the merged store with `lossdb annotate`")
+                out.setdefault(record["name"], (source, record, table))
+        finally:
+            con.close()
+    return out
+
+
+def _carry_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]]) -> None:
+    """Create each source metadata table in the target (or keep the target's own when it holds
+    the same rows), and record it with n_matched counted over the merged store."""
+    registered = {r["name"] for r in metadata.annotations(con).records()}
+    taken = {row[0] for row in named(con, "catalog_names").rows}
+    for name, (source, record, rows) in tables.items():
+        table = quote_identifier(name)
+        if name in registered:
+            own = con.execute(sql.read("metadata_rows").replace("{table}", table)).to_arrow_table()
+            if not own.equals(rows):
+                raise InputError(f"metadata table {name!r} holds other rows in {target} than in {source}",
+                                 "merge into a new --db file, or drop one of the two tables first")
+        elif name.lower() in taken:
+            raise InputError(f"metadata table {name!r} of {source} has the name of a table or view of {target}",
+                             "merge into a new --db file")
+        else:
+            con.register("merge_source_metadata", rows)
+            try:
+                con.execute(sql.read("merge_metadata_create").replace("{table}", table))
+            finally:
+                con.unregister("merge_source_metadata")
+        con.execute(sql.read("annotate_unregister"), {"name": name})
+        con.execute(sql.read("merge_annotation_register").replace("{table}", table), {
+            "name": name, "source": record["source"], "key_column": record["key_column"],
+            "match_by": record["match_by"], "n_rows": record["n_rows"], "created_at": record["created_at"]})

@@ -70,6 +70,12 @@ def connect(
         elif not _schema_is_current(con):
             raise StoreError(f"{db} was written by another version of lossdb (its views and macros differ)",
                              f"run `lossdb upgrade --db {db}` once to refresh them (rows are kept)")
+    except duckdb.Error as e:  # DuckDB reads blocks lazily: a truncated file fails here, not at open
+        con.close()
+        damaged = damage_error(e, db)
+        if damaged is None:
+            raise
+        raise damaged from None
     except BaseException:
         con.close()
         raise
@@ -102,7 +108,22 @@ def check_file(db: Path) -> None:
 
 
 def is_lock_error(error: duckdb.Error) -> bool:
-    return "lock" in str(error).lower()
+    return re.search(r"\block\b", str(error).lower()) is not None  # the word: a damaged "block" is not busy
+
+
+# What DuckDB says when a store file is shorter than its own header says (truncated by a full
+# disk, an interrupted copy) or its blocks fail their checksums.
+_DAMAGE = re.compile(r'Could not read enough bytes from file "(?P<path>[^"]*)"|Corrupt database file|checksum', re.I)
+
+
+def damage_error(error: BaseException, db: str | os.PathLike | None = None) -> StoreError | None:
+    """The StoreError for a damaged store file if `error` is DuckDB finding one, else None."""
+    found = _DAMAGE.search(str(error))
+    if found is None:
+        return None
+    where = db or found.group("path") or "the store"
+    return StoreError(f"the store file {where} is damaged: DuckDB finds it truncated or corrupt",
+                      "restore it from a backup, or ingest the runs again into a new --db file")
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -166,6 +187,9 @@ def _schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
     text = str(error)
+    damaged = damage_error(error, db)
+    if damaged is not None:
+        return damaged
     if is_lock_error(error):
         # DuckDB: 'Conflicting lock is held in /usr/bin/python3 (PID 123)'. A process holding the
         # file read-write blocks everyone; one holding it read-only blocks writers.
