@@ -92,7 +92,9 @@ def terminal_width(width: int | None) -> int | None:
 
 
 def echo(text: str) -> None:
-    typer.echo(text)
+    # color=True: click would otherwise strip what looks like ANSI codes when stdout is not a
+    # terminal, changing CSV data; tables come here with control characters already escaped.
+    typer.echo(text, color=True)
 
 
 def open_store(db: str | None, *, read_only: bool = True):

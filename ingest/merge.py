@@ -125,7 +125,7 @@ def _copy_rows(con, source: str, run: str) -> None:
     shard = store_db.connect(source)
     try:
         for table in ("tokens", "sequences", "sequence_labels"):
-            reader = shard.execute(sql.read(f"shard_{table}"), {"run": run}).to_arrow_reader()
+            reader = shard.sql(sql.read(f"shard_{table}"), params={"run": run}).to_arrow_reader()
             con.register(f"merge_source_{table}", reader)
             try:
                 con.execute(sql.read(f"merge_{table}"), {"run": run})
@@ -167,8 +167,7 @@ def _source_metadata(sources: list[str]) -> dict[str, tuple[str, dict, object]]:
         con = store_db.connect(source)
         try:
             for record in metadata.annotations(con).records():
-                rows = con.execute(sql.read("metadata_rows").replace("{table}", quote_identifier(record["name"])))
-                table = rows.to_arrow_table()
+                table = con.sql(sql.read("metadata_rows").replace("{table}", quote_identifier(record["name"]))).to_arrow_table()
                 if record["name"] in out and not out[record["name"]][2].equals(table):
                     raise InputError(f"metadata table {record['name']!r} holds other rows in {source} than in "
                                      f"{out[record['name']][0]}", "merge the stores without it (drop it in one of "
@@ -187,7 +186,7 @@ def _carry_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]
     for name, (source, record, rows) in tables.items():
         table = quote_identifier(name)
         if name in registered:
-            own = con.execute(sql.read("metadata_rows").replace("{table}", table)).to_arrow_table()
+            own = con.sql(sql.read("metadata_rows").replace("{table}", table)).to_arrow_table()
             if not own.equals(rows):
                 raise InputError(f"metadata table {name!r} holds other rows in {target} than in {source}",
                                  "merge into a new --db file, or drop one of the two tables first")

@@ -62,6 +62,7 @@ def connect(
                 on_wait = None
             time.sleep(0.2)
     try:
+        _check_length(con, db)
         con.execute("SET enable_progress_bar = false")  # stderr is for lossdb's own messages
         if not read_only:
             apply_schema(con)
@@ -107,6 +108,18 @@ def check_file(db: Path) -> None:
         raise StoreError(f"{db} is {what}", "point --db at a lossdb store, or at a new file name")
 
 
+# DuckDB's file: a main header and two database headers of 4 KiB each, then the blocks.
+HEADER_BYTES = 3 * 4096
+
+
+def _check_length(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Refuse a store file shorter than its header says (cut short by a full disk or a copy
+    that stopped): DuckDB reads blocks lazily, so it would fail only at some later query."""
+    blocks, block_size = con.execute(sql.read("store_size")).fetchone()
+    if db.stat().st_size < HEADER_BYTES + blocks * block_size:
+        raise damaged_store(db)
+
+
 def is_lock_error(error: duckdb.Error) -> bool:
     return re.search(r"\block\b", str(error).lower()) is not None  # the word: a damaged "block" is not busy
 
@@ -121,8 +134,11 @@ def damage_error(error: BaseException, db: str | os.PathLike | None = None) -> S
     found = _DAMAGE.search(str(error))
     if found is None:
         return None
-    where = db or found.group("path") or "the store"
-    return StoreError(f"the store file {where} is damaged: DuckDB finds it truncated or corrupt",
+    return damaged_store(db or found.group("path") or "the store")
+
+
+def damaged_store(where: str | os.PathLike) -> StoreError:
+    return StoreError(f"the store file {where} is damaged: it is truncated or corrupt",
                       "restore it from a backup, or ingest the runs again into a new --db file")
 
 

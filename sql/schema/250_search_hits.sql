@@ -21,6 +21,6 @@ UNION ALL
 SELECT h.*
 FROM hits AS h
 JOIN (SELECT seq_id, words FROM sequences
-      WHERE run_id = p_run AND list_contains(list_transform(words, w -> nfc_normalize(w)), nfc_normalize(p_word))) AS s
+      WHERE run_id = p_run AND list_contains(list_transform(words, lambda w: nfc_normalize(w)), nfc_normalize(p_word))) AS s
   ON s.seq_id = h.seq_id
 WHERE p_word IS NOT NULL AND nfc_normalize(s.words[h.word_index + 1]) = nfc_normalize(p_word);
