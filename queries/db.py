@@ -113,8 +113,9 @@ HEADER_BYTES = 3 * 4096
 
 
 def _check_length(con: duckdb.DuckDBPyConnection, db: Path) -> None:
-    """Refuse a store file shorter than its header says (cut short by a full disk or a copy
-    that stopped): DuckDB reads blocks lazily, so it would fail only at some later query."""
+    """Refuse a store file too short to hold the blocks its header says are in use (cut short
+    by a full disk or a copy that stopped): DuckDB reads blocks lazily, so it would fail only
+    at some later query (which `damage_error` then names)."""
     blocks, block_size = con.execute(sql.read("store_size")).fetchone()
     if db.stat().st_size < HEADER_BYTES + blocks * block_size:
         raise damaged_store(db)
