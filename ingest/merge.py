@@ -16,6 +16,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import duckdb
+
 from lossdb import sql
 from lossdb.errors import InputError
 from lossdb.queries import db as store_db
@@ -25,6 +27,7 @@ from lossdb.queries.sqlnames import quote_identifier
 
 from . import writer
 
+VERSIONS_HINT = "merge into a new --db file, or replace the run with `lossdb ingest --replace --label-versions`"
 SAME_ACROSS_SHARDS = ("model", "model_revision", "data_source", "split", "label_names", "group_name", "step")
 # An out-of-fold run scores fold i with model i (trained without fold i): its shards differ in model.
 ONE_MODEL_PER_SHARD = ("model", "model_revision")
@@ -53,13 +56,13 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     merged = {run: _combine(run, pieces, out_of_fold=out_of_fold) for run, pieces in parts.items()}
     versions = {run: _combine_versions(run, pieces) for run, pieces in parts.items()}
     metadata = _source_metadata(sources)
+    _check_target(target, merged, metadata, replace=replace)
 
     con = store_db.connect(target, read_only=False)
     try:
         with store_db.transaction(con):
             for run, record in merged.items():
-                writer.check_run_name(con, run, replace=replace, versions_hint=(
-                    "merge into a new --db file, or replace the run with `lossdb ingest --replace --label-versions`"))
+                writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
                 writer.delete_run(con, run)
                 for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                     _copy_rows(con, source, run)
@@ -74,6 +77,28 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     finally:
         con.close()
     return sorted(merged)
+
+
+def _check_target(target: str, runs: dict, tables: dict, *, replace: bool) -> None:
+    """Refuse what the target cannot take before opening it for writing (which rewrites its
+    file even when the merge then rolls back): runs it holds, and other rows under a
+    metadata table's name. The write transaction checks the same again."""
+    if not Path(target).exists():
+        return
+    store_db.check_file(Path(target))
+    try:
+        con = duckdb.connect(target, read_only=True)
+    except duckdb.Error as e:
+        raise store_db._explain_open_error(Path(target), e) from None
+    try:
+        if not store_db.has_schema(con):
+            return
+        for run in runs:
+            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
+        if tables:
+            _check_metadata(con, target, tables)
+    finally:
+        con.close()
 
 
 def _shard_index(record: dict) -> int:
@@ -178,22 +203,30 @@ def _source_metadata(sources: list[str]) -> dict[str, tuple[str, dict, object]]:
     return out
 
 
-def _carry_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]]) -> None:
-    """Create each source metadata table in the target (or keep the target's own when it holds
-    the same rows), and record it with n_matched counted over the merged store."""
+def _check_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]]) -> set[str]:
+    """Refuse source metadata tables that the target holds with other rows, or whose name is one
+    of the target's own tables; returns the target's metadata table names."""
     registered = {r["name"] for r in metadata.annotations(con).records()}
     taken = {row[0] for row in named(con, "catalog_names").rows}
-    for name, (source, record, rows) in tables.items():
-        table = quote_identifier(name)
+    for name, (source, _, rows) in tables.items():
         if name in registered:
-            own = con.sql(sql.read("metadata_rows").replace("{table}", table)).to_arrow_table()
+            own = con.sql(sql.read("metadata_rows").replace("{table}", quote_identifier(name))).to_arrow_table()
             if not own.equals(rows):
                 raise InputError(f"metadata table {name!r} holds other rows in {target} than in {source}",
                                  "merge into a new --db file, or drop one of the two tables first")
         elif name.lower() in taken:
             raise InputError(f"metadata table {name!r} of {source} has the name of a table or view of {target}",
                              "merge into a new --db file")
-        else:
+    return registered
+
+
+def _carry_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]]) -> None:
+    """Create each source metadata table in the target (or keep the target's own when it holds
+    the same rows), and record it with n_matched counted over the merged store."""
+    registered = _check_metadata(con, target, tables)
+    for name, (source, record, rows) in tables.items():
+        table = quote_identifier(name)
+        if name not in registered:
             con.register("merge_source_metadata", rows)
             try:
                 con.execute(sql.read("merge_metadata_create").replace("{table}", table))

@@ -182,10 +182,21 @@ def test_merge_refuses_what_it_cannot_carry(shards, sentences, tmp_path):
     s0, s1 = shard_copies(shards, tmp_path)
     assert merge(str(target), [str(s0), str(s1)]) == ["wp"]
     add_version(target, "wp", "fixed", [1])
-    before = versions_of(target, "wp")
+    before = target.read_bytes()
     with pytest.raises(StoreError, match="run 'wp' has label versions 'fixed'.*new --db"):
         merge(str(target), [str(s0), str(s1)], replace=True)
-    assert versions_of(target, "wp") == before
+    assert target.read_bytes() == before  # refused before the file was opened for writing
+
+    # nor does it put other rows under the name of one of the target's metadata tables
+    other = tmp_path / "other.duckdb"
+    assert merge(str(other), [str(s0), str(s1)]) == ["wp"]
+    for path in (s0, s1):
+        annotate_file(path, write_review(tmp_path / "x.jsonl", sentences, lambda i: "x"))
+    annotate_file(other, write_review(tmp_path / "y.jsonl", sentences, lambda i: "y"))
+    before = other.read_bytes()
+    with pytest.raises(InputError, match=f"metadata table 'review' holds other rows in {other}"):
+        merge(str(other), [str(s0), str(s1)], replace=True)
+    assert other.read_bytes() == before
 
 
 # --- 5: annotate reads the one file named -------------------------------------------------------------------
