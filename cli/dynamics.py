@@ -10,7 +10,7 @@ import typer
 
 from lossdb.queries.result import Result
 
-from .app import DbOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
+from .app import DbOption, ForceOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
 
 GroupOption = Annotated[str, typer.Option("--group", "-g", help="The group of runs (lossdb ingest --group, or LossdbCallback's group).")]
 MethodOption = Annotated[str, typer.Option("--method", help="aum, confidence, correctness (worst word, lowest first), forgetting or variability (highest first).")]
@@ -57,13 +57,14 @@ def datamap(
     group: GroupOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")] = Path("datamap.png"),
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Draw the data map of a group: variability (x) against confidence (y) per sequence,
     coloured by correctness, with the easy / ambiguous / hard-to-learn regions."""
     with errors():
         from lossdb.queries import dynamics as queries
 
-        queries.plot_datamap(open_store(db), group, out)
+        queries.plot_datamap(open_store(db), group, out, force=force)
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 

@@ -80,13 +80,14 @@ def datamap(con, group: str) -> Result:
     return Result(list(keep), [tuple(row[i] for i in at) for row in result.rows])
 
 
-def plot_datamap(con, group: str, out: str | Path | None = None):
-    """The data map of `group` as a matplotlib Figure; written to `out` (.png or .svg) if given."""
+def plot_datamap(con, group: str, out: str | Path | None = None, *, force: bool = False):
+    """The data map of `group` as a matplotlib Figure; written to `out` (.png or .svg) if given
+    (an existing file is replaced only with `force`)."""
     from lossdb import plots
 
     if out is not None:
-        plots.check_out(out)
+        plots.check_out(out, force=force)
     fig = plots.datamap(datamap(con, group), title=f"Data map of group {group}")
     if out is not None:
-        plots.save(fig, out)
+        plots.save(fig, out, force=force)
     return fig
