@@ -129,6 +129,7 @@ def issues(
     db: DbOption = None,
     format: FormatOption = "table",
     group: Annotated[Optional[str], typer.Option("--group", help="Rank by the training dynamics of this group of runs (default method: aum).")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Sequences most likely to carry label errors, with what is suspected; or how well each method finds known corrections."""
     with errors():
@@ -153,7 +154,7 @@ def issues(
             if plot is not None:
                 from lossdb import plots
 
-                plots.check_out(plot)
+                plots.check_out(plot, force=force)
             result = rankings.evaluate(con, evaluate, run=run, labels=labels)
             if out == "table":
                 at = result.columns.index("default")
@@ -162,7 +163,7 @@ def issues(
             else:
                 print_result(result, out)
             if plot is not None:
-                rankings.plot_evaluation(con, evaluate, plot, run=run, labels=labels)
+                rankings.plot_evaluation(con, evaluate, plot, run=run, labels=labels, force=force)
                 typer.echo(f"lossdb: wrote {plot}", err=True)
             return
         if seq_id is not None:

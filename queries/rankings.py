@@ -252,9 +252,24 @@ def auroc(y, s) -> float:
 
 
 def plot_evaluation(con, truth: str, path=None, *, run: str | None = None, labels: str = "gold",
-                    methods: list[str] | None = None):
+                    methods: list[str] | None = None, force: bool = False):
     """The precision-recall curves of every method against version `truth` on one matplotlib
-    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg)."""
+    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg;
+    an existing file is replaced only with `force`)."""
+    import matplotlib
+
+    from lossdb import plots
+
+    if path is not None:
+        plots.check_out(path, force=force)
+    with matplotlib.rc_context(plots._STYLE):  # the style's text.parse_math: a '$' in a name is text
+        fig = _draw_evaluation(con, truth, run=run, labels=labels, methods=methods)
+    if path is not None:
+        plots.save(fig, path, force=force)
+    return fig
+
+
+def _draw_evaluation(con, truth: str, *, run, labels, methods):
     import numpy as np
 
     from lossdb import plots
@@ -280,8 +295,6 @@ def plot_evaluation(con, truth: str, path=None, *, run: str | None = None, label
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Finding the corrections of {truth!r} (run {run_id})")
     ax.legend(loc="upper right", fontsize=8)
-    if path is not None:
-        plots.save(fig, plots.check_out(path))
     return fig
 
 
