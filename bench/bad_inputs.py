@@ -335,7 +335,7 @@ def defect_cases(work: Path, model: Path, subset: Path, store: Path) -> None:
     with cut.open("r+b") as f:
         f.truncate(cut.stat().st_size // 2)
     clean_error("issue 17.12: a truncated store file (top)", cli("top", "--db", str(cut)), ["is damaged"], cut, state(cut))
-    disk = work / "small-disk"
+    disk = work / "small-disk-plot"
     disk.mkdir()
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)], capture_output=True)
     if mounted.returncode == 0:
