@@ -464,6 +464,69 @@ def main() -> int:
                       "INSERT INTO runs SELECT * FROM runs"):
         clean_error(f"sql without --write: {statement.split()[0]}", cli("sql", statement, "--db", str(store)),
                     ["read-only", "--write"], store, state(store))
+    # sql without --write: nothing but reading runs (checked statement by statement before any runs)
+    written = work / "written"
+    issue_sequence = (f"ATTACH ':memory:' AS mm (READ_WRITE); USE mm; DETACH store; ATTACH '{store}' AS rw "
+                      "(READ_WRITE); DELETE FROM rw.tokens; DELETE FROM rw.runs")
+    for label, statement in (("COPY TO", f"COPY tokens TO '{written}.csv'"),
+                             ("COPY over the store", f"COPY (SELECT 1) TO '{store}' (FORMAT csv)"),
+                             ("EXPORT", f"EXPORT DATABASE '{written}'"),
+                             ("ATTACH", f"ATTACH '{written}.duckdb' AS other (READ_WRITE)"),
+                             ("INSTALL", "INSTALL httpfs"), ("SET", "SET threads = 1"), ("CHECKPOINT", "CHECKPOINT"),
+                             ("ATTACH / USE / DETACH / DELETE", issue_sequence)):
+        clean_error(f"sql without --write: {label}", cli("sql", statement, "--db", str(store)), ["--write"],
+                    store, state(store))
+        if any(work.glob("written*")):
+            report(f"sql without --write: {label} wrote no file", False, str(sorted(work.glob("written*"))))
+    clean_error("export --ids: the same sequence", cli("export", "--to", "conll", "--out", f"{written}.conll", "--ids",
+                                                       issue_sequence, "--db", str(store)),
+                ["--write"], store, state(store))
+    # foreign DuckDB files: refused before scoring, never written over
+    foreign = work / "app.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.close()
+    ingest_case("store: another application's DuckDB file (ingest, before scoring)", model, subset,
+                ["another application's DuckDB file", "--foreign-db"], db=foreign)
+    clean_error("store: another application's DuckDB file (top)", cli("top", "--db", str(foreign)),
+                ["not a lossdb store"], foreign, state(foreign))
+    own_runs = work / "app-runs.duckdb"
+    con = duckdb.connect(str(own_runs))
+    con.execute("CREATE TABLE runs (id INTEGER)")
+    con.close()
+    ingest_case("store: --foreign-db into a file with its own runs table (before scoring)", model, subset,
+                ["has its own", "runs (table)"], db=own_runs, extra=("--foreign-db",))
+    # a store of lossdb 0.1.0: readers name the one command, upgrade keeps top
+    release = work / "release-0.1.0.duckdb"
+    shutil.copy(ROOT / "tests" / "fixtures" / "release-0.1.0.duckdb", release)
+    clean_error("store: written by lossdb 0.1.0 (top asks for upgrade)", cli("top", "--db", str(release)),
+                ["lossdb upgrade --db"], release, state(release))
+    upgraded = cli("upgrade", "--db", str(release))
+    top_after = cli("top", "--n", "5", "-f", "json", "--db", str(release))
+    expected = [r["seq_id"] for r in json.loads((ROOT / "tests" / "fixtures" / "release-0.1.0-top.json").read_text())]
+    report("store: lossdb upgrade, then top as 0.1.0 gave it",
+           upgraded.returncode == 0 and top_after.returncode == 0
+           and [r["seq_id"] for r in json.loads(top_after.stdout)] == expected,
+           "; ".join(upgraded.stderr.strip().splitlines())[:200])
+    duckdb_cli = shutil.which("duckdb", path=str(Path(sys.executable).parent))
+    if duckdb_cli:
+        for name, db in (("a store ingest wrote", store), ("the upgraded 0.1.0 store", release)):
+            read = subprocess.run([duckdb_cli, "-readonly", "-json", str(db), "-c",
+                                   "SELECT seq_id FROM top_sequences(3)"], capture_output=True, text=True)
+            report(f"store: the duckdb CLI {read.stdout and 'reads' or 'cannot read'} {name}",
+                   read.returncode == 0 and len(json.loads(read.stdout or "[]")) == 3, read.stderr.strip()[:150])
+    # #17 item 1: two first ingests of one run name into a new file; the winner's store survives
+    race = work / "race.duckdb"
+    lost = []
+    for attempt in range(5):
+        race.unlink(missing_ok=True)
+        racers = [start("ingest", "-m", str(model), "-d", str(subset), "--limit", "20", "--run", "same", "-q",
+                        "--db", str(race)) for _ in range(2)]
+        codes = [r.wait() for r in racers]
+        if not race.exists() or sorted(codes) != [0, 4]:
+            lost.append(f"attempt {attempt}: exits {codes}, store {'there' if race.exists() else 'GONE'}")
+    report("race: two first ingests of one run: the winner's store survives (5 tries)", not lost, "; ".join(lost))
+
     before = state(store)
     refused = cli("ingest", "-m", str(model), "-d", str(subset), "--run", "base", "--db", str(store))
     clean_error("runs: ingest under a complete run's name without --replace", refused, ["'base'", "--replace"],

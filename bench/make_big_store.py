@@ -31,7 +31,7 @@ def main() -> None:
 
     started = time.perf_counter()
     Path(args.out).unlink(missing_ok=True)
-    con = store_db.connect(args.out, read_only=False)
+    con = store_db.connect(args.out, read_only=False, migrate=True, create=True)
     con.execute("ATTACH $path AS src (READ_ONLY)", {"path": args.source})
     stride = con.execute("SELECT max(seq_id) + 1 FROM src.sequences WHERE run_id = $run", {"run": args.run}).fetchone()[0]
     params = {"run": args.run, "target": args.target_run, "stride": stride}

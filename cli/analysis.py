@@ -1,8 +1,7 @@
 """The analysis commands (issue #3): loss-by, confusion, entities, issues, search, summary,
-annotate, metadata, compare; and the metadata options of `top`.
+annotate, metadata, compare.
 
-Thin: parse, call lossdb.queries, format. Nothing heavy is imported at module import: the
-queries load inside each command, matplotlib only for --plot.
+Thin: parse, call the Store, format. matplotlib loads only for --plot.
 """
 from __future__ import annotations
 
@@ -12,14 +11,9 @@ import typer
 
 from lossdb.errors import UsageError
 
-from . import format as fmt
-from .app import (CountOption, DbOption, ForceOption, FormatOption, RunOption, app, check_format, echo, errors, open_store,
-                  parse_count, print_result, print_samples)
-
-LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
-ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval) or strict (seqeval's strict, for --scheme).")]
-SchemeOption = Annotated[str, typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
-WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
+from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
+                     SchemeOption, WidthOption, app,
+                     check_format, errors, open_store, parse_count, print_result, print_samples, reading)
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -39,14 +33,12 @@ def loss_by(
         out = check_format(format)
         if what not in ("token", "label"):
             raise UsageError(f"cannot group losses by {what!r}", "choose token or label, e.g. lossdb loss-by token")
-        from lossdb.queries import analysis
-
-        con = open_store(db)
+        store = open_store(db)
         if what == "token":
             count = None if n.strip() == "0" else parse_count(n)
-            print_result(analysis.loss_by_token(con, count, run=run, labels=labels), out)
+            print_result(store.loss_by_token(count, run=run, labels=labels), out)
         else:
-            print_result(analysis.loss_by_label(con, run=run, labels=labels), out)
+            print_result(store.loss_by_label(run=run, labels=labels), out)
 
 
 # --- confusion matrix ----------------------------------------------------------------------------------
@@ -63,18 +55,14 @@ def confusion(
     force: ForceOption = False,
 ) -> None:
     """Confusion matrix of gold labels (rows) against predictions (columns) over labelled tokens."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import analysis
-
-        con = open_store(db)
+    with reading(db, format, {"path": "--plot"}) as (store, out):
         if plot is not None:
             from lossdb import plots
 
             plots.check_out(plot, force=force)
-        print_result(analysis.confusion(con, run=run, labels=labels, normalize=normalize), out)
+        print_result(store.confusion(run=run, labels=labels, normalize=normalize), out)
         if plot is not None:
-            analysis.plot_confusion(con, plot, run=run, labels=labels, force=force)
+            store.plot_confusion(plot, run=run, labels=labels, force=force)
             typer.echo(f"lossdb: wrote {plot}", err=True)
 
 
@@ -96,17 +84,13 @@ def entities(
     format: FormatOption = "table",
 ) -> None:
     """Entity-level precision, recall and F1 per type (as seqeval computes them), or entity error types."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import entities as entity_queries
-
-        con = open_store(db)
+    with reading(db, format) as (store, out):
         if not errors_:
-            print_result(entity_queries.entity_scores(con, run, labels=labels, mode=mode, scheme=scheme), out)
+            print_result(store.entity_scores(run=run, labels=labels, mode=mode, scheme=scheme), out)
             return
         count = parse_count(n) if by != "type" else None
-        print_result(entity_queries.entity_errors(con, run, labels=labels, mode=mode, scheme=scheme, by=by, n=count,
-                                            seq_id=seq_id, category=category), out)
+        print_result(store.entity_errors(run=run, labels=labels, mode=mode, scheme=scheme, by=by, n=count,
+                                         seq_id=seq_id, category=category), out)
 
 
 # --- label issues ------------------------------------------------------------------------------------------
@@ -132,7 +116,7 @@ def issues(
     force: ForceOption = False,
 ) -> None:
     """Sequences most likely to carry label errors, with what is suspected; or how well each method finds known corrections."""
-    with errors():
+    with errors({"path": "--plot"}):
         count, out = parse_count(n), check_format(format)
         if group is not None:
             if evaluate is not None or methods:
@@ -142,14 +126,15 @@ def issues(
 
             return issues_for_group(group=group, count=count, method=method or "aum",
                                     db=db, out=out, run=run, seq_id=seq_id)
-        from lossdb.queries import analysis, rankings
+        from lossdb.queries import rankings  # numpy loads here
 
         if methods:
             print_result(rankings.methods(), out)
             return
         if plot is not None and evaluate is None:
             raise UsageError("--plot draws the curves of --evaluate", "add --evaluate VERSION")
-        con = open_store(db)
+        store = open_store(db)
+        con = store.con  # the rankings' evaluation is lossdb.queries.rankings (Store.evaluate_rankings returns frames)
         if evaluate is not None:
             if plot is not None:
                 from lossdb import plots
@@ -157,25 +142,26 @@ def issues(
                 plots.check_out(plot, force=force)
             result = rankings.evaluate(con, evaluate, run=run, labels=labels)
             if out == "table":
-                at = result.columns.index("default")
-                rows = [(*row[:at], "*" if row[at] else "", *row[at + 1:]) for row in result.rows]
-                echo(fmt.result(result.columns, rows, out))
+                records = result.records()
+                for r in records:
+                    r["default"] = "*" if r["default"] else ""
+                print_result(type(result).from_records(result.columns, records), out)
             else:
                 print_result(result, out)
             if plot is not None:
-                rankings.plot_evaluation(con, evaluate, plot, run=run, labels=labels, force=force)
+                plots.evaluation_figure(con, evaluate, plot, run=run, labels=labels, force=force)
                 typer.echo(f"lossdb: wrote {plot}", err=True)
             return
         if seq_id is not None:
-            print_result(analysis.token_issues(con, run=run, labels=labels, seq_id=seq_id, only_issues=False), out)
+            print_result(store.token_issues(run=run, labels=labels, seq_id=seq_id, only_issues=False), out)
             return
-        result = analysis.label_issues(con, count, run=run, labels=labels, method=method)
+        result = store.label_issues(count, run=run, labels=labels, method=method)
         if out == "json":
             print_result(result, out)
             return
         keep = [c for c in result.columns if c not in ("suspected", "suspects")]
-        rows = [(*(r[c] for c in keep), _suspect_text(r["suspected"])) for r in result.records()]
-        echo(fmt.result([*keep, "suspected"], rows, out))
+        records = [{**r, "suspected": _suspect_text(r["suspected"])} for r in result.records()]
+        print_result(type(result).from_records([*keep, "suspected"], records), out)
 
 
 # --- search -------------------------------------------------------------------------------------------------
@@ -198,10 +184,8 @@ def search(
     """Sequences containing a token (and/or word, label, prediction), highest loss first, as `top` shows them."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        from lossdb.queries import analysis
-
-        result = analysis.search(open_store(db), token, word=word, label=label, pred=pred, errors=errors_, n=count,
-                                 run=run, labels=labels)
+        result = open_store(db).search(token, word=word, label=label, pred=pred, errors=errors_, n=count, run=run,
+                                       labels=labels)
         records = result.records()
         total = records[0]["n_sequences"] if records else 0
         typer.echo(f"lossdb: {total} sequence{'s' if total != 1 else ''} match; showing {len(records)}", err=True)
@@ -221,17 +205,11 @@ def summary(
     format: FormatOption = "table",
 ) -> None:
     """Per run (or per split, language or model): counts, mean loss, token accuracy, entity F1."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import analysis
-
-        result = analysis.summary(open_store(db), by=by, labels=labels, entities=entities_, mode=mode)
+    with reading(db, format) as (store, out):
+        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode)
         if out == "table" and by == "run":
-            keep = [c for c in result.columns if c not in ("created_at", "model", "data_source", "labels")]
-            index = [result.columns.index(c) for c in keep]
-            echo(fmt.result(keep, [[row[i] for i in index] for row in result.rows], out))
-        else:
-            print_result(result, out)
+            result = result.drop(["created_at", "model", "data_source", "labels"])
+        print_result(result, out)
 
 
 # --- metadata -----------------------------------------------------------------------------------------------------
@@ -248,13 +226,10 @@ def annotate(
     db: DbOption = None,
 ) -> None:
     """Load per-sequence metadata (annotator, source document, ...) into the store, joined by sequence key."""
-    with errors():
-        from lossdb.queries import db as store_db
-        from lossdb.queries import metadata
-
-        result = metadata.annotate(store_db.connect(db, read_only=False), file, key=key, match=match, name=name,
-                                   replace=replace, run=run)
-        r = result.records()[0]
+    with errors({"path": "--db"}):
+        result = open_store(db, read_only=False).annotate(file, key=key, match=match, name=name, replace=replace,
+                                                          run=run)
+        r = result.one()
         typer.echo(f"lossdb: loaded {r['n_rows']:,} rows of {r['source']} into table {r['name']!r} "
                    f"({r['n_matched']:,} name a stored sequence; matched by {r['match_by']} on column {r['key_column']!r})",
                    err=True)
@@ -267,27 +242,8 @@ def metadata_command(
     format: FormatOption = "table",
 ) -> None:
     """The metadata tables loaded with `lossdb annotate`, or the rows of one."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import metadata
-
-        con = open_store(db)
-        print_result(metadata.metadata_table(con, name) if name else metadata.annotations(con), out)
-
-
-def top_with_metadata(*, count: int, run, by: str, labels, db, out: str, width, where_meta, group_by_meta) -> None:
-    """`lossdb top --where-meta COL=VALUE ... | --group-by-meta COL` (called by app.top)."""
-    from lossdb.queries import metadata
-
-    con = open_store(db)
-    labels = labels or "gold"
-    if group_by_meta:
-        if where_meta:
-            raise UsageError("--where-meta and --group-by-meta do not combine", "use one of them")
-        print_result(metadata.meta_groups(con, group_by_meta, run=run, by=by, labels=labels), out)
-        return
-    result = metadata.top_where(con, count, metadata.parse_conditions(where_meta), run=run, by=by, labels=labels)
-    print_samples(result.records(), out, width)
+    with reading(db, format) as (store, out):
+        print_result(store.metadata(name), out)
 
 
 # --- comparing runs ------------------------------------------------------------------------------------------------
@@ -308,13 +264,7 @@ def compare(
     """Two runs over the same data: the sequences whose loss changed most, per-label and per-entity-type changes."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        from lossdb.queries import compare as compare_queries
-
-        result = compare_queries.compare(open_store(db), run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode)
+        result = open_store(db).compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode)
         if out == "table" and what == "sequences":
-            drop = {"seq_key", "mean_loss_a", "mean_loss_b", "label_quality_a", "label_quality_b"}
-            keep = [c for c in result.columns if c not in drop]
-            index = [result.columns.index(c) for c in keep]
-            echo(fmt.result(keep, [[row[i] for i in index] for row in result.rows], out))
-        else:
-            print_result(result, out)
+            result = result.drop(["seq_key", "mean_loss_a", "mean_loss_b", "label_quality_a", "label_quality_b"])
+        print_result(result, out)

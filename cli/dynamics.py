@@ -1,6 +1,6 @@
 """Training dynamics on the command line (issue #15): `lossdb dynamics` and `lossdb datamap`
 over a group of runs, and the group rankings that `lossdb issues --group` prints. Thin:
-parse, call lossdb.queries.dynamics, format."""
+parse, call the Store, format."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from lossdb.errors import UsageError
 from lossdb.queries.result import Result
 
-from .app import DbOption, ForceOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
+from .common import DbOption, ForceOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
 
 GroupOption = Annotated[str, typer.Option("--group", "-g", help="The group of runs (lossdb ingest --group, or LossdbCallback's group).")]
 MethodOption = Annotated[str, typer.Option("--method", help="aum, confidence, correctness (worst word, lowest first), forgetting or variability (highest first).")]
@@ -25,9 +26,7 @@ def print_ranked(result: Result, out: str) -> None:
     if out in ("json", "csv"):
         print_result(result, out)
         return
-    at = [result.columns.index(c) for c in TABLE_COLUMNS]
-    rows = [tuple(row[i] for i in at) for row in result.rows]
-    print_result(Result(list(TABLE_COLUMNS), rows), out)
+    print_result(result.select(TABLE_COLUMNS), out)
 
 
 @app.command()
@@ -43,13 +42,11 @@ def dynamics(
     confidence, variability, correctness, forgetting events and AUM."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        from lossdb.queries import dynamics as queries
-
-        con = open_store(db)
+        store = open_store(db)
         if seq_id is not None:
-            print_result(queries.word_dynamics(con, group, seq_id=seq_id), out)
+            print_result(store.dynamics(group, seq_id=seq_id), out)
             return
-        print_ranked(queries.sequence_dynamics(con, group, n=count, method=method), out)
+        print_ranked(store.dynamics(group, n=count, method=method), out)
 
 
 @app.command()
@@ -61,22 +58,17 @@ def datamap(
 ) -> None:
     """Draw the data map of a group: variability (x) against confidence (y) per sequence,
     coloured by correctness, with the easy / ambiguous / hard-to-learn regions."""
-    with errors():
-        from lossdb.queries import dynamics as queries
-
-        queries.plot_datamap(open_store(db), group, out, force=force)
+    with errors({"path": "--out"}):
+        open_store(db).datamap(group, out, force=force)
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 
 def issues_for_group(*, group: str, count: int, method: str, db, out: str, run=None, seq_id=None) -> None:
     """`lossdb issues --group G`: the sequences a group's training dynamics rank as suspect."""
-    from lossdb.errors import UsageError
-    from lossdb.queries import dynamics as queries
-
     if run is not None:
         raise UsageError("--group ranks across the group's runs, --run ranks one run", "pass one of them")
     if seq_id is not None:
         raise UsageError("--seq-id with --group: a sequence's words across the group's runs",
                          f"use lossdb dynamics --group {group} --seq-id {seq_id}")
 
-    print_ranked(queries.rank(open_store(db), group, count, method=method), out)
+    print_ranked(open_store(db).dynamics(group, n=count, method=method), out)

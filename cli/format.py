@@ -13,6 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Sequence
 
+from lossdb.palette import DIM_RGB, LOSS_RGB
+from lossdb.queries.display import BOOK_LISTS, book_view, loss_scale
+
 FORMATS = ("table", "json", "csv", "markdown")
 ELLIPSIS = "..."
 
@@ -99,19 +102,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 # --- lossdb top: the book's per-sequence table -----------------------------------------------
 
-ROWS = ("tokens", "labels", "preds", "losses")
-
-
-def sample_columns(record: dict) -> dict[str, list]:
-    """The four aligned lists of a sequence as the book shows them: first special token dropped."""
-    return {"tokens": record["tokens"][1:], "labels": record["labels"][1:],
-            "preds": record["preds"][1:], "losses": [float(x) for x in record["losses"][1:]]}
+ROWS = BOOK_LISTS  # the book's display rule (first special token dropped): lossdb.queries.display.book_view
 
 
 def sample_table(record: dict, width: int | None, *, colour=None) -> str:
     """Rows tokens / labels / preds / losses, one column per position, elided in the middle
     with '...' (as pandas does) when wider than `width` characters."""
-    columns = sample_columns(record)
+    columns = book_view(record)
     cells = {
         "tokens": [_cell(t) for t in columns["tokens"]], "labels": [_cell(t) for t in columns["labels"]],
         "preds": [_cell(t) for t in columns["preds"]],
@@ -169,8 +166,8 @@ def terminal_colour(records: list[dict], stream=None):
         return None
     system = {"standard": ColorSystem.STANDARD, "256": ColorSystem.EIGHT_BIT, "truecolor": ColorSystem.TRUECOLOR,
               "windows": ColorSystem.WINDOWS}[console.color_system]
-    scale = max((float(x) for r in records for x in r["losses"][1:]), default=0.0) or 1.0
-    low, high = (150, 150, 150), (230, 40, 55)
+    scale = loss_scale(records) or 1.0
+    low, high = DIM_RGB, LOSS_RGB
 
     def colour(text: str, loss: float) -> str:
         share = min(1.0, max(0.0, loss / scale))
@@ -195,7 +192,7 @@ def sample_heading(record: dict) -> str:
 
 def top_json(records: list[dict]) -> str:
     return to_json([
-        {"run": r["run_id"], "seq_id": r["seq_id"], "total_loss": clean_float(r["total_loss"]), **sample_columns(r)}
+        {"run": r["run_id"], "seq_id": r["seq_id"], "total_loss": clean_float(r["total_loss"]), **book_view(r)}
         for r in records
     ])
 
@@ -206,7 +203,7 @@ def top_csv(records: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["rank", "run", "seq_id", "total_loss", "position", "token", "label", "pred", "loss"])
     for r in records:
-        columns = sample_columns(r)
+        columns = book_view(r)
         for i, token in enumerate(columns["tokens"]):
             writer.writerow([r["rank"], r["run_id"], r["seq_id"], r["total_loss"], i, token,
                              columns["labels"][i], columns["preds"][i], columns["losses"][i]])
@@ -216,7 +213,7 @@ def top_csv(records: list[dict]) -> str:
 def top_markdown(records: list[dict]) -> str:
     blocks = []
     for r in records:
-        columns = sample_columns(r)
+        columns = book_view(r)
         header = [""] + [str(i) for i in range(len(columns["tokens"]))]
         rows = [[name] + [f"{x:.2f}" if name == "losses" else _cell(x) for x in columns[name]] for name in ROWS]
         blocks.append(f"**{sample_heading(r)}**\n\n" + markdown_table(header, rows))

@@ -1,7 +1,7 @@
 """Label versions on the command line: export for review, import corrections, list and diff
 versions, and the questions that look across sequences (consistency, seen-unseen, buckets,
-calibration, decoding). Each command parses, calls lossdb.queries.versions or
-lossdb.ingest.labels, and formats; errors are printed by app.errors()."""
+calibration, decoding). Each command parses, calls the Store, and formats; errors are printed
+by common.errors()."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,12 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import (DbOption, FormatOption, RunOption, app, check_format, errors, open_store, parse_count,
-                  print_result)
-
-LabelsOption = Annotated[Optional[str], typer.Option("--labels", help="Label version to judge against [default: gold].")]
-ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (seqeval's strict, for --scheme).")]
-SchemeOption = Annotated[str, typer.Option("--scheme", help="Strict decoding's scheme: IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
+from .common import (DbOption, FormatOption, LabelsOption, ModeOption, RunOption, SchemeOption, app, check_format, errors,
+                     open_store, parse_count, print_result, reading)
 
 
 @app.command()
@@ -22,7 +18,7 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write (a folder for hf-dataset).")],
     to: Annotated[str, typer.Option("--to", help="label-studio, conll, jsonl, parquet or hf-dataset.")] = "label-studio",
     run: RunOption = None,
-    labels: LabelsOption = None,
+    labels: LabelsOption = "gold",
     by: Annotated[str, typer.Option(help="Rank by label_quality (lowest first), total_loss or mean_loss.")] = "label_quality",
     n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many of the ranked sequences.")] = "200",
     ids: Annotated[Optional[str], typer.Option("--ids", help="A read-only query whose seq_id column picks the sequences.")] = None,
@@ -32,12 +28,10 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write sequences for review or training: the top label issues by default, or --ids, or --all, or --fold."""
-    with errors():
+    with errors({"format": "--to", "everything": "--all"}):
         count = parse_count(n)
-        from lossdb.ingest.labels import export_labels
-
-        summary = export_labels(open_store(db), out, fmt=to, run=run, labels=labels, by=by, n=count, ids=ids,
-                                everything=all_, force=force, fold=fold)
+        summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by, n=count, ids=ids,
+                                        everything=all_, force=force, fold=fold)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 
 
@@ -54,22 +48,18 @@ def import_labels(
     db: DbOption = None,
 ) -> None:
     """Import corrected annotations as a label version of a run (all or nothing)."""
-    with errors():
-        from lossdb.ingest.labels import import_labels_at
-
-        summary = import_labels_at(db, path, name=as_, run=run, fmt=format, replace=replace,
-                                   words_column=words_column, tags_column=tags_column, id_column=id_column)
+    with errors({"name": "--as", "path": "--db"}):
+        with open_store(db, read_only=False) as store:
+            summary = store.import_labels(path, name=as_, run=run, format=format, replace=replace,
+                                          words_column=words_column, tags_column=tags_column, id_column=id_column)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 
 
 @app.command("labels")
 def labels_command(run: RunOption = None, db: DbOption = None, format: FormatOption = "table") -> None:
     """The label versions of a run, gold first, with what each changed."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import versions
-
-        print_result(versions.label_versions(open_store(db), run), out)
+    with reading(db, format) as (store, out):
+        print_result(store.label_versions(run=run), out)
 
 
 @app.command("diff-labels")
@@ -81,14 +71,11 @@ def diff_labels(
     format: FormatOption = "table",
 ) -> None:
     """Entities added, removed, retyped, reshaped, split or merged between two label versions."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import versions
-
-        result = versions.diff_labels(open_store(db), run, from_labels=from_, to_labels=to)
-        sequences = len({row[1] for row in result.rows})
+    with reading(db, format, {"from_labels": "--from", "to_labels": "--to"}) as (store, out):
+        result = store.diff_labels(to, from_labels=from_, run=run)
+        sequences = len(set(result.column("seq_id")))
         if out == "table":  # run_id and the text make the table too wide
-            result = type(result)(result.columns[1:-1], [row[1:-1] for row in result.rows])
+            result = result.drop(["run_id", "text"])
         print_result(result, out)
         typer.echo(f"lossdb: {len(result.rows)} entity changes in {sequences} sequences ({from_} -> {to})", err=True)
 
@@ -96,7 +83,7 @@ def diff_labels(
 @app.command()
 def consistency(
     run: RunOption = None,
-    labels: LabelsOption = None,
+    labels: LabelsOption = "gold",
     n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many surface forms.")] = "20",
     examples: Annotated[int, typer.Option(help="seq_ids shown per minority reading.")] = 3,
     db: DbOption = None,
@@ -105,34 +92,28 @@ def consistency(
     """Surface forms labelled as different types, or as an entity here and O there."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        from lossdb.queries import versions
-
-        result = versions.consistency(open_store(db), run, labels=labels, examples=examples)
-        print_result(type(result)(result.columns, result.rows[:count]), out)
+        print_result(open_store(db).consistency(run=run, labels=labels, examples=examples, n=count), out)
 
 
 @app.command("seen-unseen")
 def seen_unseen(
     train: Annotated[str, typer.Option("--train", help="The training set: a run of this store, or a data file.")],
     run: RunOption = None,
-    labels: LabelsOption = None,
+    labels: LabelsOption = "gold",
     mode: ModeOption = "default",
     scheme: SchemeOption = "IOB2",
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Metrics and loss for entities seen in training (by surface form) versus unseen."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import versions
-
-        print_result(versions.seen_unseen(open_store(db), run, train=train, labels=labels, mode=mode, scheme=scheme), out)
+    with reading(db, format) as (store, out):
+        print_result(store.seen_unseen(train, run=run, labels=labels, mode=mode, scheme=scheme), out)
 
 
 @app.command()
 def buckets(
     run: RunOption = None,
-    labels: LabelsOption = None,
+    labels: LabelsOption = "gold",
     by: Annotated[Optional[str], typer.Option(help="entity_length, sequence_length or word_frequency [default: all three].")] = None,
     mode: ModeOption = "default",
     scheme: SchemeOption = "IOB2",
@@ -140,17 +121,14 @@ def buckets(
     format: FormatOption = "table",
 ) -> None:
     """Entity metrics and loss by entity length, sequence length and word frequency."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import versions
-
-        print_result(versions.buckets(open_store(db), run, labels=labels, by=by, mode=mode, scheme=scheme), out)
+    with reading(db, format) as (store, out):
+        print_result(store.buckets(run=run, labels=labels, by=by, mode=mode, scheme=scheme), out)
 
 
 @app.command()
 def calibration(
     run: RunOption = None,
-    labels: LabelsOption = None,
+    labels: LabelsOption = "gold",
     bins: Annotated[int, typer.Option(help="Equal-width confidence bins.")] = 10,
     table: Annotated[bool, typer.Option("--table", help="Show the reliability table (per label and bin) instead.")] = False,
     label: Annotated[Optional[str], typer.Option("--label", help="Only this predicted label in the reliability table.")] = None,
@@ -158,33 +136,22 @@ def calibration(
     format: FormatOption = "table",
 ) -> None:
     """Expected calibration error per predicted label, or the reliability table (--table)."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import versions
-
-        con = open_store(db)
+    with reading(db, format) as (store, out):
         if table or label:
-            print_result(versions.reliability(con, run, labels=labels, bins=bins, label=label), out)
+            print_result(store.reliability(run=run, labels=labels, bins=bins, label=label), out)
         else:
-            print_result(versions.calibration(con, run, labels=labels, bins=bins), out)
+            print_result(store.calibration(run=run, labels=labels, bins=bins), out)
 
 
 @app.command()
 def decoding(
     run: RunOption = None,
-    labels: LabelsOption = None,
+    labels: LabelsOption = "gold",
     differences: Annotated[bool, typer.Option("--differences", help="List the entities whose verdict differs instead.")] = False,
     scheme: SchemeOption = "IOB2",
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Lenient (conlleval) versus strict (--scheme, IOB2 unless told) entity decoding: metrics side by side."""
-    with errors():
-        out = check_format(format)
-        from lossdb.queries import versions
-
-        con = open_store(db)
-        if differences:
-            print_result(versions.decoding_differences(con, run, labels=labels, scheme=scheme), out)
-        else:
-            print_result(versions.decoding(con, run, labels=labels, scheme=scheme), out)
+    with reading(db, format) as (store, out):
+        print_result(store.decoding(run=run, labels=labels, differences=differences, scheme=scheme), out)

@@ -7,11 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from lossdb.errors import UsageError
 
-from .app import CountOption, DbOption, ForceOption, RunOption, app, errors, parse_count
-
-PLOT_KINDS = ("confusion", "loss-by-label", "loss-hist")
+from .common import CountOption, DbOption, ForceOption, RunOption, app, errors, open_store, parse_count
 
 
 @app.command()
@@ -24,16 +21,13 @@ def report(
     force: ForceOption = False,
 ) -> None:
     """Write a run's report: one self-contained HTML file to open in any browser."""
-    with errors():
+    with errors({"path": "--out"}):
         count = parse_count(n)
         from lossdb import outfile
-        from lossdb import report as reports
-        from lossdb.queries import db as store_db
 
         outfile.check_new(out, force=force)  # before the queries, not after
-
         started = time.perf_counter()
-        built = reports.build(store_db.connect(db), run=run, against=against, n=count)
+        built = open_store(db).report(count, run=run, against=against)
         path = built.save(out, force=force)
         typer.echo(f"lossdb: wrote {path} (run {built.run}, {len(built.html.encode()) / 1024:.0f} KiB) "
                    f"in {time.perf_counter() - started:.1f}s", err=True)
@@ -49,12 +43,10 @@ def plot(
 ) -> None:
     """Draw a figure of a run (PNG or SVG, by --out's suffix): the confusion matrix, loss by
     label, or the histogram of token losses."""
-    with errors():
-        if kind not in PLOT_KINDS:
-            raise UsageError(f"no plot named {kind!r}", f"choose one of {', '.join(PLOT_KINDS)}")
+    with errors({"path": "--out", "kind": None}):
         from lossdb import plots
-        from lossdb.queries import db as store_db
 
+        plots.check_kind(kind)
         plots.check_out(out, force=force)
-        path = plots.save(plots.figure(store_db.connect(db), kind, run=run), out, force=force)
-        typer.echo(f"lossdb: wrote {path}", err=True)
+        open_store(db).plot(kind, out, run=run, force=force)
+        typer.echo(f"lossdb: wrote {out}", err=True)

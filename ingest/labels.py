@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from lossdb.errors import InputError, StoreError, UsageError
+from lossdb.errors import InputError, LabelImportError, StoreError, UsageError
 from lossdb.queries import core
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
@@ -29,6 +29,7 @@ from lossdb.queries.tags import chunk_parts
 
 from . import label_io
 from .formats import ExportSequence, Record
+from .pipeline import parse_shard
 
 DEFAULT_EXPORT_N = 200
 MAX_PROBLEMS_SHOWN = 5
@@ -52,7 +53,7 @@ class ExportSummary:
                 f"as {self.format} to {self.paths[0]}{also}")
 
 
-def select_sequences(con, run_id: str, *, labels: str = versions.GOLD, by: str = "label_quality",
+def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "label_quality",
                      n: int = DEFAULT_EXPORT_N, ids: str | None = None, everything: bool = False,
                      fold: str | None = None) -> tuple[list[int], str]:
     """The seq_ids to export, in order, and a description of the selection: every sequence, the
@@ -60,22 +61,20 @@ def select_sequences(con, run_id: str, *, labels: str = versions.GOLD, by: str =
     (`fold` 'i/K') every sequence but fold i: the training data of the model that scores fold i
     (`ingest --shard i/K` picks the same seq_id % K == i)."""
     if everything and ids:
-        raise UsageError("--all and --ids choose the sequences in two ways", "pass one of them")
+        raise UsageError("everything and ids choose the sequences in two ways", "pass one of them", parameter="ids")
     if fold is not None:
-        from .pipeline import parse_shard
-
         if ids:
-            raise UsageError("--fold and --ids choose the sequences in two ways", "pass one of them")
-        index, count = parse_shard(fold, "--fold")
-        kept = [row[0] for row in named(con, "export_all", {"run": run_id}).rows if row[0] % count != index]
+            raise UsageError("fold and ids choose the sequences in two ways", "pass one of them", parameter="fold")
+        index, count = parse_shard(fold, "fold")
+        kept = [seq_id for seq_id in named(con, "export_all", {"run": run_id}).column("seq_id") if seq_id % count != index]
         return kept, f"every sequence but fold {index}/{count}"
     if everything:
-        return [row[0] for row in named(con, "export_all", {"run": run_id}).rows], "every sequence"
+        return named(con, "export_all", {"run": run_id}).column("seq_id"), "every sequence"
     if ids:
-        return _query_ids(con, run_id, ids), "the sequences of --ids"
+        return _query_ids(con, run_id, ids), "the sequences of the ids query"
     core.check_n(n)
     core.check_ranking(by)
-    chosen = [row[0] for row in named(con, "export_ranked", {"run": run_id, "labels": labels, "n": n, "by": by}).rows]
+    chosen = named(con, "export_ranked", {"run": run_id, "labels": labels, "n": n, "by": by}).column("seq_id")
     order = "lowest label_quality" if by == "label_quality" else f"highest {by}"
     return chosen, f"top {n} by {order}"
 
@@ -88,20 +87,21 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
     finally:
         con.execute("ROLLBACK")
     if not result.columns:
-        raise UsageError("the --ids query returns no rows", 'e.g. --ids "SELECT seq_id FROM sequence_losses WHERE n_errors > 3"')
-    column = result.columns.index("seq_id") if "seq_id" in result.columns else 0
+        raise UsageError("the ids query returns no rows", 'e.g. "SELECT seq_id FROM sequence_losses WHERE n_errors > 3"',
+                         parameter="ids")
+    # the seq_id column, else the first: a query of bare ids names its column as it likes
+    column = "seq_id" if "seq_id" in result.columns else result.columns[0]
     ids: dict[int, None] = {}
-    for row in result.rows:
-        value = row[column]
+    for value in result.column(column):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"the --ids query returned {value!r} where a seq_id belongs",
-                             "select the seq_id column (whole numbers)")
+            raise UsageError(f"the ids query returned {value!r} where a seq_id belongs",
+                             "select the seq_id column (whole numbers)", parameter="ids")
         ids.setdefault(value, None)
-    known = {row[0] for row in named(con, "export_all", {"run": run_id}).rows}
+    known = set(named(con, "export_all", {"run": run_id}).column("seq_id"))
     missing = [i for i in ids if i not in known]
     if missing:
         shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
-        raise UsageError(f"run {run_id!r} has no sequences {shown}", "filter the --ids query by run_id")
+        raise UsageError(f"run {run_id!r} has no sequences {shown}", "filter the ids query by run_id", parameter="ids")
     return list(ids)
 
 
@@ -112,27 +112,19 @@ def export_labels(con, out: str | os.PathLike, *, fmt: str, run: str | None = No
     quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`."""
     label_io.check_format(fmt)
     run_id = core.resolve_run(con, run)
-    labels = versions.check_labels(con, run_id, labels)
+    labels = core.check_labels(con, run_id, labels)
     chosen, selection = select_sequences(con, run_id, labels=labels, by=by, n=n, ids=ids, everything=everything,
                                          fold=fold)
-    info = named(con, "versions_run_info", {"run": run_id}).rows[0]
-    label_names, model = list(info[1]), info[2]
-    rows = named(con, "export_sequences", {"run": run_id, "labels": labels, "ids": chosen}).rows
-    by_id = {row[0]: row for row in rows}
-    seqs = [ExportSequence(run_id, *by_id[seq_id]) for seq_id in chosen if seq_id in by_id]
+    info = named(con, "versions_run_info", {"run": run_id}).one()
+    label_names, model = list(info["label_names"]), info["model"]
+    rows = named(con, "export_sequences", {"run": run_id, "labels": labels, "ids": chosen}).records()
+    by_id = {row["seq_id"]: row for row in rows}
+    seqs = [ExportSequence(run_id, **by_id[seq_id]) for seq_id in chosen if seq_id in by_id]
     paths = label_io.write_labels(seqs, Path(out), fmt, label_names=label_names, model=model, force=force)
     return ExportSummary(run_id, labels, fmt, selection, len(seqs), paths)
 
 
 # --- import ------------------------------------------------------------------------------
-
-
-class LabelImportError(InputError):
-    """An import refused whole; `problems` lists every problem found (sequence, span, reason)."""
-
-    def __init__(self, message: str, hint: str, problems: list[str]) -> None:
-        super().__init__(message, hint)
-        self.problems = problems
 
 
 @dataclass
@@ -172,10 +164,10 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
     order, is matched by position; otherwise by seq_id, else seq_key, else its words."""
     versions.check_version_name(name)
     run_id = core.resolve_run(con, run)
-    exists = named(con, "versions_exists", {"run": run_id, "version": name}).rows[0][0]
+    exists = named(con, "versions_exists", {"run": run_id, "version": name}).value("found")
     if exists and not replace:
         raise StoreError(f"run {run_id!r} already has a label version {name!r}",
-                         "choose another --as name, or pass --replace")
+                         "choose another name, or replace it", parameter="replace")
     read = label_io.read_labels(path, fmt, words_column=words_column, tags_column=tags_column, id_column=id_column)
     if not read.records and not read.unannotated:
         raise InputError(f"{path} holds no sequences", "pass a file exported by `lossdb export` and corrected")
@@ -202,10 +194,10 @@ def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple
                        "labels": pa.array([c[1] for c in changed], type=pa.list_(pa.string()))})
     params = {"run": run_id, "version": name}
     with store_db.transaction(con):
-        if named(con, "versions_exists", params).rows[0][0]:
+        if named(con, "versions_exists", params).value("found"):
             if not replace:
                 raise StoreError(f"run {run_id!r} already has a label version {name!r}",
-                                 "choose another --as name, or pass --replace")
+                                 "choose another name, or replace it", parameter="replace")
             named(con, "versions_delete_labels", params)
             named(con, "versions_delete_version", params)
         con.register("import_labels_staged", staged)

@@ -16,7 +16,6 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import duckdb
 
 from lossdb import sql
 from lossdb.errors import InputError
@@ -33,11 +32,13 @@ SAME_ACROSS_SHARDS = ("model", "model_revision", "data_source", "split", "label_
 ONE_MODEL_PER_SHARD = ("model", "model_revision")
 
 
-def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold: bool = False) -> list[str]:
+def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold: bool = False,
+          foreign_db: bool = False) -> list[str]:
     """Merge the complete runs of `sources` into `target`; returns the merged run names.
 
     `out_of_fold`: the shards of a run were scored by different models (fold i by the model
     trained without fold i, `lossdb export --fold i/K`); the merged run records each shard's model.
+    `foreign_db`: `target` may be another application's DuckDB file (lossdb's tables go beside its own).
     """
     if not sources:
         raise InputError("no shard stores given", "e.g. lossdb merge --db all.duckdb shard0.duckdb shard1.duckdb")
@@ -58,24 +59,22 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     metadata = _source_metadata(sources)
     _check_target(target, merged, metadata, replace=replace)
 
-    con = store_db.connect(target, read_only=False)
-    try:
-        with store_db.transaction(con):
-            for run, record in merged.items():
-                writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
-                writer.delete_run(con, run)
-                for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
-                    _copy_rows(con, source, run)
-                # each shard's label_quality used its own words' thresholds: use the whole run's
-                con.execute(sql.read("refresh_label_quality"), {"run": run})
-                if record["group"] is not None:
-                    writer.check_group(con, record)
-                con.execute(sql.read("insert_run"), record)
-                for version in versions[run]:
-                    con.execute(sql.read("merge_label_version"), {"run": run, **version})
-            _carry_metadata(con, target, metadata)
-    finally:
-        con.close()
+    def write(con) -> None:
+        for run, record in merged.items():
+            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
+            writer.delete_run(con, run)
+            for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
+                _copy_rows(con, source, run)
+            # each shard's label_quality used its own words' thresholds: use the whole run's
+            con.execute(sql.read("refresh_label_quality"), {"run": run})
+            if record["group"] is not None:
+                writer.check_group(con, record)
+            con.execute(sql.read("insert_run"), record)
+            for version in versions[run]:
+                con.execute(sql.read("merge_label_version"), {"run": run, **version})
+        _carry_metadata(con, target, metadata)
+
+    writer.write_store(target, write, foreign_db=foreign_db)
     return sorted(merged)
 
 
@@ -85,13 +84,10 @@ def _check_target(target: str, runs: dict, tables: dict, *, replace: bool) -> No
     metadata table's name. The write transaction checks the same again."""
     if not Path(target).exists():
         return
-    store_db.check_file(Path(target))
+    con = store_db.open_file(Path(target), read_only=True)
     try:
-        con = duckdb.connect(target, read_only=True)
-    except duckdb.Error as e:
-        raise store_db._explain_open_error(Path(target), e) from None
-    try:
-        if not store_db.has_schema(con):
+        state = store_db.inspect(con)
+        if state.kind != "lossdb" or "runs" not in state.objects:
             return
         for run in runs:
             writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)

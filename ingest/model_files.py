@@ -39,7 +39,7 @@ def check_model(spec: str) -> None:
         json.loads(config.read_text("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise InputError(f"{config} is not valid JSON ({str(e).splitlines()[0]})",
-                         "pass a folder saved with save_pretrained") from None
+                         "pass a folder saved with save_pretrained") from e
     if not any(any(path.glob(pattern)) for pattern in WEIGHTS):
         raise InputError(f"{spec} has a config.json but no weights ({', '.join(WEIGHTS)})",
                          "pass a folder saved with save_pretrained, weights included")
@@ -75,11 +75,11 @@ def _check_hub_model(spec: str) -> None:
         raise InputError(absent, "pass a model folder, or download the model first (HF_HUB_OFFLINE is set)")
     try:
         huggingface_hub.model_info(spec, timeout=10)
-    except RepositoryNotFoundError:
+    except RepositoryNotFoundError as e:
         raise InputError(f"model path {spec} does not exist, and the Hugging Face hub has no model of that name",
-                         "pass a model folder, or a hub id such as owner/name") from None
+                         "pass a model folder, or a hub id such as owner/name") from e
     except HfHubHTTPError:
         return  # gated, rate-limited...: let transformers try, and explain
     except Exception as e:  # no network: httpx / requests connection errors
         raise InputError(f"{absent}, and the hub cannot be reached ({type(e).__name__})",
-                         "pass a model folder, or download the model where there is network") from None
+                         "pass a model folder, or download the model where there is network") from e

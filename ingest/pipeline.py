@@ -19,11 +19,10 @@ from typing import Iterable, Iterator
 import duckdb
 import numpy as np
 
-import lossdb
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
-
 from lossdb.outfile import disk_full, is_disk_full
+from lossdb.version import __version__
 
 from . import align, model_files, writer
 from .replace import Replaced, check_policy
@@ -54,13 +53,13 @@ class IngestSummary:
                 f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}{self.replaced.line()}")
 
 
-def parse_shard(text: str | None, option: str = "--shard") -> tuple[int, int] | None:
+def parse_shard(text: str | None, option: str = "shard") -> tuple[int, int] | None:
     """'i/N' -> (i, N): the sequences whose seq_id % N == i (a shard to score, or a fold to hold out)."""
     if text is None:
         return None
     match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
     if not match or not 0 <= int(match[1]) < int(match[2]):
-        raise UsageError(f"{option} {text!r} is not of the form i/N with 0 <= i < N", f"e.g. {option} 0/4")
+        raise UsageError(f"{option} {text!r} is not of the form i/N with 0 <= i < N", "e.g. '0/4'", parameter=option)
     return int(match[1]), int(match[2])
 
 
@@ -94,6 +93,7 @@ def ingest(
     workers: int | None = None,
     gpus_per_worker: float = 0,
     staging: str | None = None,
+    foreign_db: bool = False,
 ) -> IngestSummary:
     """Score `data` with `model` and add it to the store at `db` as run `run`.
 
@@ -106,21 +106,25 @@ def ingest(
     worker can reach; default: a local temporary folder); the commit is the same either way.
     Replacing a run (`replace`) that has label versions needs `label_versions`: "drop" deletes
     them with it, "keep" carries them over when the new run has the same sequences (words and
-    gold tags), see lossdb.ingest.replace. Returns the summary (saying what was replaced);
-    raises LossdbError (the store unchanged) on any bad input, and on a full disk.
+    gold tags), see lossdb.ingest.replace.
+    `foreign_db`: `db` may be another application's DuckDB file (lossdb's tables go beside its own).
+    Returns the summary (saying what was replaced); raises LossdbError (the store unchanged) on
+    any bad input, and on a full disk.
     """
     started = time.perf_counter()
     db_path = str(db or store_db.default_path())
     if batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, not {batch_size}", "e.g. --batch-size 64")
+        raise UsageError(f"batch_size must be at least 1, not {batch_size}", "e.g. 64", parameter="batch_size")
     if overflow not in OVERFLOW:
-        raise UsageError(f"--overflow must be window or truncate, not {overflow!r}", "the default, window, drops nothing")
+        raise UsageError(f"overflow must be window or truncate, not {overflow!r}", "the default, window, drops nothing",
+                         parameter="overflow")
     if limit is not None and limit < 1:
-        raise UsageError(f"--limit must be at least 1, not {limit}", "leave it out to score everything")
+        raise UsageError(f"limit must be at least 1, not {limit}", "leave it out to score everything", parameter="limit")
     if max_length is not None and max_length < 1:
-        raise UsageError(f"--max-length must be at least 1, not {max_length}", "leave it out to use the model's")
+        raise UsageError(f"max_length must be at least 1, not {max_length}", "leave it out to use the model's",
+                         parameter="max_length")
     if stride is not None and stride < 0:
-        raise UsageError(f"--stride must be 0 or more, not {stride}", "leave it out for half a window")
+        raise UsageError(f"stride must be 0 or more, not {stride}", "leave it out for half a window", parameter="stride")
     if backend not in BACKENDS:
         raise UsageError(f"unknown --backend {backend!r}", f"choose one of {', '.join(BACKENDS)}")
     if backend == "onnxruntime" and dtype != "float32":
@@ -136,14 +140,14 @@ def ingest(
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
-    _check_store(db_path, run, replace=replace, label_versions=label_versions)
+    _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
     model_files.check_model(model)
     n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
 
     common = dict(db_path=db_path, run=run, model=model, replace=replace, label_versions=label_versions,
                   group=group, step=step,
                   batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit,
-                  progress=progress, n_expected=n_expected)
+                  progress=progress, n_expected=n_expected, foreign_db=foreign_db)
     if engine == "ray":
         ray_engine = _import_ray_engine()
         ray_options = dict(ray_address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker, staging=staging)
@@ -186,6 +190,7 @@ def score_and_commit(
     progress: bool = False,
     n_expected: int | None = None,
     extra_params: dict | None = None,
+    foreign_db: bool = False,
 ) -> IngestSummary:
     """Score `source` with an already loaded model (scoring.LoadedModel) in batches, stage the
     rows, and commit them as run `run` in one transaction. Shared by `ingest()` and the
@@ -208,13 +213,13 @@ def score_and_commit(
 
     return _stage_and_commit(source, writer.StagedRun, score_here, db_path=db_path, run=run, model=model,
                              replace=replace, label_versions=label_versions, group=group, step=step,
-                             batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit, progress=progress,
-                             n_expected=n_expected, extra_params=extra_params)
+                             batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit,
+                             progress=progress, n_expected=n_expected, extra_params=extra_params, foreign_db=foreign_db)
 
 
 def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model, replace, group, step, batch_size,
                       overflow, stride, shard_of, limit, progress, n_expected, extra_params,
-                      label_versions: str | None = None) -> IngestSummary:
+                      label_versions: str | None = None, foreign_db=False) -> IngestSummary:
     """Stage the rows that `score(staged, examples, new_bar)` writes (in this process, or by Ray
     workers: ray_engine), then commit them with the run record in one transaction. `score`
     returns what the record keeps of the model (scorer_facts)."""
@@ -231,7 +236,7 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
         record = {
             "run": run, "created_at": created, "model": model, "model_revision": facts["revision"],
             "data_source": source.description, "split": source.split, "label_names": facts["label_names"],
-            "version": lossdb.__version__, "group": group, "step": step,
+            "version": __version__, "group": group, "step": step,
             "params": {
                 "batch_size": batch_size, "device": facts["device"], "dtype": facts["dtype"],
                 "max_length": facts["max_length"], "overflow": overflow, "stride": stride,
@@ -240,7 +245,8 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
             },
         }
         try:
-            replaced = writer.commit(db_path, staged, record, replace=replace, label_versions=label_versions)
+            replaced = writer.commit(db_path, staged, record, replace=replace, label_versions=label_versions,
+                                     foreign_db=foreign_db)
         except (OSError, duckdb.Error) as e:  # the commit rolled back (and removed a store it created)
             if is_disk_full(e):
                 raise disk_full(Path(db_path).resolve().parent) from None
@@ -267,7 +273,8 @@ def load_scorer(model: str, *, device: str, dtype: str, backend: str):
 def checked_max_length(loaded, max_length: int | None) -> int:
     limit_length = loaded.max_length if max_length is None else max_length
     if limit_length > loaded.max_length:
-        raise UsageError(f"--max-length {limit_length} exceeds the model's {loaded.max_length}", "lower it")
+        raise UsageError(f"max_length {limit_length} exceeds the model's {loaded.max_length}", "lower it",
+                         parameter="max_length")
     return limit_length
 
 
@@ -307,24 +314,25 @@ def _versions() -> dict:
     return scoring.versions()
 
 
-def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str | None) -> None:
+def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str | None = None,
+                 foreign_db: bool = False) -> None:
     """Fail before scoring if the store can't take this run; never create the file here.
 
     The store is opened read-write for a moment, as the commit will: a store that another
-    process holds open (a reader as much as a writer) is reported now, not after scoring.
+    process holds open (a reader as much as a writer) is reported now, not after scoring; so
+    is a file that is not a lossdb store, or one written by a newer lossdb.
     """
     path = Path(db_path)
     if not path.parent.exists():
         raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another --db path")
     if not path.exists():
         return
-    store_db.check_file(path)
+    con = store_db.open_file(path, read_only=False)
     try:
-        con = duckdb.connect(db_path, read_only=False)
-    except duckdb.Error as e:
-        raise store_db._explain_open_error(path, e) from None
-    try:
-        if store_db.has_schema(con):
+        store_db._check_length(con, path)
+        state = store_db.inspect(con)
+        store_db.check_writable(path, state, foreign_db=foreign_db)
+        if "runs" in state.objects and state.kind == "lossdb":
             writer.check_run_name(con, run, replace=replace, label_versions=label_versions)
     except duckdb.Error as e:
         damaged = store_db.damage_error(e, path)
@@ -457,7 +465,8 @@ def _score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size)
 
 
 def words_hash(words: list[str]) -> str:
-    """A stable key for a sequence's text, the same in every run and for every model."""
+    """A stable key for a sequence's text, the same in every run and for every model: the rule of
+    the SQL macro words_hash (sql/schema/126_words_hash.sql), computed here while staging."""
     return hashlib.md5("\x1f".join(words).encode("utf-8")).hexdigest()
 
 

@@ -40,7 +40,7 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: st
     """Model and tokenizer through the Auto classes, from a local folder or a hub id."""
     check_model(spec)
     if dtype not in DTYPES:
-        raise UsageError(f"unknown --dtype {dtype!r}", f"choose one of {', '.join(DTYPES)}")
+        raise UsageError(f"unknown dtype {dtype!r}", f"choose one of {', '.join(DTYPES)}", parameter="dtype")
     target = _device(device)
     transformers.utils.logging.disable_progress_bar()  # ingest shows its own
     try:
@@ -49,7 +49,7 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: st
     except Exception as e:  # transformers raises OSError, ValueError, KeyError... for bad folders and ids
         first = first_line(e).rstrip(".")
         raise InputError(f"cannot load a token-classification model from {spec}: {first}",
-                         "pass a folder saved with save_pretrained, or a hub id that is cached locally") from None
+                         "pass a folder saved with save_pretrained, or a hub id that is cached locally") from e
     require_word_alignment(tokenizer)
     # lossdb windows (or truncates) long sequences itself: transformers' warning that a sequence
     # is longer than the model's maximum, "will result in indexing errors", does not apply.
@@ -95,10 +95,10 @@ def _device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"unknown --device {name!r}", "use auto, cpu, cuda or cuda:N") from None
+    except RuntimeError as e:
+        raise UsageError(f"unknown device {name!r}", "use auto, cpu, cuda or cuda:N", parameter="device") from e
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for but no CUDA GPU is available", "use --device cpu")
+        raise UsageError("device cuda was asked for but no CUDA GPU is available", "use cpu", parameter="device")
     return device
 
 

@@ -34,8 +34,6 @@ LOCK_WAIT_SECONDS = float(os.environ.get("LOSSDB_LOCK_WAIT", "120"))
 # Every table that holds rows of a run; replacing a run clears them all.
 RUN_TABLES = ("tokens", "sequences", "sequence_labels", "label_versions", "runs")
 
-# cleanlab's default soft-min temperature for token classification sentence scores.
-LABEL_QUALITY_TEMPERATURE = 0.05
 
 TOKEN_SCHEMA = pa.schema([
     ("seq_id", pa.int64()), ("position", pa.int32()), ("token", pa.string()), ("token_id", pa.int32()),
@@ -119,18 +117,8 @@ def staging_folder(pid: int) -> Path | None:
 def remove_stale_staging(tmp_dir: str | None = None) -> None:
     """Delete staging folders left by ingests that were killed (their process is gone)."""
     for folder, pid in staging_folders(tmp_dir):
-        if not _alive(pid):
+        if not store_db.process_alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def _token_table(scored: list[ScoredSequence]) -> pa.Table:
@@ -236,61 +224,99 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
             "score the same data (same order, same words) for every run of a group, or use another group")
 
 
-def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool,
-           label_versions: str | None = None) -> replacing.Replaced:
+def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, label_versions: str | None = None,
+           foreign_db: bool = False) -> replacing.Replaced:
     """Move a staged run into the store atomically: every row of it, or nothing. Returns what
-    became of an earlier run of the name (and its label versions).
-
-    If this commit created the store file and then failed, the file is removed again, so a
-    failed first ingest leaves no store behind.
-    """
+    became of an earlier run of the name (and its label versions)."""
     staged.close()
-    path = Path(db_path)
-    created = not path.exists()
-    con = store_db.connect(db_path, read_only=False, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)
-    try:
+
+    replaced = replacing.Replaced()
+
+    def write(con) -> None:
+        nonlocal replaced
         con.execute(sql.read("commit_memory_limit"))
-        with store_db.transaction(con):
-            replaced = check_run_name(con, run["run"], replace=replace, label_versions=label_versions)
-            if replaced.kept:
-                replacing.hold(con, run["run"])
-            delete_run(con, run["run"], keep_versions=replaced.kept)
-            _fault("commit-deleted")
-            con.execute(sql.read("commit_tokens"), {
-                "run": run["run"], "labels": run["label_names"], "path": str(staged.tokens_path)})
-            _fault("commit-tokens")
-            con.execute(sql.read("commit_sequences"), {
-                "run": run["run"], "tokens_path": str(staged.tokens_path),
-                "sequences_path": str(staged.sequences_path), "temperature": LABEL_QUALITY_TEMPERATURE,
-                "labels": run["label_names"]})
-            if run.get("group") is not None:
-                check_group(con, run, whole=not run["params"].get("shard"))
-            if replaced.kept:
-                replacing.check_kept(con, run["run"], replaced.versions)
-            con.execute(sql.read("insert_run"), {
-                **run, "group": run.get("group"), "step": run.get("step"),
-                "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
-                "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
-            })
-            _fault("commit-before")
-        _fault("commit-after")
-    except BaseException:
-        con.close()
-        if created:
-            _remove_store(path)
-        raise
-    con.close()
+        replaced = check_run_name(con, run["run"], replace=replace, label_versions=label_versions)
+        if replaced.kept:
+            replacing.hold(con, run["run"])
+        delete_run(con, run["run"], keep_versions=replaced.kept)
+        _fault("commit-deleted")
+        con.execute(sql.read("commit_tokens"), {
+            "run": run["run"], "labels": run["label_names"], "path": str(staged.tokens_path)})
+        _fault("commit-tokens")
+        con.execute(sql.read("commit_sequences"), {
+            "run": run["run"], "tokens_path": str(staged.tokens_path),
+            "sequences_path": str(staged.sequences_path),
+            "labels": run["label_names"]})
+        if run.get("group") is not None:
+            check_group(con, run, whole=not run["params"].get("shard"))
+        if replaced.kept:
+            replacing.check_kept(con, run["run"], replaced.versions)
+        con.execute(sql.read("insert_run"), {
+            **run, "group": run.get("group"), "step": run.get("step"),
+            "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
+            "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
+        })
+        _fault("commit-before")
+
+    write_store(db_path, write, foreign_db=foreign_db, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)
+    _fault("commit-after")
     return replaced
+
+
+def write_store(db_path: str | os.PathLike, write, *, foreign_db: bool = False, lock_wait: float = 0.0,
+                on_wait=None) -> None:
+    """Run `write(con)` in one transaction on the store at `db_path` (migrated first), creating it
+    if it does not exist. Used by every command that may create a store (ingest, merge).
+
+    A new store is never made in place: it is built whole in a private file beside the target
+    and published with a link that fails if the target appeared meanwhile. So a failed or
+    killed first write leaves no store behind, and of two writers racing to create the same
+    store neither can delete what the other wrote: the loser finds the store and writes into
+    it like any other (where its run name is taken, it is refused and deletes nothing).
+    """
+    path = Path(db_path)
+    if not path.exists():
+        if not path.parent.exists():
+            raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another --db path")
+        store_db.remove_stale_siblings(path, "new")
+        fresh = store_db.sibling(path, "new")
+        try:
+            con = store_db.connect(fresh, read_only=False, migrate=True, create=True)
+            try:
+                with store_db.transaction(con):
+                    write(con)
+                con.execute("CHECKPOINT")  # the whole store in the one file that is published
+            finally:
+                con.close()
+            if _publish(fresh, path):
+                return
+        finally:
+            store_db.remove_store_file(fresh)
+    con = store_db.connect(path, read_only=False, migrate=True, foreign_db=foreign_db, lock_wait=lock_wait,
+                           on_wait=on_wait)
+    try:
+        with store_db.transaction(con):
+            write(con)
+    finally:
+        con.close()
+
+
+def _publish(fresh: Path, path: Path) -> bool:
+    """Give the finished file `fresh` the name `path` unless a file has it already (False then)."""
+    try:
+        os.link(fresh, path)  # atomic, and never replaces
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: rename, checking first (a narrow race remains)
+        if path.exists():
+            return False
+        os.rename(fresh, path)
+    return True
 
 
 def _tell_waiting(reason: str) -> None:
     print(f"lossdb: {reason}; waiting up to {LOCK_WAIT_SECONDS:.0f} s for it to close the store ...",
           file=sys.stderr, flush=True)
-
-
-def _remove_store(path: Path) -> None:
-    for file in (path, path.with_name(path.name + ".wal")):
-        file.unlink(missing_ok=True)
 
 
 def _fault(point: str) -> None:

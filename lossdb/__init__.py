@@ -5,11 +5,11 @@ where its dataset's labels are wrong.
     store = lossdb.connect("lossdb.duckdb")
     store.top(3)
 
-Scoring lives in lossdb.ingest (it imports torch lazily); the questions in lossdb.queries.
+Every `lossdb` command is a Store method; scoring lives in lossdb.ingest (it imports torch
+lazily), the questions in lossdb.queries, every error type in lossdb.errors.
 """
-__version__ = "0.1.0"
+from lossdb.errors import LossdbError
+from lossdb.store import Store, connect, upgrade
+from lossdb.version import __version__
 
-from lossdb.errors import LossdbError  # noqa: E402
-from lossdb.store import Store, connect  # noqa: E402
-
-__all__ = ["connect", "Store", "LossdbError", "__version__"]
+__all__ = ["connect", "upgrade", "Store", "LossdbError", "__version__"]

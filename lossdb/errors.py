@@ -1,7 +1,10 @@
-"""The one error type lossdb raises for things a user can fix.
+"""Every error type lossdb raises for things a user can fix.
 
-Every LossdbError carries a message (what is wrong) and a hint (what to do);
-the CLI prints both on one line and exits with the error's exit code.
+Every LossdbError carries a message (what is wrong) and a hint (what to do), both in the words
+of the Python caller: a parameter is named as the function names it (``bins``, ``name``), and
+``parameter`` says which one, so the CLI can name its own flag for it when it prints the error
+(one line, with the error's exit code). The cause (a DuckDB or transformers error) is kept as
+``__cause__``; ``LOSSDB_DEBUG=1`` makes the CLI show the whole chain.
 """
 from __future__ import annotations
 
@@ -18,10 +21,11 @@ class LossdbError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, parameter: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.parameter = parameter  # the caller's argument at fault, if one is
 
     def __str__(self) -> str:
         return f"{self.message}; {self.hint}" if self.hint else self.message
@@ -37,6 +41,14 @@ class InputError(LossdbError):
     """A data file, model or annotation file that cannot be used as given."""
 
     exit_code = 3
+
+
+class LabelImportError(InputError):
+    """An import of labels refused whole; `problems` lists every problem found (sequence, span, reason)."""
+
+    def __init__(self, message: str, hint: str, problems: list[str], *, parameter: str | None = None) -> None:
+        super().__init__(message, hint, parameter=parameter)
+        self.problems = problems
 
 
 class StoreError(LossdbError):

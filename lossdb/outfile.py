@@ -23,11 +23,12 @@ def check_new(path: str | os.PathLike, *, force: bool = False) -> Path:
     folder, nor an existing file unless `force`."""
     out = Path(path)
     if not out.parent.exists():
-        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another --out path")
+        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another path", parameter="path")
     if out.is_dir():
-        raise UsageError(f"{out} is a folder", "name a file to write")
+        raise UsageError(f"{out} is a folder", "name a file to write", parameter="path")
     if out.exists() and not force:
-        raise UsageError(f"{out} already exists", "choose another --out path, or pass --force to replace it")
+        raise UsageError(f"{out} already exists", "choose another path, or pass --force (force=True) to replace it",
+                         parameter="path")
     return out
 
 

@@ -21,14 +21,14 @@ from typing import Any, Sequence
 
 from lossdb import outfile
 from lossdb.errors import UsageError
+from lossdb.palette import LOSS_RGB, OK_RGB, hex_colour
+from lossdb.queries import analysis, core, display, dynamics
 
 KINDS = ("confusion", "loss-by-label", "loss-hist")
 SUFFIXES = (".png", ".svg")
 
-# One red for loss everywhere (report, terminal, notebook); greys for the rest.
-LOSS_RGB = (203, 45, 62)
-_LOSS = "#cb2d3e"
-_OK = "#7f8c9a"
+_LOSS = hex_colour(LOSS_RGB)
+_OK = hex_colour(OK_RGB)
 _STYLE = {
     "font.size": 10, "axes.titlesize": 12, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
     "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "lossdb",
@@ -53,8 +53,7 @@ def _columns(result, *names: str) -> list[list[Any]]:
     missing = [n for n in names if n not in result.columns]
     if missing:
         raise UsageError(f"the result has no column {missing[0]!r} to plot", f"its columns: {', '.join(result.columns)}")
-    index = [result.columns.index(n) for n in names]
-    return [[row[i] for row in result.rows] for i in index]
+    return [result.column(n) for n in names]
 
 
 def _nothing(fig, what: str):
@@ -197,28 +196,86 @@ def datamap(result, *, variability: float = 0.2, confidence: float = 0.5, title:
 # --- from a store ----------------------------------------------------------------------------------
 
 
-def data(con, kind: str, *, run: str | None = None):
+def datamap_figure(con, group: str, path: str | Path | None = None, *, force: bool = False):
+    """The data map of run group `group` (lossdb.queries.dynamics.datamap) as a Figure; written
+    to `path` (.png or .svg) if given (an existing file is replaced only with `force`)."""
+    if path is not None:
+        check_out(path, force=force)
+    fig = datamap(dynamics.datamap(con, group), title=f"Data map of group {group}")
+    if path is not None:
+        save(fig, path, force=force)
+    return fig
+
+
+def evaluation_figure(con, truth: str, path=None, *, run: str | None = None, labels: str = core.GOLD,
+                      methods: list[str] | None = None, force: bool = False):
+    """The precision-recall curves of every method against version `truth` on one matplotlib
+    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg;
+    an existing file is replaced only with `force`)."""
+    import matplotlib
+
+    if path is not None:
+        check_out(path, force=force)
+    with matplotlib.rc_context(_STYLE):  # the style's text.parse_math: a '$' in a name is text
+        fig = _draw_evaluation(con, truth, run=run, labels=labels, methods=methods)
+    if path is not None:
+        save(fig, path, force=force)
+    return fig
+
+
+def _draw_evaluation(con, truth: str, *, run, labels, methods):
+    import numpy as np
+
+    from lossdb.queries import rankings  # numpy loads here, not for every command
+
+    run_id, labels = analysis.run_labels(con, run, labels)
+    truth = core.check_labels(con, run_id, truth)
+    table = rankings.evaluate(con, truth, run=run_id, labels=labels, methods=methods).records()
+    scores, y = rankings._scores_and_truth(con, run_id, labels, truth)
+    fig = _figure(6.5, 4.5)
+    ax = fig.add_subplot()
+    for r in table:
+        s = rankings.suspicion(scores[r["method"]], descending=r["method"] in rankings.DESCENDING)
+        order = np.argsort(-s, kind="stable")
+        ys, ss = y[order], s[order]
+        last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
+        tps = np.cumsum(ys)[last]
+        ax.step(np.r_[0.0, tps / y.sum()], np.r_[1.0, tps / (last + 1)], where="pre",
+                linewidth=2.4 if r["default"] else 1.2,
+                label=f"{r['method']}{' (default)' if r['default'] else ''}  AP {r['auprc']:.3f}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Finding the corrections of {truth!r} (run {run_id})")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise UsageError(f"no plot named {kind!r}", f"choose one of {', '.join(KINDS)}", parameter="kind")
+    return kind
+
+
+def data(con, kind: str, *, run: str | None = None, labels: str = core.GOLD):
     """The Result that figure `kind` is drawn from: the table its command prints
     (confusion_long, loss_by_label, loss_histogram)."""
-    from lossdb.queries import analysis, display
-
+    check_kind(kind)
     if kind == "confusion":
-        return analysis.confusion_long(con, run=run)
+        return analysis.confusion_long(con, run=run, labels=labels)
     if kind == "loss-by-label":
-        return analysis.loss_by_label(con, run=run)
-    if kind == "loss-hist":
-        return display.loss_histogram(con, run=run)
-    raise UsageError(f"no plot named {kind!r}", f"choose one of {', '.join(KINDS)}")
+        return analysis.loss_by_label(con, run=run, labels=labels)
+    return display.loss_histogram(con, run=run)
 
 
-def figure(con, kind: str, *, run: str | None = None):
-    """Figure `kind` of `run` (default: the newest complete run), drawn from `data`."""
-    result = data(con, kind, run=run)
+def figure(con, kind: str, *, run: str | None = None, labels: str = core.GOLD):
+    """Figure `kind` of `run` (default: the newest complete run), drawn from `data`, judged
+    against label version `labels` (the loss histogram reads the stored gold losses)."""
+    result = data(con, kind, run=run, labels=labels)
     if kind == "confusion":
-        from lossdb import queries
-        from lossdb.queries import analysis
-
-        return confusion(result, labels=analysis.label_names(con, queries.resolve_run(con, run)))
+        title = "Confusion matrix (row-normalised)" + ("" if labels in (None, core.GOLD) else f", labels {labels}")
+        return confusion(result, labels=core.label_names(con, core.resolve_run(con, run)), title=title)
     return {"loss-by-label": loss_by_label, "loss-hist": loss_hist}[kind](result)
 
 
@@ -230,7 +287,8 @@ def check_out(path: str | Path, *, force: bool = False) -> Path:
     an existing file unless `force`."""
     out = Path(path)
     if out.suffix.lower() not in SUFFIXES:
-        raise UsageError(f"cannot tell the image format of {str(out)!r}", "end the file name in .png or .svg")
+        raise UsageError(f"cannot tell the image format of {str(out)!r}", "end the file name in .png or .svg",
+                         parameter="path")
     return outfile.check_new(out, force=force)
 
 

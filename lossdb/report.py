@@ -19,12 +19,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-import lossdb
-from lossdb import outfile, queries
+from lossdb import outfile, plots, queries
 from lossdb.errors import UsageError
-from lossdb.queries import display
+from lossdb.palette import css_rgb
+from lossdb.queries import analysis, compare, display, metadata
+from lossdb.queries.core import RANKINGS
+from lossdb.queries.result import Result
+from lossdb.version import __version__
 
-RANKINGS = ("total_loss", "mean_loss", "label_quality")
 _RANKING_NAMES = {"total_loss": "total loss", "mean_loss": "mean loss", "label_quality": "label quality"}
 
 
@@ -57,10 +59,6 @@ class Report:
 # --- gathering ------------------------------------------------------------------------------------
 
 
-def check_n(n: int) -> int:
-    return queries.check_n(n, "--n")
-
-
 def build(con, *, run: str | None = None, against: str | None = None, n: int = 50) -> Report:
     """Query the store and render the report of `run` (default: the newest complete run);
     with `against`, also the sequences whose loss changed most between the two runs."""
@@ -71,19 +69,20 @@ def build(con, *, run: str | None = None, against: str | None = None, n: int = 5
 
 def collect(con, *, run: str | None = None, against: str | None = None, n: int = 50) -> dict[str, Any]:
     """Everything the report shows: the Results of the query functions the CLI prints."""
-    from lossdb.queries import analysis, compare, entities, metadata
+    from lossdb.queries import entities  # numpy loads here: `import lossdb` stays light
 
-    check_n(n)
+    queries.check_n(n)
     run_id = queries.resolve_run(con, run)
     other = None
     if against is not None:
         other = queries.resolve_run(con, against)
         if other == run_id:
-            raise UsageError(f"--against names the report's own run {run_id!r}", "choose another run (see `lossdb runs`)")
+            raise UsageError(f"against names the report's own run {run_id!r}", "choose another run (see `lossdb runs`)",
+                             parameter="against")
     record = next(r for r in queries.runs(con).records() if r["run_id"] == run_id)
     tops = {by: queries.top(con, n, run=run_id, by=by).records() for by in RANKINGS}
     seq_ids = sorted({r["seq_id"] for rows in tops.values() for r in rows})
-    entity_scores, entity_errors = entities.scores_and_errors(con, run_id)
+    entity_scores, entity_errors = entities.scores_and_errors(con, run=run_id)
     return {
         "run": record,
         "against": other,
@@ -116,8 +115,6 @@ def _group_datamap(con, group: str | None):
 
 def _metadata_columns(con) -> list[tuple[str, str]]:
     """(table, column) of every column `lossdb annotate` added, but the keys."""
-    from lossdb.queries import metadata
-
     out = []
     for row in metadata.annotations(con).records():
         skip = {"seq_key", row["key_column"]}
@@ -188,7 +185,7 @@ def _run_section(record: dict, against: str | None) -> str:
         ("sequences", _num(record.get("n_sequences"), 0)), ("tokens", _num(record.get("n_tokens"), 0)),
         ("scored in windows", _num(record.get("n_windowed"), 0)), ("truncated", _num(record.get("n_truncated"), 0)),
         ("labels", " ".join(record.get("label_names") or [])), ("ingested", when),
-        ("lossdb", f"{record.get('lossdb_version')} (ingest), {lossdb.__version__} (report)"),
+        ("lossdb", f"{record.get('lossdb_version')} (ingest), {__version__} (report)"),
     ]
     if against:
         items.insert(1, ("compared with", against))
@@ -212,14 +209,15 @@ def _sequence_data(data: dict) -> dict:
                 continue
             detail = details.get(r["seq_id"], {})
             # As `lossdb top` and the book show it: the first special token dropped.
-            word_index = list(detail.get("word_index") or [])[1:]
-            top_probs = list(detail.get("top_probs") or [])[1:]
-            losses = [round(float(x), 4) for x in r["losses"][1:]]
+            view = display.book_view(r)
+            word_index = display.book_positions(detail.get("word_index"))
+            top_probs = display.book_positions(detail.get("top_probs"))
+            losses = [round(x, 4) for x in view["losses"]]
             highest = max([highest, *losses])
             seqs[key] = {
                 "id": r["seq_id"], "total": _finite(r["total_loss"]), "mean": _finite(r["mean_loss"]),
                 "lq": _finite(r["label_quality"]), "errors": detail.get("n_errors"), "labelled": detail.get("n_labelled"),
-                "t": list(r["tokens"][1:]), "g": list(r["labels"][1:]), "p": list(r["preds"][1:]), "l": losses,
+                "t": view["tokens"], "g": view["labels"], "p": view["preds"], "l": losses,
                 "k": [[v for item in probs for v in (label_at.get(item["label"], 0), round(float(item["p"]), 3))]
                       for probs in top_probs],
                 "gs": _token_spans(spans.get(r["seq_id"], []), "gold", word_index),
@@ -227,7 +225,7 @@ def _sequence_data(data: dict) -> dict:
                 "w": list(detail.get("words") or []),
             }
     return {
-        "labels": labels, "scale": round(max(highest, 1e-6), 4), "rgb": "203,45,62",
+        "labels": labels, "scale": round(max(highest, 1e-6), 4), "rgb": css_rgb(),
         "orders": {by: [str(r["seq_id"]) for r in rows] for by, rows in data["tops"].items()},
         "seqs": seqs,
     }
@@ -274,8 +272,6 @@ def _sequences_section(data: dict) -> str:
 
 
 def _figure_svg(make: Callable[[], Any]) -> str:
-    from lossdb import plots
-
     return f"<figure>{plots.svg(make())}</figure>"
 
 
@@ -295,8 +291,6 @@ def _entities_section(data: dict) -> str:
 
 
 def _losses_section(data: dict) -> str:
-    from lossdb import plots
-
     by_label, by_token = data["loss_by_label"], data["loss_by_token"]
     return ('<div class=cols><div><h3>By gold label</h3>'
             + _note("Labelled tokens: count, mean and sum of the loss, and the share predicted right "
@@ -309,8 +303,6 @@ def _losses_section(data: dict) -> str:
 
 
 def _confusion_section(data: dict) -> str:
-    from lossdb import plots
-
     names = list(data["run"]["label_names"] or [])
     return (_note("Labelled tokens; gold labels on the rows, predictions on the columns, each row divided by its "
                   "total (<code>lossdb confusion</code>, <code>lossdb plot confusion</code>).")
@@ -323,8 +315,6 @@ def _suspects(items) -> str:
 
 
 def _issues_section(data: dict) -> str:
-    from lossdb.queries import Result
-
     issues = data["label_issues"]
     keep = [c for c in issues.columns if c not in ("run_id", "suspects", "suspected")]
     rows = [tuple(r[c] for c in keep) + (_suspects(r["suspects"]),) for r in issues.records()]
@@ -349,8 +339,6 @@ def _metadata_section(data: dict) -> str | None:
 
 
 def _compare_section(data: dict) -> str | None:
-    from lossdb.queries import Result
-
     if data["compare"] is None:
         return None
     run_id, other = data["run"]["run_id"], data["against"]
@@ -365,8 +353,6 @@ def _compare_section(data: dict) -> str | None:
 
 
 def _histogram_section(data: dict) -> str:
-    from lossdb import plots
-
     return (_note("Labelled tokens by loss; the model's wrong predictions in red (<code>lossdb plot loss-hist</code>).")
             + _figure_svg(lambda: plots.loss_hist(data["histogram"])))
 
@@ -416,10 +402,10 @@ def render(data: dict) -> tuple[str, list[str]]:
         "<meta name=viewport content=\"width=device-width, initial-scale=1\">"
         "<meta http-equiv=Content-Security-Policy content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "script-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{esc(title)}</title><style>{_asset('report.css')}</style></head><body>"
+        f"<title>{esc(title)}</title><style>:root {{ --loss: {css_rgb()}; }}\n{_asset('report.css')}</style></head><body>"
         f"<header class=top><h1>{esc(title)}</h1><nav class=toc>{toc}</nav></header>"
         f"<main>{''.join(parts)}</main>"
-        f"<footer>Written by lossdb {esc(lossdb.__version__)} on "
+        f"<footer>Written by lossdb {esc(__version__)} on "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}.</footer>"
         f"<div id=tip hidden role=tooltip></div><script>{_asset('report.js')}</script></body></html>\n"
     )

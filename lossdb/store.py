@@ -1,4 +1,4 @@
-"""Store: the Python API over a lossdb file, for notebooks and scripts.
+"""Store: the Python API over a lossdb file, for notebooks and scripts, and what the CLI calls.
 
     >>> import lossdb
     >>> store = lossdb.connect("lossdb.duckdb")      # read-only
@@ -6,39 +6,70 @@
     >>> for frame in store.samples(3):               # the book's get_samples tables
     ...     display(frame)                           # (in Jupyter: losses shaded)
     >>> store.report(n=50)                           # the HTML report, inline in Jupyter
+
+Every question is one method here, and each method is one call of a lossdb.queries function
+(or lossdb.ingest.labels, lossdb.report, lossdb.plots). Tables come back as pandas DataFrames;
+a store opened with ``frames=False`` returns the query's Result instead (``.records()``,
+``.column(name)``, ``.df()``): the CLI does, so that printing a table never imports pandas.
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Iterator
 
-from lossdb import queries
-from lossdb.queries import db
+from lossdb import plots, report
+from lossdb.errors import StoreError, UsageError
+from lossdb.queries import analysis, compare, core, db, display, dynamics, metadata, versions
+from lossdb.queries.tags import DEFAULT_SCHEME
+from lossdb.queries.result import Result
+
+# numpy (queries.entities, ingest.labels) and pandas (styled) load inside the methods that
+# need them: `import lossdb` and every read-only command stay light.
 
 
 class Store:
-    """A connection to one store. Read-only unless opened with ``read_only=False``."""
+    """A connection to one store. Read-only unless opened with ``read_only=False``; tables as
+    DataFrames unless opened with ``frames=False`` (then as Results)."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = True, frames: bool = True) -> None:
         self.path = str(path or db.default_path())
         self.read_only = read_only
+        self.frames = frames
+        if not read_only and not Path(self.path).exists():  # a Store opens a store; ingest makes one
+            raise StoreError(f"no lossdb store at {self.path}", "run `lossdb ingest` first, or give the path of a store",
+                             parameter="path")
         self.con = db.connect(self.path, read_only=read_only)
+
+    def _table(self, result: Result, *, shaded: str | None = None):
+        """`result` as this store returns tables: a DataFrame (one Jupyter shades, for `shaded`
+        'top'), or the Result itself."""
+        if not self.frames:
+            return result
+        if shaded:
+            from lossdb.styled import ShadedFrame
+
+            return ShadedFrame.of(result.df(), kind=shaded)
+        return result.df()
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError("this store is open read-only", "open it with lossdb.connect(path, read_only=False)")
 
     # --- the core questions ------------------------------------------------------------
 
     def runs(self):
         """Every complete run, newest first."""
-        return queries.runs(self.con).df()
+        return self._table(core.runs(self.con))
 
-    def top(self, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str = "gold"):
+    def top(self, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str = core.GOLD):
         """The n worst sequences: rank, run_id, seq_id, total_loss, ... and the aligned
         tokens / labels / preds / losses lists (every position, special tokens included).
         A DataFrame; Jupyter shows it with the losses shaded (``.style_losses()``)."""
-        from lossdb.styled import ShadedFrame
+        return self._table(core.top(self.con, n, run=run, by=by, labels=labels), shaded="top")
 
-        return ShadedFrame.of(queries.top(self.con, n, run=run, by=by, labels=labels).df(), kind="top")
-
-    def samples(self, n: int = 3, *, run: str | None = None, by: str = "total_loss") -> Iterator:
+    def samples(self, n: int = 3, *, run: str | None = None, by: str = "total_loss",
+                labels: str = core.GOLD) -> Iterator:
         """One DataFrame per sequence, rows tokens / labels / preds / losses and one column per
         position (the first special token dropped, losses to two decimals), as the book's
         ``get_samples`` yields them."""
@@ -46,254 +77,259 @@ class Store:
 
         from lossdb.styled import ShadedFrame
 
-        records = queries.top(self.con, n, run=run, by=by).records()
-        scale = max((float(x) for row in records for x in row["losses"][1:]), default=0.0)
-        for row in records:
-            frame = pd.DataFrame({
-                "tokens": row["tokens"][1:], "labels": row["labels"][1:], "preds": row["preds"][1:],
-                "losses": [f"{loss:.2f}" for loss in row["losses"][1:]],
-            }).T
-            yield ShadedFrame.of(frame, kind="sample", scale=scale)
+        records = core.top(self.con, n, run=run, by=by, labels=labels).records()
+        scale = display.loss_scale(records)
+        for record in records:
+            view = display.book_view(record)
+            view["losses"] = [f"{loss:.2f}" for loss in view["losses"]]
+            yield ShadedFrame.of(pd.DataFrame(view).T, kind="sample", scale=scale)
+
+    def ranks(self, seq_ids, *, run: str | None = None, by: str = "total_loss"):
+        """Where each of `seq_ids` ranks among all the run's sequences by `by` (1 = worst)."""
+        return self._table(core.ranks(self.con, seq_ids, run=run, by=by))
 
     def report(self, n: int = 50, *, run: str | None = None, against: str | None = None):
         """The HTML report of `run` (default: the newest): a Report that Jupyter renders inline;
         ``.save("report.html")`` writes the self-contained file, ``.html`` is its text."""
-        from lossdb import report
-
         return report.build(self.con, run=run, against=against, n=n)
 
-    def plot(self, kind: str, *, run: str | None = None):
-        """A matplotlib Figure: 'confusion', 'loss-by-label' or 'loss-hist' (as `lossdb plot`)."""
-        from lossdb import plots
-
-        return plots.figure(self.con, kind, run=run)
+    def plot(self, kind: str, path: str | os.PathLike | None = None, *, run: str | None = None,
+             labels: str = core.GOLD, force: bool = False):
+        """A matplotlib Figure: 'confusion', 'loss-by-label' or 'loss-hist' (as `lossdb plot`),
+        saved to `path` (.png or .svg) when given; an existing file is replaced only with `force`."""
+        plots.check_kind(kind)
+        if path is not None:
+            plots.check_out(path, force=force)
+        fig = plots.figure(self.con, kind, run=run, labels=labels)
+        if path is not None:
+            plots.save(fig, path, force=force)
+        return fig
 
     def sequence(self, seq_id: int, *, run: str | None = None):
         """One sequence's ordered token rows."""
-        return queries.sequence_rows(self.con, seq_id, run=run).df()
+        return self._table(core.sequence_rows(self.con, seq_id, run=run))
 
-    def sql(self, text: str, params: dict | list | None = None):
-        """Ad-hoc SQL (values bound from `params`) as a DataFrame."""
-        return queries.adhoc(self.con, text, params).df()
+    def sql(self, text: str, params: dict | list | None = None, *, write: bool = False):
+        """Ad-hoc SQL (values bound from `params`) as a table. Only statements that read run
+        unless `write` (which needs a store opened with ``read_only=False``)."""
+        if write and self.read_only:
+            raise StoreError("this store is open read-only, so write=True cannot change it",
+                             "open it with lossdb.connect(path, read_only=False)", parameter="write")
+        return self._table(core.adhoc(self.con, text, params, write=write))
 
     # --- label versions: export for review, import corrections, compare -------------------
-    # Every question takes labels= (a label version; default gold); `lossdb.queries.top(store.con,
-    # n, labels=...)` ranks against one.
+    # Every question takes labels= (a label version; default gold).
 
-    def export(self, out: str | os.PathLike, *, to: str = "label-studio", run: str | None = None,
-               labels: str | None = None, by: str = "label_quality", n: int = 200, ids: str | None = None,
-               everything: bool = False, force: bool = False):
-        """Write sequences for review or training (label-studio, conll, jsonl, parquet or
+    def export(self, out: str | os.PathLike, *, format: str = "label-studio", run: str | None = None,
+               labels: str = core.GOLD, by: str = "label_quality", n: int = 200, ids: str | None = None,
+               everything: bool = False, force: bool = False, fold: str | None = None):
+        """Write sequences for review or training (`format`: label-studio, conll, jsonl, parquet or
         hf-dataset): the top `n` label issues by default, the seq_ids of the read-only query `ids`,
-        or every sequence. Returns an ExportSummary (`.paths`, `.n_sequences`)."""
+        every sequence, or (`fold` 'i/K') every sequence but fold i. Returns an ExportSummary (`.paths`, `.n_sequences`)."""
         from lossdb.ingest.labels import export_labels
 
-        return export_labels(self.con, out, fmt=to, run=run, labels=labels, by=by, n=n, ids=ids,
-                             everything=everything, force=force)
+        return export_labels(self.con, out, fmt=format, run=run, labels=labels, by=by, n=n, ids=ids,
+                             everything=everything, force=force, fold=fold)
 
     def import_labels(self, path: str | os.PathLike, *, name: str, run: str | None = None,
-                      format: str | None = None, replace: bool = False):
+                      format: str | None = None, replace: bool = False, words_column: str | None = None,
+                      tags_column: str | None = None, id_column: str | None = None):
         """Import corrected labels (Label Studio JSON export, CoNLL, JSONL, Parquet, hf-dataset
         folder) as label version `name`, all or nothing. Needs a store opened with
         ``read_only=False``. Returns an ImportSummary."""
-        from lossdb.errors import StoreError
         from lossdb.ingest.labels import import_labels
 
-        if self.read_only:
-            raise StoreError("this store is open read-only", "open it with lossdb.connect(path, read_only=False)")
-        return import_labels(self.con, path, name=name, run=run, fmt=format, replace=replace)
+        self._writable()
+        return import_labels(self.con, path, name=name, run=run, fmt=format, replace=replace, words_column=words_column,
+                             tags_column=tags_column, id_column=id_column)
 
     def label_versions(self, *, run: str | None = None):
         """The label versions of a run, gold first, with their entity changes against gold."""
-        from lossdb.queries import versions
+        return self._table(versions.label_versions(self.con, run=run))
 
-        return versions.label_versions(self.con, run).df()
-
-    def diff_labels(self, to: str, *, from_labels: str = "gold", run: str | None = None):
+    def diff_labels(self, to_labels: str, *, from_labels: str = core.GOLD, run: str | None = None):
         """One row per entity change (added, removed, retyped, reshaped, split, merged, retagged)."""
-        from lossdb.queries import versions
+        return self._table(versions.diff_labels(self.con, run=run, from_labels=from_labels, to_labels=to_labels))
 
-        return versions.diff_labels(self.con, run, from_labels=from_labels, to_labels=to).df()
+    def consistency(self, *, run: str | None = None, labels: str = core.GOLD, examples: int = 3, n: int | None = None):
+        """Surface forms annotated with different types, or as an entity here and O there (the first `n`)."""
+        return self._table(versions.consistency(self.con, run=run, labels=labels, examples=examples, n=n))
 
-    def consistency(self, *, run: str | None = None, labels: str = "gold", examples: int = 3):
-        """Surface forms annotated with different types, or as an entity here and O there."""
-        from lossdb.queries import versions
+    def seen_unseen(self, train: str | os.PathLike, *, run: str | None = None, labels: str = core.GOLD,
+                    mode: str = "default", scheme: str = DEFAULT_SCHEME):
+        """Entity metrics and loss for surface forms seen in `train` (a run, or a data file as
+        `lossdb ingest --data` takes it) or not."""
+        train = str(train)
+        if not versions.is_run(self.con, train) and (Path(train).exists() or train.startswith("hf:")):
+            from lossdb.ingest.sources import open_source  # a data file: read as ingest reads it
 
-        return versions.consistency(self.con, run, labels=labels, examples=examples).df()
+            train = open_source(train)
+        return self._table(versions.seen_unseen(self.con, run=run, train=train, labels=labels, mode=mode,
+                                                scheme=scheme))
 
-    def seen_unseen(self, train: str, *, run: str | None = None, labels: str = "gold", mode: str = "default"):
-        """Entity metrics and loss for surface forms seen in `train` (a run or a data file) or not."""
-        from lossdb.queries import versions
-
-        return versions.seen_unseen(self.con, run, train=train, labels=labels, mode=mode).df()
-
-    def buckets(self, *, run: str | None = None, labels: str = "gold", by: str | None = None, mode: str = "default"):
+    def buckets(self, *, run: str | None = None, labels: str = core.GOLD, by: str | None = None, mode: str = "default",
+                scheme: str = DEFAULT_SCHEME):
         """Entity metrics and loss by entity length, sequence length and word frequency."""
-        from lossdb.queries import versions
+        return self._table(versions.buckets(self.con, run=run, labels=labels, by=by, mode=mode, scheme=scheme))
 
-        return versions.buckets(self.con, run, labels=labels, by=by, mode=mode).df()
-
-    def calibration(self, *, run: str | None = None, labels: str = "gold", bins: int = 10):
+    def calibration(self, *, run: str | None = None, labels: str = core.GOLD, bins: int = 10):
         """Expected calibration error per predicted label (and '(all)')."""
-        from lossdb.queries import versions
+        return self._table(versions.calibration(self.con, run=run, labels=labels, bins=bins))
 
-        return versions.calibration(self.con, run, labels=labels, bins=bins).df()
-
-    def reliability(self, *, run: str | None = None, labels: str = "gold", bins: int = 10, label: str | None = None):
+    def reliability(self, *, run: str | None = None, labels: str = core.GOLD, bins: int = 10, label: str | None = None):
         """The reliability table: per predicted label and confidence bin, n, confidence, accuracy."""
-        from lossdb.queries import versions
+        return self._table(versions.reliability(self.con, run=run, labels=labels, bins=bins, label=label))
 
-        return versions.reliability(self.con, run, labels=labels, bins=bins, label=label).df()
-
-    def decoding(self, *, run: str | None = None, labels: str = "gold", differences: bool = False):
+    def decoding(self, *, run: str | None = None, labels: str = core.GOLD, differences: bool = False,
+                 scheme: str = DEFAULT_SCHEME):
         """Lenient (seqeval default) versus strict (IOB2) entity metrics side by side, or with
         ``differences=True`` the entities whose verdict differs."""
-        from lossdb.queries import versions
-
         call = versions.decoding_differences if differences else versions.decoding
-        return call(self.con, run, labels=labels).df()
+        return self._table(call(self.con, run=run, labels=labels, scheme=scheme))
 
     # --- error analysis: tokens, labels, confusion, entities, label issues, metadata, runs --------
 
-    def loss_by_token(self, n: int | None = None, *, run: str | None = None, labels: str = "gold"):
+    def loss_by_token(self, n: int | None = None, *, run: str | None = None, labels: str = core.GOLD):
         """Count, mean and sum of the loss per input token over labelled tokens, highest sum first
         (the book's table led by '▁der' and '▁in'); the first `n` (None: all)."""
-        from lossdb.queries import analysis
+        return self._table(analysis.loss_by_token(self.con, n, run=run, labels=labels))
 
-        return analysis.loss_by_token(self.con, n, run=run, labels=labels).df()
-
-    def loss_by_label(self, *, run: str | None = None, labels: str = "gold"):
+    def loss_by_label(self, *, run: str | None = None, labels: str = core.GOLD):
         """Count, mean and sum of the loss and accuracy per label, highest mean first."""
-        from lossdb.queries import analysis
+        return self._table(analysis.loss_by_label(self.con, run=run, labels=labels))
 
-        return analysis.loss_by_label(self.con, run=run, labels=labels).df()
-
-    def confusion(self, *, run: str | None = None, labels: str = "gold", normalize: bool = False):
+    def confusion(self, *, run: str | None = None, labels: str = core.GOLD, normalize: bool = False):
         """The confusion matrix: gold labels as the index, predictions as columns (counts, or
         each row divided by its total with `normalize`)."""
-        from lossdb.queries import analysis
+        table = self._table(analysis.confusion(self.con, run=run, labels=labels, normalize=normalize))
+        if self.frames:
+            table = table.set_index("label")
+            table.columns.name = "pred"
+        return table
 
-        frame = analysis.confusion(self.con, run=run, labels=labels, normalize=normalize).df().set_index("label")
-        frame.columns.name = "pred"
-        return frame
-
-    def plot_confusion(self, path: str | os.PathLike | None = None, *, run: str | None = None, labels: str = "gold",
-                       force: bool = False):
+    def plot_confusion(self, path: str | os.PathLike | None = None, *, run: str | None = None,
+                       labels: str = core.GOLD, force: bool = False):
         """The row-normalised confusion matrix as a matplotlib Figure (saved to `path` if given;
         an existing file is replaced only with `force`)."""
-        from lossdb.queries import analysis
+        return self.plot("confusion", path, run=run, labels=labels, force=force)
 
-        return analysis.plot_confusion(self.con, path, run=run, labels=labels, force=force)
-
-    def entity_scores(self, *, run: str | None = None, labels: str = "gold", mode: str = "default"):
+    def entity_scores(self, *, run: str | None = None, labels: str = core.GOLD, mode: str = "default",
+                      scheme: str = DEFAULT_SCHEME):
         """Entity-level precision, recall and F1 per type and averaged, as seqeval computes them
-        (IOB2; mode 'default' or 'strict')."""
+        (mode 'default' or 'strict' under `scheme`)."""
         from lossdb.queries import entities
 
-        return entities.entity_scores(self.con, run, labels=labels, mode=mode).df()
+        return self._table(entities.entity_scores(self.con, run=run, labels=labels, mode=mode, scheme=scheme))
 
-    def entity_errors(self, *, by: str = "type", run: str | None = None, labels: str = "gold", mode: str = "default",
-                      n: int | None = None, seq_id: int | None = None, category: str | None = None):
+    def entity_errors(self, *, by: str = "type", run: str | None = None, labels: str = core.GOLD,
+                      mode: str = "default", scheme: str = DEFAULT_SCHEME, n: int | None = None,
+                      seq_id: int | None = None, category: str | None = None):
         """Entity error types (correct, wrong_type, wrong_boundary, wrong_type_and_boundary, missed,
         spurious) per entity type (`by='type'`), per sequence ('sequence') or per entity ('entity')."""
         from lossdb.queries import entities
 
-        return entities.entity_errors(self.con, run, labels=labels, mode=mode, by=by, n=n, seq_id=seq_id,
-                                      category=category).df()
+        return self._table(entities.entity_errors(self.con, run=run, labels=labels, mode=mode, scheme=scheme, by=by, n=n,
+                                                  seq_id=seq_id, category=category))
 
-    def label_issues(self, n: int = 10, *, run: str | None = None, labels: str = "gold", method: str | None = None):
+    def label_issues(self, n: int = 10, *, run: str | None = None, labels: str = core.GOLD, method: str | None = None):
         """The n sequences most likely to carry a label error by `method` (None: the default; see
         ``label_methods()``), most suspect first, each with its score (label_quality), total loss,
         entity-level suspects (`suspected`, a list of dicts) and cleanlab's flagged tokens (`suspects`)."""
         from lossdb.queries import analysis
 
-        return analysis.label_issues(self.con, n, run=run, labels=labels, method=method).df()
+        return self._table(analysis.label_issues(self.con, n, run=run, labels=labels, method=method))
 
     def label_methods(self):
         """The label-issue ranking methods, the default marked."""
         from lossdb.queries import rankings
 
-        return rankings.methods().df()
+        return self._table(rankings.methods())
 
-    def label_scores(self, *, run: str | None = None, labels: str = "gold"):
+    def label_scores(self, *, run: str | None = None, labels: str = core.GOLD):
         """Every ranking method's score of every sequence (lower = more suspect; total_loss higher)."""
         from lossdb.queries import rankings
 
-        return rankings.label_scores(self.con, run=run, labels=labels).df()
+        return self._table(rankings.label_scores(self.con, run=run, labels=labels))
 
-    def evaluate_rankings(self, truth: str, *, run: str | None = None, labels: str = "gold",
-                          methods: list[str] | None = None, plot: str | os.PathLike | None = None):
+    def evaluate_rankings(self, truth: str, *, run: str | None = None, labels: str = core.GOLD,
+                          methods: list[str] | None = None, plot: str | os.PathLike | None = None,
+                          force: bool = False):
         """How well each ranking method finds the corrections of label version `truth` (positives:
         the sequences it labels differently): AUPRC, AUROC, precision / recall / lift at k; the
-        same numbers as `lossdb issues --evaluate`. With `plot`, also the precision-recall curves."""
+        same numbers as `lossdb issues --evaluate`. With `plot`, also the precision-recall curves
+        (an existing file is replaced only with `force`)."""
         from lossdb.queries import rankings
 
         if plot is not None:
-            rankings.plot_evaluation(self.con, truth, plot, run=run, labels=labels, methods=methods)
-        return rankings.evaluate(self.con, truth, run=run, labels=labels, methods=methods).df()
+            plots.evaluation_figure(self.con, truth, plot, run=run, labels=labels, methods=methods, force=force)
+        return self._table(rankings.evaluate(self.con, truth, run=run, labels=labels, methods=methods))
 
-    def token_issues(self, *, run: str | None = None, labels: str = "gold", seq_id: int | None = None,
+    def token_issues(self, *, run: str | None = None, labels: str = core.GOLD, seq_id: int | None = None,
                      only_issues: bool = True, n: int | None = None):
         """Labelled tokens with self-confidence p_label, p_pred, the class threshold and cleanlab's
         confident-learning flag is_issue (by default only flagged tokens), least confident first."""
-        from lossdb.queries import analysis
-
-        return analysis.token_issues(self.con, run=run, labels=labels, seq_id=seq_id, only_issues=only_issues,
-                                     n=n).df()
+        return self._table(analysis.token_issues(self.con, run=run, labels=labels, seq_id=seq_id,
+                                                 only_issues=only_issues, n=n))
 
     def search(self, token: str | None = None, *, word: str | None = None, label: str | None = None,
                pred: str | None = None, errors: bool = False, n: int = 3, run: str | None = None,
-               labels: str = "gold"):
+               labels: str = core.GOLD):
         """Sequences with a token matching every condition given (e.g. ``search('▁(')``), highest
         total loss first, in the shape of `top`."""
-        from lossdb.queries import analysis
+        return self._table(analysis.search(self.con, token, word=word, label=label, pred=pred, errors=errors, n=n,
+                                           run=run, labels=labels))
 
-        return analysis.search(self.con, token, word=word, label=label, pred=pred, errors=errors, n=n, run=run,
-                               labels=labels).df()
-
-    def summary(self, *, by: str = "run", labels: str = "gold", entities: bool = True, mode: str = "default"):
+    def summary(self, *, by: str = "run", labels: str = core.GOLD, entities: bool = True, mode: str = "default"):
         """Per run (or split, language, model): counts, mean loss, token accuracy, entity F1."""
-        from lossdb.queries import analysis
+        return self._table(analysis.summary(self.con, by=by, labels=labels, entities=entities, mode=mode))
 
-        return analysis.summary(self.con, by=by, labels=labels, entities=entities, mode=mode).df()
-
-    def annotate(self, path: str | os.PathLike, *, key: str, match: str = "auto", name: str = "metadata",
+    def annotate(self, path: str | os.PathLike, *, key: str, match: str = "auto", name: str = metadata.DEFAULT_TABLE,
                  replace: bool = False, run: str | None = None):
         """Load per-sequence metadata (CSV, Parquet or JSON Lines) into table `name`, keyed by
         sequence (`match`: auto, id, text or seq_id). Needs ``lossdb.connect(path, read_only=False)``."""
-        from lossdb.errors import StoreError
-        from lossdb.queries import metadata
-
-        if self.read_only:
-            raise StoreError("this store is open read-only", "open it with lossdb.connect(path, read_only=False)")
-        return metadata.annotate(self.con, path, key=key, match=match, name=name, replace=replace, run=run).df()
+        self._writable()
+        return self._table(metadata.annotate(self.con, path, key=key, match=match, name=name, replace=replace,
+                                             run=run))
 
     def metadata(self, name: str | None = None):
         """The metadata tables (None), or the rows of one."""
-        from lossdb.queries import metadata
-
-        return (metadata.metadata_table(self.con, name) if name else metadata.annotations(self.con)).df()
+        return self._table(metadata.metadata_table(self.con, name) if name else metadata.annotations(self.con))
 
     def top_where(self, n: int = 3, where: dict | None = None, *, run: str | None = None, by: str = "total_loss",
-                  labels: str = "gold"):
-        """`top` among the sequences whose metadata columns equal the values in `where`."""
-        from lossdb.queries import metadata
+                  labels: str = core.GOLD):
+        """`top` among the sequences whose metadata columns equal the values in `where` (a dict,
+        or (column, value) pairs)."""
+        return self._table(metadata.top_where(self.con, n, where, run=run, by=by, labels=labels))
 
-        return metadata.top_where(self.con, n, where, run=run, by=by, labels=labels).df()
-
-    def meta_groups(self, column: str, *, run: str | None = None, by: str = "total_loss", labels: str = "gold"):
+    def meta_groups(self, column: str, *, run: str | None = None, by: str = "total_loss", labels: str = core.GOLD):
         """The run's sequences grouped by a metadata column: counts, losses, label quality, errors."""
-        from lossdb.queries import metadata
-
-        return metadata.meta_groups(self.con, column, run=run, by=by, labels=labels).df()
+        return self._table(metadata.meta_groups(self.con, column, run=run, by=by, labels=labels))
 
     def compare(self, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
-                labels: str = "gold", mode: str = "default"):
+                labels: str = core.GOLD, mode: str = "default"):
         """Two runs over the same data: the sequences whose loss changed most ('sequences'), or the
         per-label ('labels') and per-entity-type ('entities') changes (b - a)."""
-        from lossdb.queries import compare
+        return self._table(compare.compare(self.con, run_a, run_b, what=what, n=n, by=by, labels=labels, mode=mode))
 
-        return compare.compare(self.con, run_a, run_b, what=what, n=n, by=by, labels=labels, mode=mode).df()
+    # --- training dynamics: groups of runs, one per checkpoint -------------------------------
+
+    def groups(self):
+        """The run groups of the store (lossdb ingest --group, LossdbCallback)."""
+        return self._table(dynamics.groups(self.con))
+
+    def dynamics(self, group: str, *, n: int | None = None, method: str = "aum", seq_id: int | None = None):
+        """Training dynamics across the group's runs: per sequence, most suspect by `method`
+        first (the first `n`), or with `seq_id` every labelled word of that sequence."""
+        if seq_id is not None:
+            return self._table(dynamics.word_dynamics(self.con, group, seq_id=seq_id))
+        if n is not None:
+            return self._table(dynamics.rank(self.con, group, n, method=method))
+        return self._table(dynamics.sequence_dynamics(self.con, group, method=method))
+
+    def datamap(self, group: str, path: str | os.PathLike | None = None, *, force: bool = False):
+        """The data map of the group (variability against confidence) as a Figure, saved to `path` if given
+        (an existing file is replaced only with `force`)."""
+        return plots.datamap_figure(self.con, group, path, force=force)
 
     # --- lifetime ----------------------------------------------------------------------
 
@@ -311,6 +347,14 @@ class Store:
         return f"<lossdb.Store {self.path} ({mode})>"
 
 
-def connect(path: str | os.PathLike | None = None, *, read_only: bool = True) -> Store:
+def connect(path: str | os.PathLike | None = None, *, read_only: bool = True, frames: bool = True) -> Store:
     """Open a lossdb store (default: $LOSSDB_DB, else ./lossdb.duckdb)."""
-    return Store(path, read_only=read_only)
+    return Store(path, read_only=read_only, frames=frames)
+
+
+def upgrade(path: str | os.PathLike | None = None) -> list[str]:
+    """Bring the store at `path` up to this lossdb: apply its pending migrations in one
+    transaction, refresh its views and macros, rewrite an older file readable by DuckDB 1.4+
+    (rows are kept, nothing is re-scored). Returns a line for each thing done (none: it was
+    already up to date)."""
+    return db.upgrade(path or db.default_path())

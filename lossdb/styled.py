@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from lossdb.plots import LOSS_RGB
+from lossdb.palette import css_rgb
 
 
 def shade(value, scale: float) -> str:
@@ -20,7 +20,7 @@ def shade(value, scale: float) -> str:
         return ""
     alpha = min(1.0, loss / scale)
     text = "color: white; " if alpha > 0.55 else ""
-    return f"{text}background-color: rgba({LOSS_RGB[0]}, {LOSS_RGB[1]}, {LOSS_RGB[2]}, {alpha:.3f})"
+    return f"{text}background-color: rgba({css_rgb()}, {alpha:.3f})"
 
 
 class ShadedFrame(pd.DataFrame):

@@ -1,12 +1,12 @@
 """lossdb.queries: one function per question; each runs named SQL from lossdb.sql
 with bound parameters and returns a Result (`.df()` for a DataFrame)."""
-from .core import RANKINGS, adhoc, check_n, resolve_run, runs, sequence_rows, top
+from .core import GOLD, RANKINGS, adhoc, check_labels, check_n, label_names, ranks, resolve_run, runs, sequence_rows, top
 from .result import Result
 
 # Error analysis (issue #3). entity_scores / entity_errors load on first use: they need numpy.
 # (No package-level `compare` or `metadata`: those names are the submodules.)
 from .analysis import (confusion, confusion_long, label_issues, loss_by_label, loss_by_token,  # noqa: E402
-                       plot_confusion, search, summary, token_issues)
+                       search, summary, token_issues)
 from .compare import compare_entities, compare_labels, compare_sequences  # noqa: E402
 from .metadata import annotate, annotations, meta_groups, metadata_table, top_where  # noqa: E402
 
@@ -21,8 +21,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Result", "RANKINGS", "adhoc", "check_n", "resolve_run", "runs", "sequence_rows", "top",
+__all__ = ["Result", "GOLD", "RANKINGS", "adhoc", "check_labels", "check_n", "label_names", "ranks", "resolve_run",
+           "runs", "sequence_rows", "top",
            "annotate", "annotations", "compare_entities", "compare_labels", "compare_sequences",
            "confusion", "confusion_long", "entity_errors", "entity_scores", "label_issues", "loss_by_label",
-           "loss_by_token", "meta_groups", "metadata_table", "plot_confusion", "search", "summary", "token_issues",
+           "loss_by_token", "meta_groups", "metadata_table", "search", "summary", "token_issues",
            "top_where"]

@@ -9,21 +9,11 @@ from __future__ import annotations
 from lossdb.errors import StoreError, UsageError
 
 from . import tags
-from .core import check_n, resolve_run
+from .core import GOLD, check_labels, check_n, label_names, run_labels
 from .result import Result, named
-from .versions import check_labels
 
+TOKEN_LISTS = ("tokens", "labels", "preds", "losses")  # a sequence's aligned lists, as `top` returns them
 SUMMARY_GROUPS = ("run", "split", "language", "model")
-
-
-def run_labels(con, run: str | None, labels: str | None) -> tuple[str, str]:
-    """(run_id, label version) checked: the run complete, the version one it has."""
-    run_id = resolve_run(con, run)
-    return run_id, check_labels(con, run_id, labels)
-
-
-def label_names(con, run_id: str) -> list[str]:
-    return list(named(con, "run_label_names", {"run": run_id}).rows[0][0])
 
 
 # --- loss by token, by label ---------------------------------------------------------------------
@@ -62,28 +52,10 @@ def confusion(con, *, run: str | None = None, labels: str = "gold", normalize: b
     run_id, labels = run_labels(con, run, labels)
     names = label_names(con, run_id)
     long = named(con, "confusion", {"run": run_id, "labels": labels})
-    value = 3 if normalize else 2
-    cells = {(row[0], row[1]): row[value] for row in long.rows}
+    value = "fraction" if normalize else "count"
+    cells = {(cell["label"], cell["pred"]): cell[value] for cell in long.records()}
     rows = [(gold, *(cells.get((gold, pred), 0) for pred in names)) for gold in names]
     return Result(["label", *names], rows)
-
-
-def plot_confusion(con, path=None, *, run: str | None = None, labels: str = "gold", force: bool = False):
-    """The row-normalised confusion matrix as a matplotlib Figure (lossdb.plots' style), saved
-    to `path` (.png or .svg) when given; an existing file is replaced only with `force`."""
-    from lossdb import plots
-
-    if path is not None:
-        plots.check_out(path, force=force)
-
-    run_id, labels = run_labels(con, run, labels)
-    long = named(con, "confusion", {"run": run_id, "labels": labels})
-    counts = Result(["label", "pred", "n"], [(r[0], r[1], r[2]) for r in long.rows])
-    title = "Normalized confusion matrix" + ("" if labels == "gold" else f" (labels {labels})")
-    fig = plots.confusion(counts, labels=label_names(con, run_id), title=title)
-    if path is not None:
-        plots.save(fig, path, force=force)
-    return fig
 
 
 # --- label issues -----------------------------------------------------------------------------------
@@ -124,7 +96,7 @@ def search(con, token: str | None = None, *, word: str | None = None, label: str
     check_n(n)
     if token is None and word is None and label is None and pred is None and not errors:
         raise UsageError("search needs something to look for",
-                         "give a TOKEN (e.g. '▁('), or --word, --label, --pred or --errors")
+                         "give a token (e.g. '▁('), or a word, label, pred, or errors=True")
     run_id, labels = run_labels(con, run, labels)
     ranked = named(con, "search", {"run": run_id, "labels": labels, "token": token, "word": word,
                                    "label": label, "pred": pred, "errors": bool(errors), "n": n})
@@ -134,14 +106,15 @@ def search(con, token: str | None = None, *, word: str | None = None, label: str
 def with_token_lists(con, ranked: Result, run_id: str, labels: str) -> Result:
     """`ranked` (one row per sequence, with seq_id) with each sequence's ordered tokens /
     labels / preds / losses appended: the shape of `top`. Fetched for those sequences only."""
-    at = ranked.columns.index("seq_id")
-    ids = [row[at] for row in ranked.rows]
+    ids = ranked.column("seq_id")
     lists = {}
     if ids:
-        for seq_id, *columns in named(con, "sequence_lists", {"run": run_id, "labels": labels, "seq_ids": ids}).rows:
-            lists[seq_id] = columns
-    rows = [(*row, *lists.get(row[at], ([], [], [], []))) for row in ranked.rows]
-    return Result([*ranked.columns, "tokens", "labels", "preds", "losses"], rows)
+        for found in named(con, "sequence_lists", {"run": run_id, "labels": labels, "seq_ids": ids}).records():
+            lists[found["seq_id"]] = found
+    columns = [*ranked.columns, *TOKEN_LISTS]
+    empty = dict.fromkeys(TOKEN_LISTS, [])
+    return Result.from_records(columns, [{**r, **{c: lists.get(r["seq_id"], empty)[c] for c in TOKEN_LISTS}}
+                                         for r in ranked.records()])
 
 
 # --- summaries ------------------------------------------------------------------------------------------
@@ -154,20 +127,21 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     `mode`) judged against label version `labels` where a run has it (gold otherwise).
     language is read from the data source's name (e.g. PAN-X.de), NULL when it names none."""
     if by not in SUMMARY_GROUPS:
-        raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}")
+        raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}", parameter="by")
     base = named(con, "run_summary")
     records = base.records()
     for r in records:
-        r["labels"] = "gold"
+        r["labels"] = GOLD
         if entities:
-            from . import entities as entity_queries
+            from . import entities as entity_queries  # numpy loads here, not for every command
 
-            version = labels if labels == "gold" or _has_version(con, r["run_id"], labels) else "gold"
+            version = labels if labels == GOLD or _has_version(con, r["run_id"], labels) else GOLD
             r["labels"] = version
             micro = next(row for row in entity_queries.entity_scores(
-                con, r["run_id"], labels=version, mode=mode).rows if row[0] == "micro avg")
-            r.update(entity_precision=micro[1], entity_recall=micro[2], entity_f1=micro[3],
-                     n_entities=micro[4], n_pred_entities=micro[5], n_correct_entities=micro[6])
+                con, run=r["run_id"], labels=version, mode=mode).records() if row["type"] == "micro avg")
+            r.update(entity_precision=micro["precision"], entity_recall=micro["recall"], entity_f1=micro["f1"],
+                     n_entities=micro["support"], n_pred_entities=micro["n_pred"],
+                     n_correct_entities=micro["n_correct"])
     if by == "run":
         columns = list(base.columns) + (["labels", "entity_precision", "entity_recall", "entity_f1"] if entities else [])
         return Result(columns, [tuple(r[c] for c in columns) for r in records])
@@ -204,6 +178,6 @@ def _has_version(con, run_id: str, labels: str) -> bool:
     return True
 
 
-__all__ = ["SUMMARY_GROUPS", "confusion", "confusion_long", "label_issues", "label_names",
-           "loss_by_label", "loss_by_token", "plot_confusion", "run_labels", "search", "summary",
+__all__ = ["SUMMARY_GROUPS", "TOKEN_LISTS", "confusion", "confusion_long", "label_issues",
+           "loss_by_label", "loss_by_token", "run_labels", "search", "summary",
            "token_issues", "with_token_lists"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lossdb.errors import StoreError, UsageError
 
 from .analysis import run_labels
-from .core import RANKINGS, check_n, check_ranking
+from .core import check_n, check_ranking
 from .result import Result, named
 
 VIEWS = ("sequences", "labels", "entities")
@@ -21,7 +21,7 @@ def _runs(con, run_a: str, run_b: str, labels: str) -> tuple[str, str, str]:
     b, labels_b = run_labels(con, run_b, labels)
     if a == b:
         raise UsageError(f"both runs are {a!r}", "compare two different runs, e.g. two checkpoints over the same data")
-    shared = named(con, "compare_count", {"run_a": a, "run_b": b}).rows[0][0]
+    shared = named(con, "compare_count", {"run_a": a, "run_b": b}).value("n")
     if not shared:
         raise StoreError(f"runs {a!r} and {b!r} share no sequences",
                          "compare runs over the same data: sequences pair up by source id, else by their words")
@@ -49,21 +49,21 @@ def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode:
     from . import entities  # numpy loads here, not for every command
 
     a, b, labels = _runs(con, run_a, run_b, labels)
-    score_a = {row[0]: row for row in entities.entity_scores(con, a, labels=labels, mode=mode).rows}
-    score_b = {row[0]: row for row in entities.entity_scores(con, b, labels=labels, mode=mode).rows}
+    score_a = {row["type"]: row for row in entities.entity_scores(con, run=a, labels=labels, mode=mode).records()}
+    score_b = {row["type"]: row for row in entities.entity_scores(con, run=b, labels=labels, mode=mode).records()}
     types = sorted(t for t in set(score_a) | set(score_b) if t not in entities.AVERAGES)
+    measures = ("f1", "precision", "recall")
     rows = []
     for t in [*types, *entities.AVERAGES]:
         ra, rb = score_a.get(t), score_b.get(t)
-        row = [t]
-        for i in (3, 1, 2):  # f1, precision, recall
-            va = ra[i] if ra else None
-            vb = rb[i] if rb else None
-            row += [va, vb, vb - va if va is not None and vb is not None else None]
-        row += [ra[4] if ra else 0, rb[4] if rb else 0]
-        rows.append(tuple(row))
-    return Result(["type", "f1_a", "f1_b", "delta_f1", "precision_a", "precision_b", "delta_precision",
-                   "recall_a", "recall_b", "delta_recall", "support_a", "support_b"], rows)
+        row = {"type": t, "support_a": ra["support"] if ra else 0, "support_b": rb["support"] if rb else 0}
+        for m in measures:
+            va = ra[m] if ra else None
+            vb = rb[m] if rb else None
+            row.update({f"{m}_a": va, f"{m}_b": vb, f"delta_{m}": vb - va if va is not None and vb is not None else None})
+        rows.append(row)
+    return Result.from_records(["type", "f1_a", "f1_b", "delta_f1", "precision_a", "precision_b", "delta_precision",
+                                "recall_a", "recall_b", "delta_recall", "support_a", "support_b"], rows)
 
 
 def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
@@ -78,4 +78,4 @@ def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10
     return compare_entities(con, run_a, run_b, labels=labels, mode=mode)
 
 
-__all__ = ["RANKINGS", "VIEWS", "compare", "compare_entities", "compare_labels", "compare_sequences"]
+__all__ = ["VIEWS", "compare", "compare_entities", "compare_labels", "compare_sequences"]

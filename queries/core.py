@@ -1,34 +1,64 @@
-"""The core questions: which runs are stored, the worst sequences, one sequence's rows."""
+"""The core questions: which runs are stored, the worst sequences, one sequence's rows; and
+the checks every question shares (the run, the label version, n, the ranking)."""
 from __future__ import annotations
 
 from lossdb.errors import StoreError, UsageError
 
-from .result import Result, execute, named
+from .result import Result, check_reads_only, execute, named
 
 RANKINGS = ("total_loss", "mean_loss", "label_quality")
+GOLD = "gold"  # the source's own labels: the label version every run has
 
 
 def resolve_run(con, run: str | None) -> str:
     """The run a query reads: `run` if it is complete, else the newest complete run."""
-    run_id, found = named(con, "resolve_run", {"run": run}).rows[0]
-    if found:
-        return run_id
-    names = [r[0] for r in named(con, "runs").rows]
+    resolved = named(con, "resolve_run", {"run": run}).one()
+    if resolved["found"]:
+        return resolved["run_id"]
+    names = named(con, "runs").column("run_id")
     if run is None:
         raise StoreError("the store has no complete run yet", "run `lossdb ingest` first")
     listing = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
     raise StoreError(f"no complete run named {run!r} in this store", f"choose one of: {listing} (see `lossdb runs`)")
 
 
-def check_n(n: int, what: str = "--n") -> int:
+def label_names(con, run_id: str) -> list[str]:
+    """The label names of run_id, in the model's label-index order."""
+    return list(named(con, "run_label_names", {"run": run_id}).value("label_names"))
+
+
+def version_names(con, run_id: str) -> list[str]:
+    """The label versions of run_id, gold first."""
+    return named(con, "versions_list", {"run": run_id}).column("version")
+
+
+def check_labels(con, run_id: str, labels: str | None) -> str:
+    """`labels` if run_id has that version ('gold' always), else a StoreError naming the versions."""
+    if labels is None or labels == GOLD:
+        return GOLD
+    if named(con, "versions_exists", {"run": run_id, "version": labels}).value("found"):
+        return labels
+    names = version_names(con, run_id)
+    raise StoreError(f"run {run_id!r} has no label version {labels!r}",
+                     f"choose one of: {', '.join(repr(n) for n in names)} (see `lossdb labels --run {run_id}`)",
+                     parameter="labels")
+
+
+def run_labels(con, run: str | None, labels: str | None) -> tuple[str, str]:
+    """(run_id, label version) checked: the run complete, the version one it has."""
+    run_id = resolve_run(con, run)
+    return run_id, check_labels(con, run_id, labels)
+
+
+def check_n(n: int, what: str = "n") -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise UsageError(f"{what} must be a whole number of at least 1, not {n!r}", f"e.g. {what} 3")
+        raise UsageError(f"{what} must be a whole number of at least 1, not {n!r}", "e.g. 3", parameter=what)
     return n
 
 
 def check_ranking(by: str) -> str:
     if by not in RANKINGS:
-        raise UsageError(f"cannot rank by {by!r}", f"choose one of {', '.join(RANKINGS)}")
+        raise UsageError(f"cannot rank by {by!r}", f"choose one of {', '.join(RANKINGS)}", parameter="by")
     return by
 
 
@@ -37,17 +67,15 @@ def runs(con) -> Result:
     return named(con, "runs")
 
 
-def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str | None = None) -> Result:
+def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str = GOLD) -> Result:
     """The n worst sequences, each with its ordered tokens / labels / preds / losses lists.
 
     `labels` judges them against a label version (lossdb import-labels): losses, ranking and
     label quality are recomputed from the stored probabilities; None or 'gold' reads the
     aggregates stored at ingest."""
     params = {"n": check_n(n), "run": resolve_run(con, run), "by": check_ranking(by)}
-    if labels is None or labels == "gold":
+    if labels is None or labels == GOLD:
         return named(con, "top", params)
-    from .versions import check_labels
-
     return named(con, "versions_top", {**params, "labels": check_labels(con, params["run"], labels)})
 
 
@@ -60,8 +88,22 @@ def sequence_rows(con, seq_id: int, *, run: str | None = None) -> Result:
     return result
 
 
-def adhoc(con, text: str, params: dict | list | None = None) -> Result:
-    """Any SQL the user types; values in `params` are bound, never pasted into the text."""
+def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = False) -> Result:
+    """Any SQL the user types; values in `params` are bound, never pasted into the text.
+
+    Unless `write`, every statement must only read (checked before any runs): opening the
+    store read-only alone would still let COPY, EXPORT or ATTACH write files and databases."""
     if not text or not text.strip():
         raise UsageError("the SQL statement is empty", 'e.g. lossdb sql "SELECT * FROM sequence_losses LIMIT 5"')
+    if not write:
+        check_reads_only(con, text)
     return execute(con, text, params)
+
+
+def ranks(con, seq_ids, *, run: str | None = None, by: str = "total_loss") -> Result:
+    """Where each of `seq_ids` ranks among every sequence of the run by `by` (1 = worst, as
+    `top` ranks them): rank, seq_id, best first; ids the run lacks are left out."""
+    run_id = resolve_run(con, run)
+    n = named(con, "versions_run_info", {"run": run_id}).value("n_sequences")
+    return named(con, "sequence_ranks", {"run": run_id, "by": check_ranking(by), "n": max(int(n), 1),
+                                         "seq_ids": sorted({int(i) for i in seq_ids})})

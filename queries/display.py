@@ -1,12 +1,34 @@
-"""What the report and the plots draw besides the analysis tables: the per-token details of
-chosen sequences (words, word indices, top class probabilities, entity spans) and the
-histogram of token losses."""
+"""What the report, the plots and the printed tables show besides the analysis tables: the
+book's view of a sequence, the per-token details of chosen sequences (words, word indices, top
+class probabilities, entity spans) and the histogram of token losses."""
 from __future__ import annotations
 
 from lossdb.errors import UsageError
 
 from .core import resolve_run
 from .result import Result, named
+
+
+BOOK_LISTS = ("tokens", "labels", "preds", "losses")
+
+
+def book_positions(values) -> list:
+    """One per-position list as the book shows it: the first position, the tokenizer's leading
+    special token, dropped."""
+    return list(values or [])[1:]
+
+
+def book_view(record: dict) -> dict[str, list]:
+    """The aligned lists of a sequence (a `top` record) as the book shows them (book_positions);
+    losses as floats."""
+    view = {name: book_positions(record[name]) for name in BOOK_LISTS}
+    view["losses"] = [float(x) for x in view["losses"]]
+    return view
+
+
+def loss_scale(records) -> float:
+    """The highest loss the book's view of `records` shows (0.0 for none): what shading is relative to."""
+    return max((loss for r in records for loss in book_view(r)["losses"]), default=0.0)
 
 
 def _ids(seq_ids) -> list[int]:

@@ -12,7 +12,6 @@ probabilities (sql/schema/37x_group_*.sql).
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 from lossdb.errors import StoreError, UsageError
 
@@ -40,7 +39,7 @@ def group_runs(con, group: str) -> Result:
     scoring_seconds); a group with no complete run is a StoreError naming the groups there are."""
     result = named(con, "group_runs", {"group": group})
     if not result.rows:
-        names = [row[0] for row in groups(con).rows]
+        names = groups(con).column("group_name")
         listing = ", ".join(repr(n) for n in names[:10]) if names else "none (ingest with --group, or train with LossdbCallback)"
         raise StoreError(f"no complete runs of group {group!r} in this store", f"groups here: {listing}")
     return result
@@ -74,20 +73,4 @@ def rank(con, group: str, n: int, *, method: str = "aum") -> Result:
 def datamap(con, group: str) -> Result:
     """The data map's points: per sequence seq_id, variability (x), confidence (y),
     correctness (colour) and region."""
-    result = sequence_dynamics(con, group)
-    keep = ("seq_id", "variability", "confidence", "correctness", "region")
-    at = [result.columns.index(c) for c in keep]
-    return Result(list(keep), [tuple(row[i] for i in at) for row in result.rows])
-
-
-def plot_datamap(con, group: str, out: str | Path | None = None, *, force: bool = False):
-    """The data map of `group` as a matplotlib Figure; written to `out` (.png or .svg) if given
-    (an existing file is replaced only with `force`)."""
-    from lossdb import plots
-
-    if out is not None:
-        plots.check_out(out, force=force)
-    fig = plots.datamap(datamap(con, group), title=f"Data map of group {group}")
-    if out is not None:
-        plots.save(fig, out, force=force)
-    return fig
+    return sequence_dynamics(con, group).select(["seq_id", "variability", "confidence", "correctness", "region"])

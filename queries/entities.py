@@ -34,9 +34,8 @@ from lossdb import sql
 from lossdb.errors import StoreError, UsageError
 
 from . import tags
-from .core import check_n, resolve_run
+from .core import check_labels, check_n, label_names, resolve_run
 from .result import Result, named, query_error
-from .versions import check_labels
 
 CATEGORIES = ("correct", "wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
 ERROR_VIEWS = ("type", "sequence", "entity")
@@ -233,7 +232,7 @@ def _tag_batches(con, run_id: str, labels: str):
             if batch.num_rows:
                 yield batch
     except (duckdb.Error, OSError) as e:
-        raise query_error(e) from None
+        raise query_error(e) from e
 
 
 def _word_rows(batch, run_id: str, labels: str, o_code: int) -> tuple[np.ndarray, ...]:
@@ -282,7 +281,7 @@ def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "de
     scheme = tags.check_scheme(scheme)
     run_id = resolve_run(con, run)
     labels = check_labels(con, run_id, labels)
-    names = list(named(con, "run_label_names", {"run": run_id}).records()[0]["label_names"])
+    names = label_names(con, run_id)
     tables = TagTables.of(names, scheme)
     o_code = names.index("O") + 1 if "O" in names else -1  # (tables.outside is the separator, K+1)
 
@@ -384,7 +383,7 @@ def scores_of(decoded: Decoded) -> Result:
     return Result(["type", "precision", "recall", "f1", "support", "n_pred", "n_correct"], rows + averaged)
 
 
-def entity_scores(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+def entity_scores(con, *, run: str | None = None, labels: str = "gold", mode: str = "default",
                   scheme: str = tags.DEFAULT_SCHEME) -> Result:
     """Entity-level precision, recall and F1 per type, then micro, macro and weighted averages:
     seqeval's classification_report on the run's word-level tags (mode 'default', or 'strict'
@@ -468,7 +467,8 @@ def _texts(con, run_id: str, seq_ids) -> dict[int, list[str]]:
     ids = sorted({int(s) for s in seq_ids})
     if not ids:
         return {}
-    return {seq: words for seq, words in named(con, "sequence_words", {"run": run_id, "seq_ids": ids}).rows}
+    found = named(con, "sequence_words", {"run": run_id, "seq_ids": ids})
+    return dict(zip(found.column("seq_id"), found.column("words")))
 
 
 def _by_sequence(con, decoded: Decoded, out: Outcomes, n: int | None) -> Result:
@@ -527,14 +527,14 @@ def _by_entity(con, decoded: Decoded, out: Outcomes, n: int | None, seq_id: int 
                    "pred_type", "pred_start", "pred_end", "pred_text"], rows)
 
 
-def scores_and_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+def scores_and_errors(con, *, run: str | None = None, labels: str = "gold", mode: str = "default",
                       scheme: str = tags.DEFAULT_SCHEME) -> tuple[Result, Result]:
     """entity_scores and entity_errors(by="type") from one decode (the report shows both)."""
     decoded = decode(con, run, labels=labels, mode=mode, scheme=scheme)
     return scores_of(decoded), _by_type(decoded, outcomes_of(decoded))
 
 
-def entity_errors(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
+def entity_errors(con, *, run: str | None = None, labels: str = "gold", mode: str = "default",
                   scheme: str = tags.DEFAULT_SCHEME, by: str = "type", n: int | None = None,
                   seq_id: int | None = None, category: str | None = None) -> Result:
     """Entity-level error types (see the module docstring), `by`:

@@ -37,7 +37,7 @@ def _run(con, text: str, params: dict | None = None) -> None:
     try:
         con.execute(text, params) if params else con.execute(text)
     except duckdb.Error as e:
-        raise query_error(e) from None
+        raise query_error(e) from e
 
 
 def annotations(con) -> Result:
@@ -47,11 +47,11 @@ def annotations(con) -> Result:
 
 
 def table_columns(con, table: str) -> list[str]:
-    return [row[0] for row in named(con, "table_columns", {"table": table}).rows]
+    return named(con, "table_columns", {"table": table}).column("column_name")
 
 
 def _registered(con) -> list[str]:
-    return [row[0] for row in annotations(con).rows]
+    return annotations(con).column("name")
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -59,17 +59,17 @@ def _registered(con) -> list[str]:
 
 def _check_name(con, name: str, replace: bool) -> None:
     if not isinstance(name, str) or not TABLE_NAME.fullmatch(name):
-        raise UsageError(f"--name {name!r} is not a plain table name",
-                         "use letters, digits and underscores, starting with a letter, e.g. --name review")
+        raise UsageError(f"name {name!r} is not a plain table name",
+                         "use letters, digits and underscores, starting with a letter, e.g. 'review'", parameter="name")
     registered = [n.lower() for n in _registered(con)]
-    taken = {row[0] for row in named(con, "catalog_names").rows}
+    taken = set(named(con, "catalog_names").column("name"))
     if name.lower() in registered:
         if not replace:
             raise StoreError(f"metadata table {name!r} already exists in this store",
-                             "pass --replace to load the file over it, or choose another --name")
+                             "replace it, or choose another name", parameter="replace")
     elif name.lower() in taken:
         raise UsageError(f"{name!r} is one of the store's own tables or views",
-                         "choose another --name for the metadata table")
+                         "choose another name for the metadata table", parameter="name")
 
 
 def _reader(path: Path) -> str:
@@ -88,9 +88,9 @@ def _load(con, path: Path) -> list[tuple[str, str]]:
     try:
         con.execute(sql.read(f"annotate_read_{_reader(path)}"), {"path": literal_path(path)})
     except duckdb.Error as e:
-        first = first_line(e)
-        raise InputError(f"cannot read {path}: {first}", "check that the file is what its name says") from None
-    columns = [(r[0], r[1]) for r in named(con, "annotate_columns").rows]
+        raise InputError(f"cannot read {path}: {first_line(e)}", "check that the file is what its name says") from e
+    found = named(con, "annotate_columns")
+    columns = list(zip(found.column("column_name"), found.column("data_type")))
     if not columns:
         raise InputError(f"{path} has no columns", "give the file a header row")
     return columns
@@ -111,14 +111,14 @@ def _key_column(columns: list[tuple[str, str]], key: str, path: Path) -> tuple[s
     folded = [c for c in names if c.lower() == key.lower()]
     if len(folded) == 1:
         return columns[names.index(folded[0])]
-    raise InputError(f"{path} has no column {key!r} (columns: {', '.join(names)})", "name the key column with --key")
+    raise InputError(f"{path} has no column {key!r} (columns: {', '.join(names)})", "name the key column", parameter="key")
 
 
 def _keyed(con, key: str, match: str, run_id: str | None) -> tuple[int, int]:
     text = sql.read("annotate_keyed").replace("{key}", quote_identifier(key))
     _run(con, text, {"match": match, "run": run_id})
-    n_rows, n_matched = named(con, "annotate_match_counts").rows[0]
-    return int(n_rows), int(n_matched)
+    counts = named(con, "annotate_match_counts").one()
+    return int(counts["n_rows"]), int(counts["n_matched"])
 
 
 def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TABLE, replace: bool = False,
@@ -139,7 +139,7 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
     match_by, n_rows, n_matched (rows naming a stored sequence).
     """
     if match not in MATCHES:
-        raise UsageError(f"unknown --match {match!r}", f"choose one of {', '.join(MATCHES)}")
+        raise UsageError(f"unknown match {match!r}", f"choose one of {', '.join(MATCHES)}", parameter="match")
     path = Path(path)
     _check_name(con, name, replace)
     run_id = resolve_run(con, run) if match == "seq_id" else None
@@ -156,7 +156,7 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
             match, tried = ("id", "id") if n_matched else ("text", "id or text")
     n_rows, n_matched = _keyed(con, key, match, run_id)
     if n_matched == 0 and n_rows:
-        hint = ("name the sequences' id column with --key, or match by --match text / --match seq_id"
+        hint = ("name the sequences' id column as the key, or match by text or seq_id"
                 if match != "seq_id" else "check the row indices against the run (lossdb runs)")
         raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)
     table = quote_identifier(name)
@@ -180,7 +180,7 @@ def resolve_column(con, spec: str) -> tuple[str, str]:
     """(table, column) for 'column' or 'table.column': a column of a registered metadata table
     (for a bare column: the table 'metadata' if it has one, else the only table that does)."""
     if not isinstance(spec, str) or not spec:
-        raise UsageError("a metadata column name is empty", "e.g. --where-meta annotator=anna")
+        raise UsageError("a metadata column name is empty", "e.g. annotator=anna", parameter="where")
     registered = _registered(con)
     if not registered:
         raise StoreError("this store has no metadata", "load some with `lossdb annotate FILE --key COLUMN`")
@@ -202,17 +202,6 @@ def resolve_column(con, spec: str) -> tuple[str, str]:
     return having[0], spec
 
 
-def parse_conditions(items) -> list[tuple[str, str]]:
-    """['col=value', ...] -> [(col, value)]."""
-    out = []
-    for item in items or []:
-        column, sep, value = item.partition("=")
-        if not sep or not column:
-            raise UsageError(f"--where-meta {item!r} is not COLUMN=VALUE", "e.g. --where-meta annotator=anna")
-        out.append((column, value))
-    return out
-
-
 def top_where(con, n: int = 3, where=None, *, run: str | None = None, by: str = "total_loss",
               labels: str = "gold") -> Result:
     """`top` among the sequences whose metadata meets every condition of `where` (a dict or
@@ -222,7 +211,7 @@ def top_where(con, n: int = 3, where=None, *, run: str | None = None, by: str = 
     check_ranking(by)
     pairs = list(where.items()) if isinstance(where, dict) else list(where or [])
     if not pairs:
-        raise UsageError("no metadata condition given", "e.g. --where-meta annotator=anna")
+        raise UsageError("no metadata condition given", "e.g. where={'annotator': 'anna'}", parameter="where")
     run_id, labels = run_labels(con, run, labels)
     conditions, params = [], {"run": run_id, "labels": labels, "by": by, "n": n}
     for i, (spec, value) in enumerate(pairs):
@@ -256,5 +245,5 @@ def metadata_table(con, name: str = DEFAULT_TABLE) -> Result:
     return execute(con, sql.read("metadata_rows").replace("{table}", quote_identifier(name)))
 
 
-__all__ = ["DEFAULT_TABLE", "MATCHES", "annotate", "annotations", "meta_groups", "metadata_table", "parse_conditions",
+__all__ = ["DEFAULT_TABLE", "MATCHES", "annotate", "annotations", "meta_groups", "metadata_table",
            "resolve_column", "top_where"]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from lossdb.errors import UsageError
 
-from .analysis import run_labels
+from .core import run_labels
 from .core import check_n
 from .result import Result, named
 from .versions import check_labels
@@ -251,52 +251,5 @@ def auroc(y, s) -> float:
     return _metrics(y[order], s[order])[1]
 
 
-def plot_evaluation(con, truth: str, path=None, *, run: str | None = None, labels: str = "gold",
-                    methods: list[str] | None = None, force: bool = False):
-    """The precision-recall curves of every method against version `truth` on one matplotlib
-    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg;
-    an existing file is replaced only with `force`)."""
-    import matplotlib
-
-    from lossdb import plots
-
-    if path is not None:
-        plots.check_out(path, force=force)
-    with matplotlib.rc_context(plots._STYLE):  # the style's text.parse_math: a '$' in a name is text
-        fig = _draw_evaluation(con, truth, run=run, labels=labels, methods=methods)
-    if path is not None:
-        plots.save(fig, path, force=force)
-    return fig
-
-
-def _draw_evaluation(con, truth: str, *, run, labels, methods):
-    import numpy as np
-
-    from lossdb import plots
-
-    run_id, labels = run_labels(con, run, labels)
-    truth = check_labels(con, run_id, truth)
-    table = evaluate(con, truth, run=run_id, labels=labels, methods=methods).records()
-    scores, y = _scores_and_truth(con, run_id, labels, truth)
-    fig = plots._figure(6.5, 4.5)
-    ax = fig.add_subplot()
-    for r in table:
-        s = suspicion(scores[r["method"]], descending=r["method"] in DESCENDING)
-        order = np.argsort(-s, kind="stable")
-        ys, ss = y[order], s[order]
-        last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
-        tps = np.cumsum(ys)[last]
-        ax.step(np.r_[0.0, tps / y.sum()], np.r_[1.0, tps / (last + 1)], where="pre",
-                linewidth=2.4 if r["default"] else 1.2,
-                label=f"{r['method']}{' (default)' if r['default'] else ''}  AP {r['auprc']:.3f}")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"Finding the corrections of {truth!r} (run {run_id})")
-    ax.legend(loc="upper right", fontsize=8)
-    return fig
-
-
 __all__ = ["DEFAULT_METHOD", "METHODS", "average_precision", "auroc", "check_method", "evaluate", "label_issues",
-           "label_scores", "methods", "plot_evaluation", "suspected_entities"]
+           "label_scores", "methods", "suspected_entities"]

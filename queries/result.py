@@ -27,6 +27,46 @@ class Result:
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
+    def column(self, name: str) -> list[Any]:
+        """The values of column `name`, in row order."""
+        at = self._index(name)
+        return [row[at] for row in self.rows]
+
+    def one(self) -> dict[str, Any]:
+        """The first row as {column: value}: for queries that return exactly one row."""
+        if not self.rows:
+            raise LookupError("the query returned no row")
+        return dict(zip(self.columns, self.rows[0]))
+
+    def value(self, name: str) -> Any:
+        """Column `name` of the first row."""
+        self._index(name)
+        return self.one()[name]
+
+    def select(self, names) -> "Result":
+        """Only the columns `names`, in that order."""
+        index = [self._index(n) for n in names]
+        return Result(list(names), [tuple(row[i] for i in index) for row in self.rows])
+
+    def drop(self, names) -> "Result":
+        """Every column except `names`."""
+        return self.select([c for c in self.columns if c not in set(names)])
+
+    def head(self, n: int) -> "Result":
+        return Result(self.columns, self.rows[:n])
+
+    @classmethod
+    def from_records(cls, columns, records) -> "Result":
+        """A Result of dicts (or objects read by key) with these columns."""
+        columns = list(columns)
+        return cls(columns, [tuple(r[c] for c in columns) for r in records])
+
+    def _index(self, name: str) -> int:
+        try:
+            return self.columns.index(name)
+        except ValueError:
+            raise KeyError(f"no column {name!r} (columns: {', '.join(self.columns)})") from None
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -40,7 +80,65 @@ def execute(con: duckdb.DuckDBPyConnection, text: str, params: dict | list | Non
         columns = [d[0] for d in cursor.description]
         return Result(columns, cursor.fetchall())
     except duckdb.Error as e:
-        raise query_error(e) from None
+        raise query_error(e) from e
+
+
+# Statement types that only read: SELECT covers WITH, VALUES, TABLE, FROM-first, DESCRIBE, SHOW
+# and SUMMARIZE, which DuckDB's parser turns into SELECTs.
+_READING_TYPES = {"SELECT"}
+# PRAGMAs (and CALLs of their table functions) that read; the rest change a setting.
+_READING_PRAGMAS = {
+    "table_info", "show", "show_tables", "show_tables_expanded", "show_databases", "database_list",
+    "database_size", "storage_info", "metadata_info", "version", "platform", "functions", "collations",
+    "user_agent", "pragma_table_info", "pragma_show", "pragma_show_tables", "pragma_database_size",
+    "pragma_storage_info", "pragma_metadata_info", "pragma_version", "pragma_platform", "pragma_database_list",
+    "pragma_collations", "pragma_user_agent", "duckdb_tables", "duckdb_views", "duckdb_columns",
+}
+
+
+def check_reads_only(con: duckdb.DuckDBPyConnection, text: str) -> None:
+    """Refuse SQL that would do anything but read, before any of it runs: each statement of a
+    script is judged by the type DuckDB's own parser gives it. Reading files in a SELECT
+    (read_csv, read_parquet) stays allowed; writing files (COPY, EXPORT), other databases
+    (ATTACH, DETACH, USE), extensions (INSTALL, LOAD), settings (SET, RESET, writing PRAGMAs)
+    and the store itself are not."""
+    try:
+        statements = con.extract_statements(text)
+    except duckdb.Error as e:
+        raise query_error(e) from e
+    for number, statement in enumerate(statements, 1):
+        what = _refused(con, statement)
+        if what:
+            where = f" (statement {number} of {len(statements)})" if len(statements) > 1 else ""
+            raise QueryError(f"{what} does not only read, and this SQL runs read-only{where}",
+                             "pass --write to run it (write=True in Python); without it only SELECT, WITH, VALUES, "
+                             "DESCRIBE, SHOW, SUMMARIZE, EXPLAIN and reading PRAGMAs run")
+
+
+def _refused(con: duckdb.DuckDBPyConnection, statement) -> str | None:
+    """What to call the statement in the refusal, or None where it only reads."""
+    try:
+        kind = statement.type.name
+    except ValueError:  # a type the Python client has no name for (UPDATE EXTENSIONS): not a read
+        kind = "OTHER"
+    if kind in _READING_TYPES:
+        return None
+    words = sql.tokens(statement.query)
+    first = words[0][1].upper() if words else kind
+    second = words[1][1].lower() if len(words) > 1 else ""
+    if kind in ("PRAGMA", "CALL") and second in _READING_PRAGMAS and all(token != "=" for _, token in words):
+        return None
+    if first in ("PRAGMA", "CALL", "SET", "RESET"):
+        return f"{first} {second}".strip()
+    if kind == "OTHER":
+        return f"{first} {second.upper()}".strip()
+    if kind == "EXPLAIN":
+        if second != "analyze":
+            return None
+        # EXPLAIN ANALYZE runs the statement it explains: judge that one.
+        inner = con.extract_statements(statement.query[words[2][0]:]) if len(words) > 2 else []
+        return "EXPLAIN ANALYZE" if any(_refused(con, s) for s in inner) else None
+    return first
 
 
 def named(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> Result:

@@ -28,18 +28,16 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Sequence
 
-from lossdb.errors import InputError, StoreError, UsageError
+from lossdb.errors import InputError, UsageError
 
-from .core import resolve_run
+from .core import GOLD, check_labels, check_n, resolve_run
 from .result import Result, named
 # (entity_types and iob2 too: ingest reads them from here)
 from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, entities, entity_types,  # noqa: F401
                    iob2, scores)
 
-GOLD = "gold"
 BUCKET_DIMENSIONS = ("entity_length", "sequence_length", "word_frequency")
 CHANGES = ("added", "removed", "retyped", "reshaped", "split", "merged", "retagged")
 VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,99}")
@@ -55,41 +53,28 @@ def surface(words: Sequence[str], span: Span) -> str:
 def check_version_name(name: str) -> str:
     if name == GOLD:
         raise UsageError("'gold' is the source's own labels and cannot be replaced",
-                         "give the imported version another name, e.g. --as reviewed")
+                         "give the imported version another name, e.g. 'reviewed'", parameter="name")
     if not isinstance(name, str) or not VERSION_NAME.fullmatch(name):
         raise UsageError(f"{name!r} is not a usable label version name",
-                         "use letters, digits and _ . : @ + - (at most 100), starting with a letter or digit")
+                         "use letters, digits and _ . : @ + - (at most 100), starting with a letter or digit",
+                         parameter="name")
     return name
 
 
-def version_names(con, run_id: str) -> list[str]:
-    return [row[0] for row in named(con, "versions_list", {"run": run_id}).rows]
-
-
-def check_labels(con, run_id: str, labels: str | None) -> str:
-    """`labels` if run_id has that version ('gold' always), else a StoreError naming the versions."""
-    if labels is None or labels == GOLD:
-        return GOLD
-    if named(con, "versions_exists", {"run": run_id, "version": labels}).rows[0][0]:
-        return labels
-    names = version_names(con, run_id)
-    raise StoreError(f"run {run_id!r} has no label version {labels!r}",
-                     f"choose one of: {', '.join(repr(n) for n in names)} (see `lossdb labels --run {run_id}`)")
-
-
-def label_versions(con, run: str | None = None) -> Result:
+def label_versions(con, *, run: str | None = None) -> Result:
     """The label versions of a run, gold first: when and where from, how many sequences each
     changes, and its entity changes against gold (added, removed, retyped, ...)."""
     run_id = resolve_run(con, run)
     listing = named(con, "versions_list", {"run": run_id})
     columns = ["run_id", *listing.columns, *CHANGES]
     rows = []
-    for version, created_at, source, n_changed in listing.rows:
-        if version == GOLD:
-            rows.append((run_id, version, created_at, source, n_changed, *([None] * len(CHANGES))))
-            continue
-        counts = Counter(row[2] for row in _diff_rows(con, run_id, GOLD, version))
-        rows.append((run_id, version, created_at, source, n_changed, *(counts.get(c, 0) for c in CHANGES)))
+    for listed in listing.records():
+        if listed["version"] == GOLD:
+            changes = [None] * len(CHANGES)
+        else:
+            counts = Counter(change["change"] for change in _diff_rows(con, run_id, GOLD, listed["version"]))
+            changes = [counts.get(c, 0) for c in CHANGES]
+        rows.append((run_id, *(listed[c] for c in listing.columns), *changes))
     return Result(columns, rows)
 
 
@@ -148,22 +133,27 @@ def _describe(words: Sequence[str], spans: list[Span]) -> str:
     return " + ".join(f"[{t} {surface(words, s)}] {s[0]}:{s[1]}" for s in spans for t in [s[2]])
 
 
-def _diff_rows(con, run_id: str, from_labels: str, to_labels: str) -> list[tuple]:
+DIFF_COLUMNS = ["run_id", "seq_id", "change", "before", "after", "text"]
+
+
+def _diff_rows(con, run_id: str, from_labels: str, to_labels: str) -> list[dict]:
     pair = named(con, "versions_pair", {"run": run_id, "from": from_labels, "to": to_labels})
     rows = []
-    for seq_id, words, before, after in pair.rows:
-        for kind, olds, news in diff_entities(before, after):
-            rows.append((run_id, seq_id, kind, _describe(words, olds), _describe(words, news), " ".join(words)))
+    for seq in pair.records():
+        words = seq["words"]
+        for kind, olds, news in diff_entities(seq["from_labels"], seq["to_labels"]):
+            rows.append({"run_id": run_id, "seq_id": seq["seq_id"], "change": kind, "before": _describe(words, olds),
+                         "after": _describe(words, news), "text": " ".join(words)})
     return rows
 
 
-def diff_labels(con, run: str | None = None, *, from_labels: str = GOLD, to_labels: str) -> Result:
+def diff_labels(con, *, run: str | None = None, from_labels: str = GOLD, to_labels: str) -> Result:
     """Every entity change from one label version to another, one row per group of overlapping
     entities: run_id, seq_id, change, before, after (as '[TYPE words] start:end', joined with
     ' + ' when several), and the sequence's text."""
     run_id = resolve_run(con, run)
     from_labels, to_labels = check_labels(con, run_id, from_labels), check_labels(con, run_id, to_labels)
-    return Result(["run_id", "seq_id", "change", "before", "after", "text"], _diff_rows(con, run_id, from_labels, to_labels))
+    return Result.from_records(DIFF_COLUMNS, _diff_rows(con, run_id, from_labels, to_labels))
 
 
 # --- word rows: what the cross-sequence questions read --------------------------------------
@@ -182,7 +172,7 @@ class WordRow:
 
 
 def word_rows(con, run_id: str, labels: str) -> list[WordRow]:
-    return [WordRow(*row) for row in named(con, "versions_words", {"run": run_id, "labels": labels}).rows]
+    return [WordRow(**row) for row in named(con, "versions_words", {"run": run_id, "labels": labels}).records()]
 
 
 def _prepare(con, run: str | None, labels: str | None) -> tuple[str, str]:
@@ -198,13 +188,15 @@ def _mean(values: Iterable[float | None]) -> float | None:
 # --- consistency -----------------------------------------------------------------------
 
 
-def consistency(con, run: str | None = None, *, labels: str = GOLD, examples: int = 3,
+def consistency(con, *, run: str | None = None, labels: str = GOLD, examples: int = 3, n: int | None = None,
                 min_count: int = 2) -> Result:
     """Surface forms annotated inconsistently: the same words labelled as entities of different
     types, or as an entity in one sequence and all O in another. One row per surface form with at
     least `min_count` occurrences and more than one reading: surface, n (occurrences), readings
     (e.g. 'LOC 5, O 2'), majority reading, n_minority (occurrences that disagree with it), and up
-    to `examples` seq_ids per minority reading. Most disagreement first."""
+    to `examples` seq_ids per minority reading. Most disagreement first; the first `n` (None: all)."""
+    if n is not None:
+        check_n(n)
     run_id, labels = _prepare(con, run, labels)
     rows = word_rows(con, run_id, labels)
     readings: dict[tuple[str, ...], Counter] = defaultdict(Counter)
@@ -226,38 +218,48 @@ def consistency(con, run: str | None = None, *, labels: str = GOLD, examples: in
                     where[form, "O"].append(row.seq_id)
     out = []
     for form, counter in readings.items():
-        n = sum(counter.values())
-        if len(counter) < 2 or n < min_count:
+        total = sum(counter.values())
+        if len(counter) < 2 or total < min_count:
             continue
         ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0] == "O", kv[0]))
         majority = ranked[0][0]
         minority = ranked[1:]
         shown = "; ".join(f"{reading}: " + ", ".join(str(s) for s in sorted(set(where[form, reading]))[:examples])
                           for reading, _ in minority)
-        out.append((run_id, " ".join(form), n, ", ".join(f"{r} {c}" for r, c in ranked), majority,
-                    sum(c for _, c in minority), shown))
-    out.sort(key=lambda r: (-r[5], -r[2], r[1]))
-    return Result(["run_id", "surface", "n", "readings", "majority", "n_minority", "examples"], out)
+        out.append({"run_id": run_id, "surface": " ".join(form), "n": total,
+                    "readings": ", ".join(f"{r} {c}" for r, c in ranked), "majority": majority,
+                    "n_minority": sum(c for _, c in minority), "examples": shown})
+    out.sort(key=lambda r: (-r["n_minority"], -r["n"], r["surface"]))
+    return Result.from_records(["run_id", "surface", "n", "readings", "majority", "n_minority", "examples"], out[:n])
 
 
 # --- seen versus unseen ------------------------------------------------------------------
 
 
-def training_surfaces(con, train: str, *, label_names: Sequence[str] | None = None) -> tuple[set[str], str]:
-    """The entity surface forms of a training set: a complete run of the store (its gold labels),
-    else a data file lossdb ingest can read. Returns (forms, description)."""
-    is_run = named(con, "versions_run_info", {"run": train}).rows
-    if is_run:
-        forms = set()
-        for _seq_id, _key, _hash, words, tags in named(con, "versions_run_sequences", {"run": train}).rows:
-            forms.update(surface(words, s) for s in entities(tags))
-        return forms, f"run {train!r}"
-    if not Path(train).exists() and not train.startswith("hf:"):
-        raise InputError(f"{train!r} is neither a complete run of this store nor a data file",
-                         "pass --train a run name (see `lossdb runs`) or a .conll/.jsonl/.parquet file")
-    from lossdb.ingest.sources import open_source  # light: no torch
+def is_run(con, name) -> bool:
+    """Whether `name` is a complete run of this store."""
+    return isinstance(name, str) and bool(named(con, "versions_run_info", {"run": name}).rows)
 
-    source = open_source(train)
+
+def check_training_set(con, train) -> None:
+    """A training set is a complete run's name, or a data file (lossdb.Store.seen_unseen opens one
+    as a Source); anything else is an InputError naming both."""
+    if isinstance(train, str) and not is_run(con, train):
+        raise InputError(f"{train!r} is neither a complete run of this store nor a data file",
+                         "give train a run name (see `lossdb runs`) or a .conll/.jsonl/.parquet file",
+                         parameter="train")
+
+
+def training_surfaces(con, train, *, label_names: Sequence[str] | None = None) -> tuple[set[str], str]:
+    """The entity surface forms of a training set: a complete run of the store (its gold labels),
+    or a Source (lossdb.ingest.sources.open_source: a data file). Returns (forms, description)."""
+    check_training_set(con, train)
+    if isinstance(train, str):
+        forms = set()
+        for seq in named(con, "versions_run_sequences", {"run": train}).records():
+            forms.update(surface(seq["words"], s) for s in entities(seq["labels"]))
+        return forms, f"run {train!r}"
+    source = train
     names = source.label_names or list(label_names or [])
     forms = set()
     for example in source:
@@ -266,16 +268,17 @@ def training_surfaces(con, train: str, *, label_names: Sequence[str] | None = No
     return forms, source.description
 
 
-def seen_unseen(con, run: str | None = None, *, train: str, labels: str = GOLD, mode: str = "default",
+def seen_unseen(con, *, train, run: str | None = None, labels: str = GOLD, mode: str = "default",
                 scheme: str = DEFAULT_SCHEME) -> Result:
     """Entity metrics and loss for entities whose surface form occurs as an entity in the training
-    set `train` (a run of this store, or a data file) versus not. Gold entities give recall and
-    mean_loss (over their words), predicted entities precision, each bucketed by its own words.
-    Entities as `mode` (and, strict, `scheme`) decodes them."""
+    set `train` (a run of this store, or a Source: a data file opened by
+    lossdb.ingest.sources.open_source, as Store.seen_unseen does) versus not. Gold entities give
+    recall and mean_loss (over their words), predicted entities precision, each bucketed by its
+    own words. Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
     mode, scheme = check_mode(mode), check_scheme(scheme)
-    info = named(con, "versions_run_info", {"run": run_id}).rows[0]
-    forms, _description = training_surfaces(con, train, label_names=info[1])
+    info = named(con, "versions_run_info", {"run": run_id}).one()
+    forms, _description = training_surfaces(con, train, label_names=info["label_names"])
     buckets = {name: _Bucket() for name in ("seen", "unseen")}
     for row in word_rows(con, run_id, labels):
         gold, pred = set(entities(row.labels, mode, scheme)), set(entities(row.preds, mode, scheme))
@@ -340,7 +343,7 @@ _BUCKET_ORDER = {
 }
 
 
-def buckets(con, run: str | None = None, *, labels: str = GOLD, by: str | None = None, mode: str = "default",
+def buckets(con, *, run: str | None = None, labels: str = GOLD, by: str | None = None, mode: str = "default",
             scheme: str = DEFAULT_SCHEME) -> Result:
     """Entity precision, recall, F1 and mean loss by bucket of
     - entity_length: words in the entity (1, 2, 3, 4, 5+);
@@ -354,7 +357,7 @@ def buckets(con, run: str | None = None, *, labels: str = GOLD, by: str | None =
     dimensions = BUCKET_DIMENSIONS if by is None else (by,)
     for d in dimensions:
         if d not in BUCKET_DIMENSIONS:
-            raise UsageError(f"cannot bucket by {d!r}", f"choose one of {', '.join(BUCKET_DIMENSIONS)}")
+            raise UsageError(f"cannot bucket by {d!r}", f"choose one of {', '.join(BUCKET_DIMENSIONS)}", parameter="by")
     rows = word_rows(con, run_id, labels)
     frequency = Counter(word for row in rows for word in row.words)
     table: dict[tuple[str, str], _Bucket] = defaultdict(_Bucket)
@@ -387,11 +390,11 @@ def buckets(con, run: str | None = None, *, labels: str = GOLD, by: str | None =
 
 def _check_bins(bins: int) -> int:
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 1000:
-        raise UsageError(f"--bins must be a whole number from 1 to 1000, not {bins!r}", "e.g. --bins 10")
+        raise UsageError(f"bins must be a whole number from 1 to 1000, not {bins!r}", "e.g. 10", parameter="bins")
     return bins
 
 
-def calibration(con, run: str | None = None, *, labels: str = GOLD, bins: int = 10) -> Result:
+def calibration(con, *, run: str | None = None, labels: str = GOLD, bins: int = 10) -> Result:
     """Per predicted label and '(all)': labelled tokens, mean confidence (the probability of the
     predicted label), accuracy against version `labels`, expected calibration error over `bins`
     equal-width bins, and the largest gap of one bin."""
@@ -400,47 +403,47 @@ def calibration(con, run: str | None = None, *, labels: str = GOLD, bins: int = 
     return Result(["run_id", *result.columns], [(run_id, *row) for row in result.rows])
 
 
-def reliability(con, run: str | None = None, *, labels: str = GOLD, bins: int = 10, label: str | None = None) -> Result:
+def reliability(con, *, run: str | None = None, labels: str = GOLD, bins: int = 10, label: str | None = None) -> Result:
     """The reliability table behind `calibration`: per predicted label and confidence bin, tokens,
     mean confidence and accuracy (empty bins are left out). `label` keeps one label ('(all)' too)."""
     run_id, labels = _prepare(con, run, labels)
     result = named(con, "versions_reliability", {"run": run_id, "labels": labels, "bins": _check_bins(bins)})
-    rows = [(run_id, *row) for row in result.rows if label is None or row[0] == label]
+    rows = [(run_id, *row) for row, name in zip(result.rows, result.column("label")) if label is None or name == label]
     if label is not None and not rows:
-        present = sorted({row[0] for row in result.rows})
-        raise UsageError(f"no token is predicted as {label!r}", f"choose one of {', '.join(present)}")
+        present = sorted(set(result.column("label")))
+        raise UsageError(f"no token is predicted as {label!r}", f"choose one of {', '.join(present)}", parameter="label")
     return Result(["run_id", *result.columns], rows)
 
 
 # --- lenient versus strict decoding ---------------------------------------------------------
 
 
-def decoding(con, run: str | None = None, *, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
+def decoding(con, *, run: str | None = None, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
     """Entity metrics under seqeval's default (lenient, conlleval) and strict (`scheme`, IOB2
     unless told) decoding side by side, per type and 'micro avg': support (gold entities),
     predicted entities, precision, recall and F1 under each
     (lossdb.queries.entities.entity_scores, once per mode)."""
-    from .entities import entity_scores  # it imports this module
+    from .entities import entity_scores  # numpy loads here, not for every command
 
     run_id, labels = _prepare(con, run, labels)
-    by_mode = {mode: {row[0]: row for row in entity_scores(con, run_id, labels=labels, mode=mode, scheme=scheme).rows}
-               for mode in MODES}
-    types = sorted({t for mode in MODES for t in by_mode[mode] if not t.endswith(" avg")})
+    scores = {mode: {row["type"]: row for row in entity_scores(con, run=run_id, labels=labels, mode=mode,
+                                                                scheme=scheme).records()}
+              for mode in MODES}
+    types = sorted({t for mode in MODES for t in scores[mode] if not t.endswith(" avg")})
+    measures = {"support": 0, "n_pred": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0}  # and their value when absent
+    columns = ["run_id", "type", *(f"{name}_{mode}" for name in measures for mode in MODES)]
     out = []
     for type_ in [*types, "micro avg"]:
-        line: list = [run_id, type_]
-        for k in (4, 5, 1, 2, 3):  # support, n_pred, precision, recall, f1
+        line = {"run_id": run_id, "type": type_}
+        for name, absent in measures.items():
             for mode in MODES:
-                row = by_mode[mode].get(type_)
-                line.append(row[k] if row else (0 if k in (4, 5) else 0.0))
-        out.append(tuple(line))
-    columns = ["run_id", "type"]
-    for name in ("support", "n_pred", "precision", "recall", "f1"):
-        columns += [f"{name}_default", f"{name}_strict"]
-    return Result(columns, out)
+                row = scores[mode].get(type_)
+                line[f"{name}_{mode}"] = row[name] if row else absent
+        out.append(line)
+    return Result.from_records(columns, out)
 
 
-def decoding_differences(con, run: str | None = None, *, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
+def decoding_differences(con, *, run: str | None = None, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
     """The entities whose verdict differs between default (lenient) and strict (`scheme`)
     decoding: one row per entity (side 'gold' or 'pred'), with its verdict under each: correct /
     wrong (found, but the other side has no identical entity) / none (not an entity under that

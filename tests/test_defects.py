@@ -438,8 +438,16 @@ def test_every_written_file_is_replaced_only_with_force(built_store, tmp_path):
             built.save(tmp_path / "r.html")
         assert built.save(tmp_path / "r.html", force=True).read_text("utf-8") == built.html
         with pytest.raises(UsageError, match="already exists"):
-            analysis.plot_confusion(con, tmp_path / "confusion.png")
+            plots.save(plots.figure(con, "confusion"), tmp_path / "confusion.png")
     finally:
         con.close()
+    from lossdb.store import Store
+
+    store = Store(built_store)
+    try:
+        with pytest.raises(UsageError, match="already exists"):
+            store.plot_confusion(tmp_path / "confusion.png")
+    finally:
+        store.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["confusion.png", "plot.png", "r.html"]  # no temporary files
 

@@ -102,7 +102,7 @@ def test_entity_scores_equal_seqeval(built_store, mode):
     con = store_db.connect(built_store)
     _, gold, pred = word_tags(con, "wp")
     report = seqeval_report(gold, pred, mode)
-    assert_matches_seqeval(entities.entity_scores(con, "wp", mode=mode).rows, report)
+    assert_matches_seqeval(entities.entity_scores(con, run="wp", mode=mode).rows, report)
     # the SQL macro for ad-hoc queries gives the same table
     sql_rows = con.execute("SELECT * FROM entity_scores('wp', p_mode := ?)", [mode]).fetchall()
     assert_matches_seqeval(sql_rows, report)
@@ -178,7 +178,7 @@ def test_default_mode_equals_seqeval_on_random_tags(data):
     sequences = [([g for g, _ in seq], [p for _, p in seq]) for seq in data]
     con = memory_store(sequences, ANY_TAGS)
     report = seqeval_report([g for g, _ in sequences], [p for _, p in sequences], "default")
-    assert_matches_seqeval(entities.entity_scores(con, "r").rows, report)
+    assert_matches_seqeval(entities.entity_scores(con, run="r").rows, report)
     assert_matches_seqeval(con.execute("SELECT * FROM entity_scores('r')").fetchall(), report)
 
 
@@ -188,7 +188,7 @@ def test_strict_mode_equals_seqeval_on_random_tags(data):
     sequences = [([g for g, _ in seq], [p for _, p in seq]) for seq in data]
     con = memory_store(sequences, IOB2_TAGS)
     report = seqeval_report([g for g, _ in sequences], [p for _, p in sequences], "strict")
-    assert_matches_seqeval(entities.entity_scores(con, "r", mode="strict").rows, report)
+    assert_matches_seqeval(entities.entity_scores(con, run="r", mode="strict").rows, report)
     assert_matches_seqeval(con.execute("SELECT * FROM entity_scores('r', p_mode := 'strict')").fetchall(), report)
 
 
@@ -197,12 +197,12 @@ def test_strict_mode_equals_seqeval_on_random_tags(data):
 def test_error_types_agree_between_sql_and_numpy(data):
     sequences = [([g for g, _ in seq], [p for _, p in seq]) for seq in data]
     con = memory_store(sequences, ODD_TAGS)
-    fast = entities.entity_errors(con, "r", by="entity")
+    fast = entities.entity_errors(con, run="r", by="entity")
     slow = con.execute("SELECT seq_id, category, gold_type, gold_start, gold_end, pred_type, pred_start, pred_end "
                        "FROM entity_errors('r')").fetchall()
     mine = [(r[0], r[1], r[2], r[3], r[4], r[6], r[7], r[8]) for r in fast.rows]
     assert sorted(mine, key=repr) == sorted(slow, key=repr)
-    scores = {r[0]: r for r in entities.entity_scores(con, "r").rows}
+    scores = {r[0]: r for r in entities.entity_scores(con, run="r").rows}
     assert sum(r[1] == "correct" for r in mine) == scores["micro avg"][6]
     assert sum(r[1] != "spurious" for r in mine) == scores["micro avg"][4]
 
@@ -210,7 +210,7 @@ def test_error_types_agree_between_sql_and_numpy(data):
 def test_strict_mode_refuses_tags_outside_iob2():
     con = memory_store([(["S-PER", "O"], ["S-PER", "O"])], ["O", "S-PER"])
     with pytest.raises(UsageError, match="IOB2"):
-        entities.entity_scores(con, "r", mode="strict")
+        entities.entity_scores(con, run="r", mode="strict")
 
 
 # --- error types, worked out by hand ---------------------------------------------------------------------------
@@ -227,7 +227,7 @@ HAND_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
 def test_error_types_by_entity():
     con = memory_store(HAND, HAND_LABELS)
-    rows = entities.entity_errors(con, "r", by="entity").records()
+    rows = entities.entity_errors(con, run="r", by="entity").records()
     got = [(r["seq_id"], r["category"], r["gold_type"], r["gold_start"], r["gold_end"],
             r["pred_type"], r["pred_start"], r["pred_end"]) for r in rows]
     assert got == [
@@ -240,24 +240,24 @@ def test_error_types_by_entity():
         (4, "spurious", None, None, None, "LOC", 0, 1),
     ]
     assert rows[0]["gold_text"] == "w0 w1" and rows[2]["pred_text"] == "w0 w1"
-    only = entities.entity_errors(con, "r", by="entity", category="spurious", n=1).rows
+    only = entities.entity_errors(con, run="r", by="entity", category="spurious", n=1).rows
     assert [(r[0], r[1]) for r in only] == [(3, "spurious")]
-    assert [r[1] for r in entities.entity_errors(con, "r", by="entity", seq_id=2).rows] == ["wrong_type_and_boundary"]
+    assert [r[1] for r in entities.entity_errors(con, run="r", by="entity", seq_id=2).rows] == ["wrong_type_and_boundary"]
 
 
 def test_error_types_by_type_and_by_sequence():
     con = memory_store(HAND, HAND_LABELS)
-    by_type = {r["type"]: r for r in entities.entity_errors(con, "r", by="type").records()}
+    by_type = {r["type"]: r for r in entities.entity_errors(con, run="r", by="type").records()}
     assert by_type["PER"] == {"type": "PER", "n_gold": 2, "n_pred": 2, "correct": 1, "wrong_type": 0,
                                     "wrong_boundary": 0, "wrong_type_and_boundary": 1, "missed": 0, "spurious": 1}
     assert (by_type["LOC"]["wrong_type"], by_type["LOC"]["missed"], by_type["LOC"]["spurious"]) == (1, 1, 1)
     assert by_type["ORG"]["wrong_boundary"] == 1 and by_type["ORG"]["n_pred"] == 2
     assert by_type["all"]["n_gold"] == 5 and by_type["all"]["spurious"] == 2
-    by_seq = entities.entity_errors(con, "r", by="sequence").records()
+    by_seq = entities.entity_errors(con, run="r", by="sequence").records()
     assert [(r["seq_id"], r["n_errors"]) for r in by_seq] == [(3, 2), (0, 1), (1, 1), (2, 1), (4, 1)]
     assert by_seq[0]["text"] == "w0 w1 w2"
     # strict IOB2: the stray I-LOC of sequence 4 is no entity
-    strict = {r["type"]: r for r in entities.entity_errors(con, "r", by="type", mode="strict").records()}
+    strict = {r["type"]: r for r in entities.entity_errors(con, run="r", by="type", mode="strict").records()}
     assert strict["all"]["spurious"] == 1
 
 
@@ -282,7 +282,7 @@ def test_entity_scores_equal_seqeval_on_panx(mode, panx_store):
     _, gold, pred = word_tags(con, "panx")
     report = seqeval_report(gold, pred, mode)
     assert report["micro avg"]["f1-score"] > 0.5  # a real model: the numbers mean something
-    assert_matches_seqeval(entities.entity_scores(con, "panx", mode=mode).rows, report)
+    assert_matches_seqeval(entities.entity_scores(con, run="panx", mode=mode).rows, report)
     assert_matches_seqeval(con.execute("SELECT * FROM entity_scores('panx', p_mode := ?)", [mode]).fetchall(), report)
 
 

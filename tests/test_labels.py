@@ -75,8 +75,8 @@ def test_every_format_round_trips_awkward_unicode_to_an_empty_diff(awkward_store
         assert summary.n_sequences == (7 if not selection else 6)
         result = import_labels(con, tmp_path / name, name=f"rt-{fmt}")
         assert result.n_changed == 0, fmt
-        assert versions.diff_labels(con, "awk", to_labels=f"rt-{fmt}").rows == [], fmt
-    listing = versions.label_versions(con, "awk").records()
+        assert versions.diff_labels(con, run="awk", to_labels=f"rt-{fmt}").rows == [], fmt
+    listing = versions.label_versions(con, run="awk").records()
     assert [r["version"] for r in listing] == ["gold"] + [f"rt-{c[0]}" for c in cases]
     assert all(r["n_changed"] == 0 for r in listing)
     assert con.execute("SELECT count(*) FROM sequence_labels").fetchone()[0] == 0  # no copies of gold
@@ -252,7 +252,7 @@ def test_metrics_against_a_version_equal_seqeval_on_the_corrected_labels(correct
     preds = _word_preds(con)
     order = sorted(truth)
     y_true, y_pred = [list(truth[s]) for s in order], [preds[s] for s in order]
-    side = {r["type"]: r for r in versions.decoding(con, "wp", labels="fixed").records()}
+    side = {r["type"]: r for r in versions.decoding(con, run="wp", labels="fixed").records()}
     for mode, options in (("default", {}), ("strict", {"mode": "strict", "scheme": IOB2})):
         want = classification_report(y_true, y_pred, output_dict=True, zero_division=0, **options)
         for type_, row in want.items():
@@ -264,14 +264,14 @@ def test_metrics_against_a_version_equal_seqeval_on_the_corrected_labels(correct
             assert mine[f"f1_{mode}"] == pytest.approx(row["f1-score"]), (mode, type_)
             assert mine[f"support_{mode}"] == row["support"], (mode, type_)
         # the buckets (lossdb's own decoder over word rows) add up to the same counts
-        lengths = [r for r in versions.buckets(con, "wp", labels="fixed", by="entity_length", mode=mode).records()]
+        lengths = [r for r in versions.buckets(con, run="wp", labels="fixed", by="entity_length", mode=mode).records()]
         assert sum(r["support"] for r in lengths) == want["micro avg"]["support"]
         assert sum(r["n_correct"] for r in lengths) == pytest.approx(
             want["micro avg"]["recall"] * want["micro avg"]["support"])
     # against gold, the version's corrections do not show
     gold = dict(con.execute("SELECT seq_id, labels FROM sequences WHERE run_id = 'wp'").fetchall())
     gold_want = classification_report([list(gold[s]) for s in order], y_pred, output_dict=True, zero_division=0)
-    gold_got = {r["type"]: r for r in versions.decoding(con, "wp").records()}
+    gold_got = {r["type"]: r for r in versions.decoding(con, run="wp").records()}
     assert gold_got["micro avg"]["f1_default"] == pytest.approx(gold_want["micro avg"]["f1-score"])
     assert gold_got["micro avg"]["support_default"] == gold_want["micro avg"]["support"]
     con.close()
@@ -397,7 +397,7 @@ def test_version_names_are_checked_and_replace_is_explicit(store_copy, tmp_path)
     path.write_text(json.dumps(tasks), "utf-8")
     summary = import_labels(con, path, name="v1", replace=True)
     assert summary.replaced and summary.n_changed == 1 and "replaced label version 'v1'" in summary.line()
-    assert [r["n_changed"] for r in versions.label_versions(con, "wp").records()] == [0, 1]
+    assert [r["n_changed"] for r in versions.label_versions(con, run="wp").records()] == [0, 1]
     assert core.top(con, 1, labels="v1").rows
     with pytest.raises(lossdb.LossdbError, match="no label version 'v2'.*'gold', 'v1'"):
         core.top(con, 1, labels="v2")

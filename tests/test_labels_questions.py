@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+import lossdb
 from lossdb.ingest.labels import import_labels
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
@@ -76,7 +77,9 @@ def test_consistency_finds_the_form_read_two_ways(relabelled):
                 readings["O"] += 1
                 examples.setdefault("O", []).append(s)
     assert readings["ORG"] >= 1 and readings["O"] >= 1 and retyped in examples["ORG"] and removed in examples["O"]
-    got = {r["surface"]: r for r in versions.consistency(con, "wp", labels="v", examples=10).records()}
+    every = versions.consistency(con, run="wp", labels="v", examples=10)
+    assert versions.consistency(con, run="wp", labels="v", examples=10, n=1).rows == every.rows[:1]  # `--n`
+    got = {r["surface"]: r for r in every.records()}
     row = got[form]
     ranked = sorted(readings.items(), key=lambda kv: (-kv[1], kv[0] == "O", kv[0]))
     assert row["n"] == sum(readings.values())
@@ -84,7 +87,7 @@ def test_consistency_finds_the_form_read_two_ways(relabelled):
     assert row["majority"] == ranked[0][0] and row["n_minority"] == sum(c for _, c in ranked[1:])
     assert row["examples"] == "; ".join(f"{r}: " + ", ".join(map(str, sorted(set(examples[r]))))
                                          for r, _ in ranked[1:])
-    gold_forms = {r["surface"] for r in versions.consistency(con, "wp").records()}
+    gold_forms = {r["surface"] for r in versions.consistency(con, run="wp").records()}
     assert form not in gold_forms  # gold reads it one way
     con.close()
 
@@ -105,14 +108,15 @@ def test_seen_unseen_against_a_training_file_and_a_run(relabelled, sentences, tm
             want["seen" if " ".join(words[s][span[0]:span[1]]) in forms else "unseen"][2] += span in pred
         for span in pred:
             want["seen" if " ".join(words[s][span[0]:span[1]]) in forms else "unseen"][1] += 1
-    got = {r["bucket"]: r for r in versions.seen_unseen(con, "wp", train=str(train), labels="v").records()}
+    with lossdb.connect(db, frames=False) as store:  # a data file: the Store opens it as ingest would
+        got = {r["bucket"]: r for r in store.seen_unseen(train, run="wp", labels="v").records()}
     for bucket, (g, p, c) in want.items():
         assert (got[bucket]["support"], got[bucket]["n_pred"], got[bucket]["n_correct"]) == (g, p, c)
     assert want["seen"][0] > 0 and want["unseen"][0] > 0
-    against_run = {r["bucket"]: r for r in versions.seen_unseen(con, "wp", train="wp").records()}
+    against_run = {r["bucket"]: r for r in versions.seen_unseen(con, run="wp", train="wp").records()}
     assert against_run["unseen"]["support"] == 0  # every gold entity of a run is in that run
     with pytest.raises(versions.InputError, match="neither a complete run"):
-        versions.seen_unseen(con, "wp", train="no-such-thing")
+        versions.seen_unseen(con, run="wp", train="no-such-thing")
     con.close()
 
 
@@ -125,17 +129,17 @@ def test_buckets_count_every_entity_once_per_dimension(relabelled):
         for a, b, _ in entities(truth[s]):
             lengths[str(b - a) if b - a <= 4 else "5+"] += 1
             seq_lengths[len(words[s])] += 1
-    rows = versions.buckets(con, "wp", labels="v").records()
+    rows = versions.buckets(con, run="wp", labels="v").records()
     by_length = {r["bucket"]: r for r in rows if r["dimension"] == "entity_length"}
     assert {k: v["support"] for k, v in by_length.items() if v["support"]} == dict(lengths)
-    total = {r["type"]: r for r in versions.decoding(con, "wp", labels="v").records()}["micro avg"]
+    total = {r["type"]: r for r in versions.decoding(con, run="wp", labels="v").records()}["micro avg"]
     for dimension in versions.BUCKET_DIMENSIONS:
         part = [r for r in rows if r["dimension"] == dimension]
         assert sum(r["support"] for r in part) == total["support_default"]
         assert sum(r["n_pred"] for r in part) == total["n_pred_default"]
         assert sum(r["n_correct"] for r in part) == round(total["recall_default"] * total["support_default"])
     with pytest.raises(versions.UsageError, match="cannot bucket"):
-        versions.buckets(con, "wp", by="colour")
+        versions.buckets(con, run="wp", by="colour")
     con.close()
 
 
@@ -157,17 +161,17 @@ def test_calibration_matches_a_direct_computation(relabelled):
         conf = sum(c for c, _ in items) / len(items)
         acc = sum(a for _, a in items) / len(items)
         ece.setdefault(label, []).append((len(items), abs(acc - conf)))
-    got = {r["label"]: r for r in versions.calibration(con, "wp", labels="v").records()}
+    got = {r["label"]: r for r in versions.calibration(con, run="wp", labels="v").records()}
     assert set(got) == set(ece)
     for label, parts in ece.items():
         n = sum(k for k, _ in parts)
         assert got[label]["n"] == n
         assert got[label]["ece"] == pytest.approx(sum(k * gap for k, gap in parts) / n)
-    table = versions.reliability(con, "wp", labels="v").records()
+    table = versions.reliability(con, run="wp", labels="v").records()
     assert {(r["label"], r["bin"]): r["n"] for r in table} == {k: len(v) for k, v in bins.items()}
     assert all(r["lower"] <= r["confidence"] <= r["upper"] for r in table)
-    with pytest.raises(versions.UsageError, match="--bins"):
-        versions.calibration(con, "wp", bins=0)
+    with pytest.raises(versions.UsageError, match="bins must be"):
+        versions.calibration(con, run="wp", bins=0)
     con.close()
 
 
@@ -185,9 +189,9 @@ def test_decoding_differences_are_the_entities_only_one_mode_sees_or_judges(rela
                 if verdicts[0] != verdicts[1]:
                     want.add((s, side, span, verdicts))
     got = {(r["seq_id"], r["side"], (r["start_word"], r["end_word"], r["type"]), (r["default"], r["strict"]))
-           for r in versions.decoding_differences(con, "wp", labels="v").records()}
+           for r in versions.decoding_differences(con, run="wp", labels="v").records()}
     assert got == want and got  # an untrained model predicts stray I- tags, so there are some
-    for r in versions.decoding_differences(con, "wp", labels="v").records():
+    for r in versions.decoding_differences(con, run="wp", labels="v").records():
         if r["strict"] == "none":
             assert r["tags"].split()[0].startswith("I-")
     con.close()

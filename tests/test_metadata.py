@@ -132,8 +132,9 @@ def test_annotate_refuses_what_it_cannot_use(runs_copy, tmp_path):
     with pytest.raises(InputError, match="format"):
         store.annotate(tmp_path / "meta.xlsx", key="seq")
     store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id")
-    with pytest.raises(StoreError, match="--replace"):
+    with pytest.raises(StoreError, match="replace it") as refused:
         store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id")
+    assert refused.value.parameter == "replace"  # the CLI names its flag for it: --replace
     assert store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", replace=True).iloc[0]["n_rows"] == 5
     store.close()
     with pytest.raises(StoreError, match="read-only"):

@@ -25,7 +25,7 @@ HAND = {
     1: [("Rhein", "B-LOC", [0.8, 0.1, 0.0, 0.1]), ("fließt", "O", [0.7, 0.2, 0.1, 0.0])],
     2: [("ja", "O", [0.96, 0.02, 0.02, 0.0])],
 }
-MIGRATION = "sql/migrations/PENDING_rankings.sql"
+MIGRATION = "sql/migrations/0004_rankings.sql"
 
 
 def migration_sql() -> str:
@@ -37,9 +37,9 @@ def migration_sql() -> str:
 @pytest.fixture
 def hand_store(tmp_path):
     """A real store holding HAND as one complete run 'h' (a [CLS] token before each sequence),
-    its per-sequence aggregates filled by the backfill (sql/migrations/PENDING_rankings.sql)."""
+    its per-sequence aggregates filled by the backfill (sql/migrations/0004_rankings.sql)."""
     path = tmp_path / "hand.duckdb"
-    con = store_db.connect(path, read_only=False)
+    con = store_db.connect(path, read_only=False, migrate=True, create=True)  # a new store
     con.execute("INSERT INTO runs (run_id, created_at, status, model, data_source, label_names, lossdb_version) "
                 "VALUES ('h', now(), 'complete', 'hand', 'hand', $labels, 'test')", {"labels": LABELS})
     for seq_id, words in HAND.items():

@@ -242,7 +242,7 @@ def test_run_decoders_agree_with_the_grammar(mode, scheme, alphabet, data):
             warnings.simplefilter("ignore")
             report = classification_report([g for g, _ in sequences], [p for _, p in sequences],
                                            output_dict=True, zero_division=0, **kwargs)
-        assert_matches_seqeval(run_entities.entity_scores(con, "r", mode=mode, scheme=scheme).rows, report)
+        assert_matches_seqeval(run_entities.entity_scores(con, run="r", mode=mode, scheme=scheme).rows, report)
         assert_matches_seqeval(con.execute("SELECT * FROM entity_scores('r', p_mode := ?, p_scheme := ?)",
                                            [mode, scheme]).fetchall(), report)
 
@@ -250,11 +250,11 @@ def test_run_decoders_agree_with_the_grammar(mode, scheme, alphabet, data):
 def test_run_decoders_refuse_tags_outside_the_scheme():
     con = memory_store([(THE_ISSUES_CASE, THE_ISSUES_CASE)], ["O", "S-PER", "B-LOC", "E-LOC"])
     with pytest.raises(UsageError, match="IOB2 scheme .* 'S-PER'"):
-        run_entities.entity_scores(con, "r", mode="strict")
+        run_entities.entity_scores(con, run="r", mode="strict")
     with pytest.raises(Exception, match="IOB2 scheme does not read the tag"):
         con.execute("SELECT * FROM entity_spans('r', p_mode := 'strict')").fetchall()
-    assert run_entities.entity_scores(con, "r", mode="strict", scheme="BIOES").records()[-3]["n_correct"] == 2
-    assert run_entities.entity_scores(con, "r").records()[-3]["n_correct"] == 2
+    assert run_entities.entity_scores(con, run="r", mode="strict", scheme="BIOES").records()[-3]["n_correct"] == 2
+    assert run_entities.entity_scores(con, run="r").records()[-3]["n_correct"] == 2
 
 
 # --- the callers that decode tag lists --------------------------------------------------------------------
@@ -270,11 +270,11 @@ def test_version_questions_count_the_entities_lossdb_entities_counts(mode, schem
     # on IOBES data they must find the entities `lossdb entities` finds
     sequences = run_sequences(data, IOBES)
     con = memory_store(sequences, IOBES)
-    micro = run_entities.entity_scores(con, "r", mode=mode, scheme=scheme).records()[-3]
+    micro = run_entities.entity_scores(con, run="r", mode=mode, scheme=scheme).records()[-3]
     totals = (micro["support"], micro["n_pred"], micro["n_correct"])
-    by_length = versions.buckets(con, "r", by="entity_length", mode=mode, scheme=scheme).records()
+    by_length = versions.buckets(con, run="r", by="entity_length", mode=mode, scheme=scheme).records()
     assert tuple(sum(r[k] for r in by_length) for k in ("support", "n_pred", "n_correct")) == totals
-    seen = versions.seen_unseen(con, "r", train="r", mode=mode, scheme=scheme).records()
+    seen = versions.seen_unseen(con, run="r", train="r", mode=mode, scheme=scheme).records()
     assert tuple(sum(r[k] for r in seen) for k in ("support", "n_pred", "n_correct")) == totals
     assert sum(r["support"] for r in seen if r["bucket"] == "seen") == micro["support"]  # its own training set
     # decoding --differences: the entities whose verdict differs, worked out from the grammar
@@ -288,7 +288,7 @@ def test_version_questions_count_the_entities_lossdb_entities_counts(mode, schem
                 if verdicts[0] != verdicts[1]:
                     want.add((seq_id, side, span, verdicts))
     got = {(r["seq_id"], r["side"], (r["start_word"], r["end_word"], r["type"]), (r["default"], r["strict"]))
-           for r in versions.decoding_differences(con, "r", scheme="IOBES").records()}
+           for r in versions.decoding_differences(con, run="r", scheme="IOBES").records()}
     assert got == want
 
 

@@ -145,9 +145,9 @@ class LossdbCallback(TrainerCallback):
             raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another store path (db)")
         if not path.exists():
             return
-        con = store_db.connect(self.db, read_only=False, lock_wait=writer.LOCK_WAIT_SECONDS)
+        con = store_db.connect(self.db, read_only=False, migrate=True, lock_wait=writer.LOCK_WAIT_SECONDS)
         try:
-            earlier = [row[0] for row in named(con, "group_runs", {"group": self.group}).rows]
+            earlier = named(con, "group_runs", {"group": self.group}).column("run_id")
             if earlier and not self.replace:
                 raise StoreError(f"group {self.group!r} already has {len(earlier)} runs in {self.db}",
                                  "pass replace=True to replace them, or choose another group")

@@ -3,7 +3,7 @@
 -- column; $match says how it names sequences:
 --   'id'      the source's id column (sequences.source_id): seq_key is the value as text;
 --   'text'    the sequence's words, a list or a string split on white space: matched by
---             words_hash (md5 of the words joined by U+001F) to the seq_key of every stored
+--             words_hash (sql/schema/126) to the seq_key of every stored
 --             sequence with those words; unmatched rows keep the hash, the key of a sequence
 --             without a source id;
 --   'seq_id'  the row index in the source of run $run: its sequence's seq_key.
@@ -24,10 +24,9 @@ by_id AS (
 ),
 by_text AS (
     SELECT f.lossdb_row,
-           md5(array_to_string(CASE WHEN typeof(f.{key}) LIKE '%[]'
-                                    THEN CAST(f.{key} AS VARCHAR[])
-                                    ELSE string_split_regex(trim(CAST(f.{key} AS VARCHAR)), '\s+') END,
-                               chr(31))) AS words_hash
+           words_hash(CASE WHEN typeof(f.{key}) LIKE '%[]'
+                           THEN CAST(f.{key} AS VARCHAR[])
+                           ELSE string_split_regex(trim(CAST(f.{key} AS VARCHAR)), '\s+') END) AS words_hash
     FROM file AS f
     WHERE $match = 'text'
 ),

@@ -2,7 +2,7 @@
 -- its token rows (total and mean loss, counts, max loss) and what the label-issue rankings
 -- read (sql/schema/176_label_scores.sql), from the labelled tokens (each word's first subword):
 -- softmin, cleanlab's token-classification sentence score (Wang & Mueller 2022), the soft-min
--- (temperature $temperature) of each labelled token's self-confidence p(gold label) = exp(-loss);
+-- (softmin_weight, sql/schema/125) of each labelled token's self-confidence p(gold label) = exp(-loss);
 -- margin_min and type_stats as word_label_stats computes them; and label_quality, the default
 -- ranking's score (threshold_quality), with the confident-learning thresholds of this commit's
 -- tokens ($labels: the run's label names, in probs order). Low means likely mislabelled.
@@ -14,8 +14,8 @@ WITH token_stats AS (
            count(*) FILTER (WHERE label_id >= 0) AS n_labelled,
            count(*) FILTER (WHERE label_id >= 0 AND pred_id <> label_id) AS n_errors,
            max(loss) AS max_loss,
-           sum(exp(-loss::DOUBLE) * exp((1 - exp(-loss::DOUBLE)) / $temperature)) FILTER (WHERE label_id >= 0)
-             / sum(exp((1 - exp(-loss::DOUBLE)) / $temperature)) FILTER (WHERE label_id >= 0) AS softmin
+           sum(exp(-loss::DOUBLE) * softmin_weight(exp(-loss::DOUBLE))) FILTER (WHERE label_id >= 0)
+             / sum(softmin_weight(exp(-loss::DOUBLE))) FILTER (WHERE label_id >= 0) AS softmin
     FROM read_parquet($tokens_path)
     GROUP BY seq_id
 ),

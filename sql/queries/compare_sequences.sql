@@ -1,8 +1,7 @@
 -- compare_sequences: the $n sequences runs $run_a and $run_b share whose $by changed most (by
 -- absolute change), with both runs' figures and the text.
 WITH pairs AS (
-    SELECT *, CASE $by WHEN 'total_loss' THEN delta_total_loss WHEN 'mean_loss' THEN delta_mean_loss
-                       ELSE delta_label_quality END AS delta
+    SELECT *, ranking_score($by, delta_total_loss, delta_mean_loss, delta_label_quality) AS delta
     FROM compare_sequences($run_a, $run_b, p_labels := $labels)
 ),
 top AS (

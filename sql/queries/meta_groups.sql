@@ -19,7 +19,6 @@ SELECT value AS {alias},
        count(*) FILTER (WHERE n_errors > 0) AS n_sequences_with_errors
 FROM scored
 GROUP BY value
-ORDER BY CASE $by WHEN 'total_loss' THEN -avg(total_loss)
-                  WHEN 'mean_loss' THEN -(sum(total_loss) / nullif(sum(n_labelled), 0))
-                  ELSE avg(label_quality) END NULLS LAST,
+ORDER BY ranking_score($by, avg(total_loss), sum(total_loss) / nullif(sum(n_labelled), 0), avg(label_quality))
+             DESC NULLS LAST,
          value NULLS LAST;

@@ -4,9 +4,7 @@
 -- mean_loss, label_quality. Their token lists come from sequence_lists.
 WITH ranked AS (
     SELECT s.*,
-           CASE $by WHEN 'total_loss' THEN s.total_loss
-                    WHEN 'mean_loss' THEN s.mean_loss
-                    ELSE -s.label_quality END AS score
+           ranking_score($by, s.total_loss, s.mean_loss, s.label_quality) AS score
     FROM sequence_scores($run, p_labels := $labels) AS s
     WHERE {conditions}
     ORDER BY score DESC NULLS LAST, s.seq_id

@@ -6,12 +6,7 @@
 CREATE OR REPLACE MACRO top_sequences(p_n, p_run := NULL, p_by := 'total_loss') AS TABLE
 WITH ranked AS (
     SELECT run_id, seq_id,
-           CASE p_by
-               WHEN 'total_loss' THEN total_loss
-               WHEN 'mean_loss' THEN mean_loss
-               WHEN 'label_quality' THEN -label_quality
-               ELSE error('p_by must be total_loss, mean_loss or label_quality, not ' || p_by)
-           END AS score
+           ranking_score(p_by, total_loss, mean_loss, label_quality) AS score
     FROM sequences
     WHERE run_id = coalesce(p_run, latest_run())
       AND run_id IN (SELECT run_id FROM complete_runs)

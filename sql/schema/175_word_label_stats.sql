@@ -35,7 +35,7 @@ types AS (
     FROM by_type GROUP BY seq_id
 )
 SELECT s.seq_id, count(*)::INTEGER AS n_labelled, sum(s.loss) AS total_loss, min(s.p_self) AS min_self,
-       sum(s.p_self * exp((1 - s.p_self) / 0.05)) / sum(exp((1 - s.p_self) / 0.05)) AS softmin,
+       sum(s.p_self * softmin_weight(s.p_self)) / sum(softmin_weight(s.p_self)) AS softmin,  -- sql/schema/125
        min(s.margin) AS margin_min, any_value(t.type_stats) AS type_stats
 FROM scored AS s
 JOIN types AS t USING (seq_id)

@@ -1,4 +1,4 @@
--- PENDING_rankings (issue #14; the lead numbers and wires it): fill what the label-issue rankings
+-- 0004_rankings (issue #14): fill what the label-issue rankings
 -- read in a store written before them, for every run, from the stored token rows (no
 -- re-scoring). Needs the schema's macros label_type, type_probs and threshold_quality
 -- (sql/schema/172-174) and the columns 020_sequences.sql adds (repeated here, so it also runs

@@ -1,0 +1,154 @@
+"""What every command module shares: the Typer app, the common options, the one place that
+prints errors, and the printing of Results.
+
+Errors: the library raises LossdbError (message + hint, in the words of a Python caller, with
+the `parameter` at fault); `errors()` below is the only place that prints them, as one line on
+stderr naming the command's own flag for that parameter, and picks the exit code. stdout is
+data. LOSSDB_DEBUG=1 prints the traceback with its whole cause chain first.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import traceback
+from contextlib import contextmanager
+from typing import Annotated, Optional
+
+import typer
+
+from lossdb.errors import LossdbError, UsageError, first_line
+from lossdb.store import Store
+
+from . import format as fmt
+
+app = typer.Typer(
+    name="lossdb",
+    help="Find where a token-classification model fails and where its dataset's labels are wrong.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Store file [default: $LOSSDB_DB, else ./lossdb.duckdb].")]
+RunOption = Annotated[Optional[str], typer.Option("--run", help="Run name [default: the newest complete run].")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+CountOption = Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many sequences.")]
+LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
+ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (seqeval's strict, for --scheme).")]
+SchemeOption = Annotated[str, typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
+WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
+# Every command that writes a file the user names refuses to replace an existing one without it.
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
+
+
+def debugging() -> bool:
+    return bool(os.environ.get("LOSSDB_DEBUG"))
+
+
+def flag_for(parameter: str | None, flags: dict[str, str | None] | None = None) -> str | None:
+    """The command's option for a library parameter: `flags` first (where the two are named
+    differently, or None for an argument), else the option of the same name (`bins` -> --bins,
+    `seq_id` -> --seq-id)."""
+    if not parameter:
+        return None
+    if flags and parameter in flags:
+        return flags[parameter]
+    return "--" + parameter.replace("_", "-")
+
+
+@contextmanager
+def errors(flags: dict[str, str] | None = None):
+    """Turn library errors into one line on stderr and a non-zero exit; never a traceback
+    (unless LOSSDB_DEBUG is set). `flags`: {library parameter: this command's option} where
+    their names differ (import-labels' --as is the library's name)."""
+    try:
+        yield
+    except LossdbError as e:
+        if debugging():
+            traceback.print_exception(e, file=sys.stderr)
+        text = str(e)
+        flag = flag_for(e.parameter, flags)
+        if flag:
+            text += f" ({flag})"
+        one_line = text.replace("\r", "\\r").replace("\n", "\\n")  # a name with a newline stays one line
+        typer.echo(f"lossdb: error: {one_line}", err=True)
+        raise typer.Exit(e.exit_code) from e
+    except KeyboardInterrupt:
+        typer.echo("lossdb: interrupted; the store is unchanged", err=True)
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as e:  # a bug in lossdb: say so plainly, keep the traceback for LOSSDB_DEBUG
+        if debugging():
+            raise
+        typer.echo(f"lossdb: internal error: {type(e).__name__}: {first_line(e) if str(e).strip() else ''} "
+                   "(set LOSSDB_DEBUG=1 for the traceback)", err=True)
+        raise typer.Exit(70) from e
+
+
+@contextmanager
+def reading(db: str | None, format: str, flags: dict[str, str | None] | None = None):
+    """`with reading(db, format) as (store, out):` the body of a command that prints a table:
+    errors() around it, --format checked, the store at --db opened read-only."""
+    with errors(flags):
+        out = check_format(format)
+        yield open_store(db), out
+
+
+def parse_count(text: str, option: str = "--n") -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{option} must be a whole number, not {text!r}", f"e.g. {option} 3") from e
+    if value < 1:
+        raise UsageError(f"{option} must be at least 1, not {value}", f"e.g. {option} 3")
+    if value >= 2**63:
+        raise UsageError(f"{option} {value} is too large", f"e.g. {option} 3")
+    return value
+
+
+def check_format(value: str) -> str:
+    if value not in fmt.FORMATS:
+        raise UsageError(f"unknown --format {value!r}", f"choose one of {', '.join(fmt.FORMATS)}")
+    return value
+
+
+def terminal_width(width: int | None) -> int | None:
+    if width is not None:
+        return width or None  # --width 0: never elide
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def echo(text: str) -> None:
+    # color=True: click would otherwise strip what looks like ANSI codes when stdout is not a
+    # terminal, changing CSV data; tables come here with control characters already escaped.
+    typer.echo(text, color=True)
+
+
+def open_store(db: str | None, *, read_only: bool = True) -> Store:
+    """The store at --db (default $LOSSDB_DB, else ./lossdb.duckdb), read-only unless asked;
+    its tables come back as Results, which print without pandas."""
+    return Store(db, read_only=read_only, frames=False)
+
+
+def print_result(result, out: str) -> None:
+    """A query Result as a table, JSON, CSV or Markdown."""
+    echo(fmt.result(result.columns, result.rows, out))
+
+
+def print_samples(records: list[dict], out: str, width: int | None) -> None:
+    """Sequences as `top` prints them: the book's tables (losses coloured on a terminal),
+    or JSON / CSV / Markdown."""
+    if out == "json":
+        echo(fmt.top_json(records))
+    elif out == "csv":
+        echo(fmt.top_csv(records))
+    elif out == "markdown":
+        echo(fmt.top_markdown(records))
+    elif records:
+        cols = terminal_width(width)
+        colour = fmt.terminal_colour(records) if sys.stdout.isatty() or os.environ.get("FORCE_COLOR") else None
+        text = "\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols, colour=colour)}" for r in records)
+        typer.echo(text, color=True if colour else None)

@@ -1,0 +1,48 @@
+"""lossdb.demo: the `lossdb demo` walk-through and the builders of tiny real models and
+synthetic data that it, the tests and the benchmarks use.
+
+It lives in the repository's demo/ folder, outside the lossdb/ package of the public API
+(pyproject maps it to lossdb.demo, as ingest/ to lossdb.ingest). Importing it is cheap:
+torch, transformers and tokenizers load inside the builders.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lossdb.store import Store
+
+from .builders import (LABELS, _entities, build_demo, build_model, build_tokenizer, make_sentences,  # noqa: F401
+                       plant_label_errors, train, write_conll)
+
+DEMO_RUN = "demo"
+
+
+@dataclass
+class Demo:
+    """What `run_demo` built: the store, the run, the planted errors and where they rank."""
+
+    db: str
+    run: str
+    planted: list[int]  # seq_ids of the sentences with planted label errors
+    ranks: list[int]  # their ranks by total loss, best first (1 = the highest loss)
+    summary: object  # the ingest's IngestSummary
+
+
+def run_demo(out: str | Path, *, db: str | None = None, progress: bool = False) -> Demo:
+    """Build the demo sample and tiny model in `out` (build_demo), ingest the sample as run
+    'demo' into `db` (default: out/demo.duckdb) and rank the planted label errors."""
+    from lossdb.ingest import ingest  # numpy and pyarrow load here; the builders load torch themselves
+
+    out = Path(out)
+    built = build_demo(out)
+    db_path = db or str(out / "demo.duckdb")
+    summary = ingest(str(built["model"]), str(built["data"]), db=db_path, run=DEMO_RUN, replace=True, progress=progress)
+    planted = sorted(built["planted"])
+    with Store(db_path, frames=False) as store:
+        ranks = store.ranks(planted, run=DEMO_RUN).column("rank")
+    return Demo(db_path, DEMO_RUN, planted, ranks, summary)
+
+
+__all__ = ["LABELS", "Demo", "build_demo", "build_model", "build_tokenizer", "make_sentences", "plant_label_errors",
+           "run_demo", "train", "write_conll"]

@@ -1,0 +1,4 @@
+"""`python -m lossdb`: the lossdb command."""
+from lossdb.cli.app import main
+
+main()

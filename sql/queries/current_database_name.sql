@@ -1,0 +1,2 @@
+-- current_database_name: the database statements without a prefix read.
+SELECT current_database() AS name;

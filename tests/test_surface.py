@@ -1,0 +1,121 @@
+"""One implementation surface: the CLI calls Store, Store calls the query functions, Results are
+read by column name, errors speak the caller's words."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lossdb
+from lossdb.errors import LabelImportError, UsageError
+from lossdb.queries import db as store_db
+from lossdb.queries import versions
+from lossdb.queries.result import Result
+
+from .conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_result_is_read_by_column_name():
+    result = Result(["seq_id", "total_loss", "text"], [(3, 1.5, "a b"), (7, 0.5, "c")])
+    assert result.column("total_loss") == [1.5, 0.5]
+    assert result.one() == {"seq_id": 3, "total_loss": 1.5, "text": "a b"}
+    assert result.value("text") == "a b"
+    assert result.select(["text", "seq_id"]).rows == [("a b", 3), ("c", 7)]
+    assert result.drop(["text"]).columns == ["seq_id", "total_loss"]
+    assert Result.from_records(["text", "seq_id"], result.records()).rows == [("a b", 3), ("c", 7)]
+    with pytest.raises(KeyError, match="no column 'loss'.*seq_id, total_loss, text"):
+        result.column("loss")
+    with pytest.raises(LookupError):
+        Result(["n"], []).one()
+
+
+def test_a_store_opened_without_frames_returns_results_and_never_imports_pandas(built_store):
+    code = ("import sys, lossdb\n"
+            f"store = lossdb.connect({str(built_store)!r}, frames=False)\n"
+            "top = store.top(3)\n"
+            "print(type(top).__name__, top.column('rank'), 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Result", "[1,", "2,", "3]", "False"]
+
+
+def test_frames_and_results_are_the_same_answers(built_store):
+    with lossdb.connect(built_store) as frames, lossdb.connect(built_store, frames=False) as results:
+        assert frames.top(5)["seq_id"].tolist() == results.top(5).column("seq_id")
+        assert frames.loss_by_label()["label"].tolist() == results.loss_by_label().column("label")
+        matrix = frames.confusion()
+        long = results.confusion()
+        assert matrix.index.tolist() == long.column("label")
+        assert matrix.loc["O"].tolist() == list(long.select(matrix.columns.tolist()).rows[long.column("label").index("O")])
+
+
+def test_what_the_cli_did_alone_is_in_the_library(built_store):
+    with lossdb.connect(built_store, frames=False) as store:
+        top = store.top(4, by="label_quality").column("seq_id")
+        ranks = store.ranks(list(reversed(top)), by="label_quality")  # the demo's planted-error ranks
+        assert ranks.column("rank") == [1, 2, 3, 4] and ranks.column("seq_id") == top
+        assert store.ranks([top[2], 10**9], by="label_quality").rows == [(3, top[2])]  # ids the run lacks: left out
+        every = store.consistency(labels="gold")
+        assert store.consistency(n=1).rows == every.rows[:1]  # `consistency --n` slices in the library
+    cli = run_cli("consistency", "--n", "1", "-f", "json", "--db", str(built_store))
+    assert cli.returncode == 0, cli.stderr
+    assert len(json.loads(cli.stdout)) == min(1, len(every))
+
+
+def test_library_errors_name_the_parameter_and_the_cli_its_flag(built_store):
+    con = store_db.connect(built_store)
+    with pytest.raises(UsageError) as refused:
+        versions.calibration(con, run="wp", bins=0)
+    assert refused.value.parameter == "bins" and "--" not in str(refused.value)
+    con.close()
+    cli = run_cli("calibration", "--bins", "0", "--db", str(built_store))
+    assert cli.returncode == 2 and cli.stderr.strip().endswith("(--bins)"), cli.stderr
+    renamed = run_cli("import-labels", str(ROOT / "README.md"), "--as", "gold", "--db", str(built_store))
+    assert renamed.returncode == 2 and "(--as)" in renamed.stderr, renamed.stderr
+
+
+def test_lossdb_debug_shows_the_cause_of_a_lossdb_error(built_store):
+    plain = run_cli("sql", "SELEC 1", "--db", str(built_store))
+    assert plain.returncode == 5 and len(plain.stderr.strip().splitlines()) == 1
+    debug = run_cli("sql", "SELEC 1", "--db", str(built_store), env={"LOSSDB_DEBUG": "1"})
+    assert debug.returncode == 5
+    assert "Traceback" in debug.stderr and "ParserException" in debug.stderr  # DuckDB's own error, the cause
+    assert "direct cause" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip()
+
+
+def test_python_m_lossdb_is_the_command(built_store):
+    result = subprocess.run([sys.executable, "-m", "lossdb", "runs", "-f", "json", "--db", str(built_store)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert [r["run_id"] for r in json.loads(result.stdout)] == ["wp"]
+
+
+def test_every_error_type_lives_in_errors():
+    from lossdb.ingest import labels
+
+    assert labels.LabelImportError is LabelImportError
+    assert issubclass(LabelImportError, lossdb.errors.InputError)
+
+
+def test_the_demo_builders_live_outside_the_public_package():
+    import lossdb.demo
+
+    assert not (ROOT / "lossdb" / "demo.py").exists()
+    assert Path(lossdb.demo.__file__).parent == ROOT / "demo"
+
+
+@pytest.mark.parametrize("words", [["Angela", "Merkel", "besucht", "Köln"], ["ein Wort", "mit", "Leerzeichen"],
+                                   ["▁(", "##en", "😀"], []])
+def test_the_words_hash_is_one_rule_in_python_and_sql(built_store, words):
+    from lossdb.ingest.pipeline import words_hash
+
+    con = store_db.connect(built_store)
+    sql_hash = con.execute("SELECT words_hash($w::VARCHAR[]) AS h", {"w": words}).fetchone()[0]
+    con.close()
+    assert sql_hash == words_hash(words)
