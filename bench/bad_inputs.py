@@ -266,6 +266,95 @@ def label_and_export_cases(model: Path, subset: Path, store: Path, work: Path) -
         subprocess.run(["umount", str(small)], check=False)
 
 
+# --- issue 17: what a hostile and a careless user found -------------------------------------------------
+
+
+def defect_cases(work: Path, model: Path, subset: Path, store: Path) -> None:
+    """One case per item of issue 17 that the defects work fixed, each on a copy of the base store."""
+    import unicodedata
+
+    def copy(name: str) -> Path:
+        target = work / name
+        shutil.copy(store, target)
+        return target
+
+    def write_sql(path: Path, *statements: str) -> None:
+        con = duckdb.connect(str(path))
+        try:
+            for statement in statements:
+                con.execute(statement)
+        finally:
+            con.close()
+
+    # 2: --replace of a run with label versions asks what becomes of them, before scoring
+    versions = copy("versions.duckdb")
+    write_sql(versions, "INSERT INTO label_versions VALUES ('base', 'reviewed', now(), 'review.json', 1)",
+              "INSERT INTO sequence_labels SELECT run_id, 'reviewed', seq_id, labels FROM sequences "
+              "WHERE run_id = 'base' AND seq_id = 0")
+    before = state(versions)
+    t0 = time.monotonic()
+    result = cli("ingest", "-m", str(model), "-d", str(subset), "--run", "base", "--replace", "--db", str(versions))
+    clean_error("issue 17.2: ingest --replace of a run with label versions", result,
+                ["'reviewed'", "--label-versions"], versions, before, time.monotonic() - t0)
+    # 3: a merge does not replace (and so drop the versions of) the target's run
+    result = cli("merge", "--replace", "--db", str(versions), str(store))
+    clean_error("issue 17.3: merge --replace over a run with label versions", result, ["'reviewed'", "new --db"],
+                versions, before)
+    # 5: a path with glob characters names one file
+    (work / "review1.csv").write_text("seq,annotator\n0,anna\n", "utf-8")
+    result = cli("annotate", str(work / "review[1].csv"), "--key", "seq", "--match", "seq_id", "--db", str(store))
+    clean_error("issue 17.5: annotate 'review[1].csv' (only review1.csv exists)", result, ["review[1].csv"], store,
+                state(store))
+    # 9: a tag name with '$...$' (not valid math text) is drawn as text
+    dollar = copy("dollar.duckdb")
+    write_sql(dollar, "UPDATE runs SET label_names = list_transform(label_names, lambda x: replace(x, 'PER', '$\\foo$'))")
+    out = work / "dollar.svg"
+    result = cli("plot", "confusion", "--db", str(dollar), "--out", str(out))
+    report("issue 17.9: plot confusion with a tag B-$\\foo$", result.returncode == 0 and "$\\foo$" in out.read_text("utf-8"),
+           result.stderr.strip()[:200])
+    # 10: a run name with terminal escapes is shown escaped in tables, kept in JSON
+    evil = copy("evil.duckdb")
+    write_sql(evil, "UPDATE runs SET model = 'evil\x1b]0;pwned\x07\x1b[2J'")
+    table, as_json = cli("runs", "--db", str(evil)), cli("runs", "--format", "json", "--db", str(evil))
+    ok = ("\x1b" not in table.stdout and "evil\\x1b]0;pwned\\x07\\x1b[2J" in table.stdout
+          and json.loads(as_json.stdout)[0]["model"] == "evil\x1b]0;pwned\x07\x1b[2J")
+    report("issue 17.10: terminal escapes in a table are shown escaped", ok, table.stderr.strip()[:200])
+    # 11: search --word finds a word in either Unicode normal form
+    con = duckdb.connect(str(store), read_only=True)
+    counted = con.execute("SELECT w, count(*) FROM (SELECT unnest(words) AS w FROM sequences WHERE run_id = 'base') "
+                          "GROUP BY w ORDER BY count(*) DESC, w").fetchall()
+    con.close()
+    word = next(w for w, _ in counted if unicodedata.normalize("NFD", w) != w)
+    found = [cli("search", "--word", unicodedata.normalize(form, word), "--n", "100000", "--format", "json", "--db",
+                 str(store)) for form in ("NFC", "NFD")]
+    counts = [len(json.loads(r.stdout)) or None if r.returncode == 0 else None for r in found]
+    report(f"issue 17.11: search --word {word!r} composed and decomposed", counts[0] is not None and counts[0] == counts[1],
+           f"{counts[0]} and {counts[1]} sequences")
+    # 12: a store file cut short, and a full disk under a figure
+    cut = copy("cut.duckdb")
+    with cut.open("r+b") as f:
+        f.truncate(cut.stat().st_size // 2)
+    clean_error("issue 17.12: a truncated store file (top)", cli("top", "--db", str(cut)), ["is damaged"], cut, state(cut))
+    disk = work / "small-disk-plot"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode == 0:
+        try:
+            result = cli("plot", "confusion", "--db", str(store), "--out", str(disk / "cm.png"))
+            clean_error("issue 17.12: plot onto a full disk", result, ["no space left on the disk at"])
+            report("issue 17.12: ... leaves no file", list(disk.iterdir()) == [])
+        finally:
+            subprocess.run(["umount", str(disk)], capture_output=True)
+    else:
+        print("skip  issue 17.12: plot onto a full disk (cannot mount a tmpfs here)", flush=True)
+    # 13: an existing output file is replaced only with --force
+    existing = work / "report.html"
+    existing.write_text("mine", "utf-8")
+    result = cli("report", "--n", "2", "--out", str(existing), "--db", str(store))
+    clean_error("issue 17.13: report --out an existing file", result, ["already exists", "--force"], store, state(store))
+    report("issue 17.13: ... the file is unchanged", existing.read_text("utf-8") == "mine")
+
+
 # --- the battery ------------------------------------------------------------------------------------
 
 
@@ -444,6 +533,7 @@ def main() -> int:
                 store, before)
 
     label_and_export_cases(model, subset, store, work)
+    defect_cases(work, model, subset, store)
 
     # kills
     before = content(store)

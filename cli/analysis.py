@@ -11,8 +11,8 @@ import typer
 
 from lossdb.errors import UsageError
 
-from .common import (CountOption, DbOption, FormatOption, LabelsOption, ModeOption, RunOption, SchemeOption,
-                     WidthOption, app,
+from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
+                     SchemeOption, WidthOption, app,
                      check_format, errors, open_store, parse_count, print_result, print_samples, reading)
 
 
@@ -52,16 +52,17 @@ def confusion(
     labels: LabelsOption = "gold",
     db: DbOption = None,
     format: FormatOption = "table",
+    force: ForceOption = False,
 ) -> None:
     """Confusion matrix of gold labels (rows) against predictions (columns) over labelled tokens."""
     with reading(db, format, {"path": "--plot"}) as (store, out):
         if plot is not None:
             from lossdb import plots
 
-            plots.check_out(plot)
+            plots.check_out(plot, force=force)
         print_result(store.confusion(run=run, labels=labels, normalize=normalize), out)
         if plot is not None:
-            store.plot_confusion(plot, run=run, labels=labels)
+            store.plot_confusion(plot, run=run, labels=labels, force=force)
             typer.echo(f"lossdb: wrote {plot}", err=True)
 
 
@@ -112,9 +113,10 @@ def issues(
     db: DbOption = None,
     format: FormatOption = "table",
     group: Annotated[Optional[str], typer.Option("--group", help="Rank by the training dynamics of this group of runs (default method: aum).")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Sequences most likely to carry label errors, with what is suspected; or how well each method finds known corrections."""
-    with errors():
+    with errors({"path": "--plot"}):
         count, out = parse_count(n), check_format(format)
         if group is not None:
             if evaluate is not None or methods:
@@ -137,7 +139,7 @@ def issues(
             if plot is not None:
                 from lossdb import plots
 
-                plots.check_out(plot)
+                plots.check_out(plot, force=force)
             result = rankings.evaluate(con, evaluate, run=run, labels=labels)
             if out == "table":
                 records = result.records()
@@ -147,7 +149,7 @@ def issues(
             else:
                 print_result(result, out)
             if plot is not None:
-                plots.evaluation_figure(con, evaluate, plot, run=run, labels=labels)
+                plots.evaluation_figure(con, evaluate, plot, run=run, labels=labels, force=force)
                 typer.echo(f"lossdb: wrote {plot}", err=True)
             return
         if seq_id is not None:

@@ -37,6 +37,7 @@ def ingest(
     run: Annotated[Optional[str], typer.Option("--run", help="Name of the run [default: MODEL@DATA-TIME].")] = None,
     db: DbOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a complete run of the same name.")] = False,
+    label_versions: Annotated[Optional[str], typer.Option("--label-versions", metavar="keep|drop", help="With --replace, what becomes of the run's label versions: keep (same sequences needed) or drop.")] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 64,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32 (exact), bfloat16 or float16.")] = "float32",
@@ -65,7 +66,8 @@ def ingest(
         from lossdb.ingest import ingest as run_ingest
 
         summary = run_ingest(
-            model, data, db=db, split=split, run=run, replace=replace, batch_size=batch_size, device=device,
+            model, data, db=db, split=split, run=run, replace=replace, label_versions=label_versions,
+            batch_size=batch_size, device=device,
             dtype=dtype, max_length=max_length, overflow=overflow, stride=stride, shard=shard, limit=limit,
             words_column=words_column, tags_column=tags_column, id_column=id_column, progress=not quiet,
             group=group, step=step,

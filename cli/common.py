@@ -39,6 +39,8 @@ LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to ju
 ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (seqeval's strict, for --scheme).")]
 SchemeOption = Annotated[str, typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
 WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
+# Every command that writes a file the user names refuses to replace an existing one without it.
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 
 
 def debugging() -> bool:
@@ -120,7 +122,9 @@ def terminal_width(width: int | None) -> int | None:
 
 
 def echo(text: str) -> None:
-    typer.echo(text)
+    # color=True: click would otherwise strip what looks like ANSI codes when stdout is not a
+    # terminal, changing CSV data; tables come here with control characters already escaped.
+    typer.echo(text, color=True)
 
 
 def open_store(db: str | None, *, read_only: bool = True) -> Store:

@@ -11,7 +11,7 @@ import typer
 from lossdb.errors import UsageError
 from lossdb.queries.result import Result
 
-from .common import DbOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
+from .common import DbOption, ForceOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
 
 GroupOption = Annotated[str, typer.Option("--group", "-g", help="The group of runs (lossdb ingest --group, or LossdbCallback's group).")]
 MethodOption = Annotated[str, typer.Option("--method", help="aum, confidence, correctness (worst word, lowest first), forgetting or variability (highest first).")]
@@ -54,11 +54,12 @@ def datamap(
     group: GroupOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")] = Path("datamap.png"),
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Draw the data map of a group: variability (x) against confidence (y) per sequence,
     coloured by correctness, with the easy / ambiguous / hard-to-learn regions."""
     with errors({"path": "--out"}):
-        open_store(db).datamap(group, out)
+        open_store(db).datamap(group, out, force=force)
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 

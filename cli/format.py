@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Sequence
@@ -20,13 +21,26 @@ ELLIPSIS = "..."
 
 
 def _cell(value: Any) -> str:
+    """A value as table text: the one place every table, heading and per-token cell that goes
+    to a terminal passes through (JSON and CSV keep the data as it is)."""
     if value is None:
         return "NULL"
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_cell(v) for v in value) + "]"
-    return str(value)
+    return _CONTROL.sub(_escaped, str(value))
+
+
+# C0 and C1 control characters and DEL: a word or run name holding ESC ... would otherwise
+# drive the terminal (retitle it, clear it, recolour it) instead of being shown.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or f"\\x{ord(char):02x}"
 
 
 def _json_default(value: Any):
@@ -69,6 +83,7 @@ def result(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
 
 
 def aligned_table(header: list[str], rows: list[list[str]]) -> str:
+    header = [_cell(h) for h in header]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
@@ -80,7 +95,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     def escape(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(escape(_cell(h)) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -95,7 +110,8 @@ def sample_table(record: dict, width: int | None, *, colour=None) -> str:
     with '...' (as pandas does) when wider than `width` characters."""
     columns = book_view(record)
     cells = {
-        "tokens": columns["tokens"], "labels": columns["labels"], "preds": columns["preds"],
+        "tokens": [_cell(t) for t in columns["tokens"]], "labels": [_cell(t) for t in columns["labels"]],
+        "preds": [_cell(t) for t in columns["preds"]],
         "losses": [f"{x:.2f}" for x in columns["losses"]],
     }
     n = len(cells["tokens"])
@@ -171,7 +187,7 @@ def sample_heading(record: dict) -> str:
         extra += f"  mean_loss {record['mean_loss']:.3f}"
     if record.get("label_quality") is not None:
         extra += f"  label_quality {record['label_quality']:.3f}"
-    return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {record['run_id']}"
+    return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {_cell(record['run_id'])}"
 
 
 def top_json(records: list[dict]) -> str:
@@ -199,6 +215,6 @@ def top_markdown(records: list[dict]) -> str:
     for r in records:
         columns = book_view(r)
         header = [""] + [str(i) for i in range(len(columns["tokens"]))]
-        rows = [[name] + [f"{x:.2f}" if name == "losses" else str(x) for x in columns[name]] for name in ROWS]
+        rows = [[name] + [f"{x:.2f}" if name == "losses" else _cell(x) for x in columns[name]] for name in ROWS]
         blocks.append(f"**{sample_heading(r)}**\n\n" + markdown_table(header, rows))
     return "\n\n".join(blocks)

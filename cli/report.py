@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 
-from .common import CountOption, DbOption, RunOption, app, errors, open_store, parse_count
+from .common import CountOption, DbOption, ForceOption, RunOption, app, errors, open_store, parse_count
 
 
 @app.command()
@@ -18,13 +18,17 @@ def report(
     n: CountOption = "50",
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a run's report: one self-contained HTML file to open in any browser."""
-    with errors():
+    with errors({"path": "--out"}):
         count = parse_count(n)
+        from lossdb import outfile
+
+        outfile.check_new(out, force=force)  # before the queries, not after
         started = time.perf_counter()
         built = open_store(db).report(count, run=run, against=against)
-        path = built.save(out)
+        path = built.save(out, force=force)
         typer.echo(f"lossdb: wrote {path} (run {built.run}, {len(built.html.encode()) / 1024:.0f} KiB) "
                    f"in {time.perf_counter() - started:.1f}s", err=True)
 
@@ -35,6 +39,7 @@ def plot(
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")],
     run: RunOption = None,
     db: DbOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Draw a figure of a run (PNG or SVG, by --out's suffix): the confusion matrix, loss by
     label, or the histogram of token losses."""
@@ -42,6 +47,6 @@ def plot(
         from lossdb import plots
 
         plots.check_kind(kind)
-        plots.check_out(out)
-        open_store(db).plot(kind, out, run=run)
+        plots.check_out(out, force=force)
+        open_store(db).plot(kind, out, run=run, force=force)
         typer.echo(f"lossdb: wrote {out}", err=True)

@@ -4,6 +4,11 @@ Scoring parallelises by sequence: N processes (or GPUs) each score the sequences
 seq_id % N == i into their own file. Merging checks that the shards of a run belong
 together (same model revision, data, split and labels; every i of N present once) and
 copies their rows, streamed as Arrow, into the target in one transaction.
+
+Nothing of a source is left behind silently: its runs' label versions (the reviewed labels
+of their sequences) and its metadata tables (`lossdb annotate`) come along. A label version
+must be in every shard of its run, and a metadata table of one name must hold the same rows in
+every store that has it (the target included); otherwise the merge is refused, naming them.
 """
 from __future__ import annotations
 
@@ -11,13 +16,17 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+
 from lossdb import sql
 from lossdb.errors import InputError
 from lossdb.queries import db as store_db
+from lossdb.queries import metadata
 from lossdb.queries.result import named
+from lossdb.queries.sqlnames import quote_identifier
 
 from . import writer
 
+VERSIONS_HINT = "merge into a new --db file, or replace the run with `lossdb ingest --replace --label-versions`"
 SAME_ACROSS_SHARDS = ("model", "model_revision", "data_source", "split", "label_names", "group_name", "step")
 # An out-of-fold run scores fold i with model i (trained without fold i): its shards differ in model.
 ONE_MODEL_PER_SHARD = ("model", "model_revision")
@@ -46,10 +55,13 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     if not parts:
         raise InputError("the shard stores hold no complete run", "run `lossdb ingest --shard i/N` first")
     merged = {run: _combine(run, pieces, out_of_fold=out_of_fold) for run, pieces in parts.items()}
+    versions = {run: _combine_versions(run, pieces) for run, pieces in parts.items()}
+    metadata = _source_metadata(sources)
+    _check_target(target, merged, metadata, replace=replace)
 
     def write(con) -> None:
         for run, record in merged.items():
-            writer.check_run_name(con, run, replace=replace)
+            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
             writer.delete_run(con, run)
             for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                 _copy_rows(con, source, run)
@@ -58,9 +70,31 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
             if record["group"] is not None:
                 writer.check_group(con, record)
             con.execute(sql.read("insert_run"), record)
+            for version in versions[run]:
+                con.execute(sql.read("merge_label_version"), {"run": run, **version})
+        _carry_metadata(con, target, metadata)
 
     writer.write_store(target, write, foreign_db=foreign_db)
     return sorted(merged)
+
+
+def _check_target(target: str, runs: dict, tables: dict, *, replace: bool) -> None:
+    """Refuse what the target cannot take before opening it for writing (which rewrites its
+    file even when the merge then rolls back): runs it holds, and other rows under a
+    metadata table's name. The write transaction checks the same again."""
+    if not Path(target).exists():
+        return
+    con = store_db.open_file(Path(target), read_only=True)
+    try:
+        state = store_db.inspect(con)
+        if state.kind != "lossdb" or "runs" not in state.objects:
+            return
+        for run in runs:
+            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
+        if tables:
+            _check_metadata(con, target, tables)
+    finally:
+        con.close()
 
 
 def _shard_index(record: dict) -> int:
@@ -111,8 +145,8 @@ def _copy_rows(con, source: str, run: str) -> None:
     """Stream one shard's rows of `run` into the target as Arrow record batches."""
     shard = store_db.connect(source)
     try:
-        for table in ("tokens", "sequences"):
-            reader = shard.execute(sql.read(f"shard_{table}"), {"run": run}).to_arrow_reader()
+        for table in ("tokens", "sequences", "sequence_labels"):
+            reader = shard.sql(sql.read(f"shard_{table}"), params={"run": run}).to_arrow_reader()
             con.register(f"merge_source_{table}", reader)
             try:
                 con.execute(sql.read(f"merge_{table}"), {"run": run})
@@ -120,3 +154,81 @@ def _copy_rows(con, source: str, run: str) -> None:
                 con.unregister(f"merge_source_{table}")
     finally:
         shard.close()
+
+
+def _combine_versions(run: str, pieces: list[tuple[str, dict]]) -> list[dict]:
+    """The label versions of `run` across its source stores, one record each (n_changed summed
+    over shards); refused when a version is in some shards of the run but not all."""
+    found = defaultdict(list)  # version -> [source's label_versions record]
+    for source, _ in pieces:
+        con = store_db.connect(source)
+        try:
+            for record in named(con, "shard_label_versions", {"run": run}).records():
+                found[record["version"]].append((source, record))
+        finally:
+            con.close()
+    out = []
+    for version, having in sorted(found.items()):
+        if len(having) != len(pieces):
+            lacking = sorted({s for s, _ in pieces} - {s for s, _ in having})
+            raise InputError(f"run {run!r}: label version {version!r} is in {having[0][0]} but not in {', '.join(lacking)}",
+                             "import that version into the merged store instead (lossdb import-labels --as NAME)")
+        records = [r for _, r in having]
+        out.append({"version": version, "created_at": min(r["created_at"] for r in records),
+                    "source": "; ".join(dict.fromkeys(r["source"] for r in records if r["source"])) or None,
+                    "n_changed": sum(r["n_changed"] or 0 for r in records)})
+    return out
+
+
+def _source_metadata(sources: list[str]) -> dict[str, tuple[str, dict, object]]:
+    """name -> (source, its annotations record, its rows as Arrow) for every metadata table of
+    the sources; refused when two sources hold different rows under one name."""
+    out: dict[str, tuple[str, dict, object]] = {}
+    for source in sources:
+        con = store_db.connect(source)
+        try:
+            for record in metadata.annotations(con).records():
+                table = con.sql(sql.read("metadata_rows").replace("{table}", quote_identifier(record["name"]))).to_arrow_table()
+                if record["name"] in out and not out[record["name"]][2].equals(table):
+                    raise InputError(f"metadata table {record['name']!r} holds other rows in {source} than in "
+                                     f"{out[record['name']][0]}", "merge the stores without it (drop it in one of "
+                                     "them), or load one file into the merged store with `lossdb annotate`")
+                out.setdefault(record["name"], (source, record, table))
+        finally:
+            con.close()
+    return out
+
+
+def _check_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]]) -> set[str]:
+    """Refuse source metadata tables that the target holds with other rows, or whose name is one
+    of the target's own tables; returns the target's metadata table names."""
+    registered = {r["name"] for r in metadata.annotations(con).records()}
+    taken = {row[0] for row in named(con, "catalog_names").rows}
+    for name, (source, _, rows) in tables.items():
+        if name in registered:
+            own = con.sql(sql.read("metadata_rows").replace("{table}", quote_identifier(name))).to_arrow_table()
+            if not own.equals(rows):
+                raise InputError(f"metadata table {name!r} holds other rows in {target} than in {source}",
+                                 "merge into a new --db file, or drop one of the two tables first")
+        elif name.lower() in taken:
+            raise InputError(f"metadata table {name!r} of {source} has the name of a table or view of {target}",
+                             "merge into a new --db file")
+    return registered
+
+
+def _carry_metadata(con, target: str, tables: dict[str, tuple[str, dict, object]]) -> None:
+    """Create each source metadata table in the target (or keep the target's own when it holds
+    the same rows), and record it with n_matched counted over the merged store."""
+    registered = _check_metadata(con, target, tables)
+    for name, (source, record, rows) in tables.items():
+        table = quote_identifier(name)
+        if name not in registered:
+            con.register("merge_source_metadata", rows)
+            try:
+                con.execute(sql.read("merge_metadata_create").replace("{table}", table))
+            finally:
+                con.unregister("merge_source_metadata")
+        con.execute(sql.read("annotate_unregister"), {"name": name})
+        con.execute(sql.read("merge_annotation_register").replace("{table}", table), {
+            "name": name, "source": record["source"], "key_column": record["key_column"],
+            "match_by": record["match_by"], "n_rows": record["n_rows"], "created_at": record["created_at"]})

@@ -12,17 +12,20 @@ import itertools
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import duckdb
 import numpy as np
 
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
+from lossdb.outfile import disk_full, is_disk_full
 from lossdb.version import __version__
 
 from . import align, model_files, writer
+from .replace import Replaced, check_policy
 from .sources import Example, Source, open_source
 
 OVERFLOW = ("window", "truncate")
@@ -39,6 +42,7 @@ class IngestSummary:
     n_windowed: int
     n_truncated: int
     seconds: float
+    replaced: Replaced = field(default_factory=Replaced)
 
     def line(self) -> str:
         long = ""
@@ -46,7 +50,7 @@ class IngestSummary:
             long = f", {self.n_windowed} scored in windows, {self.n_truncated} truncated"
         rate = self.n_sequences / self.seconds if self.seconds else 0.0
         return (f"run {self.run!r}: {self.n_sequences:,} sequences, {self.n_tokens:,} tokens{long} "
-                f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}")
+                f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}{self.replaced.line()}")
 
 
 def parse_shard(text: str | None, option: str = "shard") -> tuple[int, int] | None:
@@ -67,6 +71,7 @@ def ingest(
     split: str | None = None,
     run: str | None = None,
     replace: bool = False,
+    label_versions: str | None = None,
     batch_size: int = 64,
     device: str = "auto",
     dtype: str = "float32",
@@ -99,8 +104,12 @@ def ingest(
     `gpus_per_worker` GPUs) on the cluster at `ray_address` (default: $RAY_ADDRESS, else a local
     one) scores the sequences and writes Parquet parts to `staging` (a folder or URI every
     worker can reach; default: a local temporary folder); the commit is the same either way.
+    Replacing a run (`replace`) that has label versions needs `label_versions`: "drop" deletes
+    them with it, "keep" carries them over when the new run has the same sequences (words and
+    gold tags), see lossdb.ingest.replace.
     `foreign_db`: `db` may be another application's DuckDB file (lossdb's tables go beside its own).
-    Returns the summary; raises LossdbError (the store unchanged) on any bad input.
+    Returns the summary (saying what was replaced); raises LossdbError (the store unchanged) on
+    any bad input, and on a full disk.
     """
     started = time.perf_counter()
     db_path = str(db or store_db.default_path())
@@ -126,15 +135,17 @@ def ingest(
     if engine != "ray" and (ray_address or workers or gpus_per_worker or staging):
         raise UsageError("--ray-address, --workers, --gpus-per-worker and --staging are options of --engine ray",
                          "add --engine ray, or leave them out")
+    check_policy(label_versions)
     shard_of = parse_shard(shard)
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
-    _check_store(db_path, run, replace=replace, foreign_db=foreign_db)
+    _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
     model_files.check_model(model)
     n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
 
-    common = dict(db_path=db_path, run=run, model=model, replace=replace, group=group, step=step,
+    common = dict(db_path=db_path, run=run, model=model, replace=replace, label_versions=label_versions,
+                  group=group, step=step,
                   batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit,
                   progress=progress, n_expected=n_expected, foreign_db=foreign_db)
     if engine == "ray":
@@ -166,6 +177,7 @@ def score_and_commit(
     run: str,
     model: str,
     replace: bool = False,
+    label_versions: str | None = None,
     group: str | None = None,
     step: int | None = None,
     batch_size: int = 64,
@@ -188,20 +200,26 @@ def score_and_commit(
     def score_here(staged, examples, new_bar) -> dict:
         bar = new_bar()
         for chunk in _chunks(examples, chunk_size):
-            staged.add(_score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size))
+            scored = _score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size)
+            try:
+                staged.add(scored)
+            except OSError as e:
+                if is_disk_full(e):
+                    raise disk_full(staged.folder.parent) from None
+                raise
             bar.update(len(chunk))
         bar.close()
         return scorer_facts(loaded, max_length)
 
     return _stage_and_commit(source, writer.StagedRun, score_here, db_path=db_path, run=run, model=model,
-                             replace=replace, group=group, step=step, batch_size=batch_size, overflow=overflow,
-                             stride=stride, shard_of=shard_of, limit=limit, progress=progress,
-                             n_expected=n_expected, extra_params=extra_params, foreign_db=foreign_db)
+                             replace=replace, label_versions=label_versions, group=group, step=step,
+                             batch_size=batch_size, overflow=overflow, stride=stride, shard_of=shard_of, limit=limit,
+                             progress=progress, n_expected=n_expected, extra_params=extra_params, foreign_db=foreign_db)
 
 
 def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model, replace, group, step, batch_size,
                       overflow, stride, shard_of, limit, progress, n_expected, extra_params,
-                      foreign_db=False) -> IngestSummary:
+                      label_versions: str | None = None, foreign_db=False) -> IngestSummary:
     """Stage the rows that `score(staged, examples, new_bar)` writes (in this process, or by Ray
     workers: ray_engine), then commit them with the run record in one transaction. `score`
     returns what the record keeps of the model (scorer_facts)."""
@@ -226,11 +244,17 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
                 "scoring_seconds": round(scoring_seconds, 3), **(extra_params or {}), **facts.get("engine", {}),
             },
         }
-        writer.commit(db_path, staged, record, replace=replace, foreign_db=foreign_db)
+        try:
+            replaced = writer.commit(db_path, staged, record, replace=replace, label_versions=label_versions,
+                                     foreign_db=foreign_db)
+        except (OSError, duckdb.Error) as e:  # the commit rolled back (and removed a store it created)
+            if is_disk_full(e):
+                raise disk_full(Path(db_path).resolve().parent) from None
+            raise
     finally:
         staged.discard()
     return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
-                         staged.n_truncated, time.perf_counter() - started)
+                         staged.n_truncated, time.perf_counter() - started, replaced)
 
 
 def load_scorer(model: str, *, device: str, dtype: str, backend: str):
@@ -290,7 +314,8 @@ def _versions() -> dict:
     return scoring.versions()
 
 
-def _check_store(db_path: str, run: str, *, replace: bool, foreign_db: bool = False) -> None:
+def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str | None = None,
+                 foreign_db: bool = False) -> None:
     """Fail before scoring if the store can't take this run; never create the file here.
 
     The store is opened read-write for a moment, as the commit will: a store that another
@@ -304,10 +329,16 @@ def _check_store(db_path: str, run: str, *, replace: bool, foreign_db: bool = Fa
         return
     con = store_db.open_file(path, read_only=False)
     try:
+        store_db._check_length(con, path)
         state = store_db.inspect(con)
         store_db.check_writable(path, state, foreign_db=foreign_db)
         if "runs" in state.objects and state.kind == "lossdb":
-            writer.check_run_name(con, run, replace=replace)
+            writer.check_run_name(con, run, replace=replace, label_versions=label_versions)
+    except duckdb.Error as e:
+        damaged = store_db.damage_error(e, path)
+        if damaged is None:
+            raise
+        raise damaged from None
     finally:
         con.close()
 

@@ -25,6 +25,8 @@ from lossdb import sql
 from lossdb.errors import InputError, StoreError
 from lossdb.queries import db as store_db
 
+from . import replace as replacing
+
 STAGING_PREFIX = "lossdb-ingest-"
 # How long a commit waits for another process (a reader, another ingest) to let go of the store.
 LOCK_WAIT_SECONDS = float(os.environ.get("LOSSDB_LOCK_WAIT", "120"))
@@ -179,16 +181,24 @@ def word_codes(scored: list[ScoredSequence]) -> tuple[pa.ListArray, pa.ListArray
             pa.ListArray.from_arrays(offsets, pa.array(pred_codes)))
 
 
-def check_run_name(con, run: str, *, replace: bool) -> None:
-    """Refuse to overwrite a complete run unless replace; an unfinished one is always replaced."""
+def check_run_name(con, run: str, *, replace: bool, label_versions: str | None = None,
+                   versions_hint: str | None = None) -> replacing.Replaced:
+    """Refuse to overwrite a complete run unless replace, or one with label versions unless
+    `label_versions` says what becomes of them (lossdb.ingest.replace); an unfinished run is
+    always replaced. Returns what replacing will do."""
     row = con.execute(sql.read("run_status"), {"run": run}).fetchone()
     if row and row[0] == "complete" and not replace:
         raise StoreError(f"run {run!r} already exists in this store", "choose another --run name, or pass --replace")
+    if not row or row[0] != "complete":
+        return replacing.Replaced()
+    found = replacing.check(con, run, label_versions, hint=versions_hint)
+    return replacing.Replaced(True, found, kept=bool(found) and label_versions == "keep")
 
 
-def delete_run(con, run: str) -> None:
-    """Remove every row of `run` from every table (inside the caller's transaction)."""
-    for table in RUN_TABLES:
+def delete_run(con, run: str, *, keep_versions: bool = False) -> None:
+    """Remove every row of `run` from every table, its label versions too unless `keep_versions`
+    (inside the caller's transaction)."""
+    for table in replacing.tables_to_clear(RUN_TABLES, keep_versions):
         con.execute(sql.read(f"delete_run_{table}"), {"run": run})
 
 
@@ -214,14 +224,21 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
             "score the same data (same order, same words) for every run of a group, or use another group")
 
 
-def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, foreign_db: bool = False) -> None:
-    """Move a staged run into the store atomically: every row of it, or nothing."""
+def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, label_versions: str | None = None,
+           foreign_db: bool = False) -> replacing.Replaced:
+    """Move a staged run into the store atomically: every row of it, or nothing. Returns what
+    became of an earlier run of the name (and its label versions)."""
     staged.close()
 
+    replaced = replacing.Replaced()
+
     def write(con) -> None:
+        nonlocal replaced
         con.execute(sql.read("commit_memory_limit"))
-        check_run_name(con, run["run"], replace=replace)
-        delete_run(con, run["run"])
+        replaced = check_run_name(con, run["run"], replace=replace, label_versions=label_versions)
+        if replaced.kept:
+            replacing.hold(con, run["run"])
+        delete_run(con, run["run"], keep_versions=replaced.kept)
         _fault("commit-deleted")
         con.execute(sql.read("commit_tokens"), {
             "run": run["run"], "labels": run["label_names"], "path": str(staged.tokens_path)})
@@ -232,6 +249,8 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, foreign
             "labels": run["label_names"]})
         if run.get("group") is not None:
             check_group(con, run, whole=not run["params"].get("shard"))
+        if replaced.kept:
+            replacing.check_kept(con, run["run"], replaced.versions)
         con.execute(sql.read("insert_run"), {
             **run, "group": run.get("group"), "step": run.get("step"),
             "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
@@ -241,6 +260,7 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, foreign
 
     write_store(db_path, write, foreign_db=foreign_db, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)
     _fault("commit-after")
+    return replaced
 
 
 def write_store(db_path: str | os.PathLike, write, *, foreign_db: bool = False, lock_wait: float = 0.0,

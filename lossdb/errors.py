@@ -73,3 +73,7 @@ class OutputError(LossdbError):
     """A file lossdb was asked to write cannot be written (disk full, no permission, in the way)."""
 
     exit_code = 7
+
+
+class DiskFullError(StoreError):
+    """The disk that a store or an output file is written to has no space left."""

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from lossdb import outfile
 from lossdb.errors import UsageError
 from lossdb.palette import LOSS_RGB, OK_RGB, hex_colour
 from lossdb.queries import analysis, core, display, dynamics
@@ -31,6 +32,9 @@ _OK = hex_colour(OK_RGB)
 _STYLE = {
     "font.size": 10, "axes.titlesize": 12, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
     "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none", "svg.hashsalt": "lossdb",
+    # Tag names, version and run names are the user's text: '$x$' in one is not math to typeset
+    # (and a lone '$' or '$\\foo$' would crash the drawing).
+    "text.parse_math": False,
 }
 
 
@@ -192,21 +196,34 @@ def datamap(result, *, variability: float = 0.2, confidence: float = 0.5, title:
 # --- from a store ----------------------------------------------------------------------------------
 
 
-def datamap_figure(con, group: str, path: str | Path | None = None):
+def datamap_figure(con, group: str, path: str | Path | None = None, *, force: bool = False):
     """The data map of run group `group` (lossdb.queries.dynamics.datamap) as a Figure; written
-    to `path` (.png or .svg) if given."""
+    to `path` (.png or .svg) if given (an existing file is replaced only with `force`)."""
     if path is not None:
-        check_out(path)
+        check_out(path, force=force)
     fig = datamap(dynamics.datamap(con, group), title=f"Data map of group {group}")
     if path is not None:
-        save(fig, path)
+        save(fig, path, force=force)
     return fig
 
 
 def evaluation_figure(con, truth: str, path=None, *, run: str | None = None, labels: str = core.GOLD,
-                      methods: list[str] | None = None):
+                      methods: list[str] | None = None, force: bool = False):
     """The precision-recall curves of every method against version `truth` on one matplotlib
-    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg)."""
+    Figure (lossdb.plots' style; the default drawn thicker), saved to `path` (.png or .svg;
+    an existing file is replaced only with `force`)."""
+    import matplotlib
+
+    if path is not None:
+        check_out(path, force=force)
+    with matplotlib.rc_context(_STYLE):  # the style's text.parse_math: a '$' in a name is text
+        fig = _draw_evaluation(con, truth, run=run, labels=labels, methods=methods)
+    if path is not None:
+        save(fig, path, force=force)
+    return fig
+
+
+def _draw_evaluation(con, truth: str, *, run, labels, methods):
     import numpy as np
 
     from lossdb.queries import rankings  # numpy loads here, not for every command
@@ -232,8 +249,6 @@ def evaluation_figure(con, truth: str, path=None, *, run: str | None = None, lab
     ax.set_ylim(0, 1.02)
     ax.set_title(f"Finding the corrections of {truth!r} (run {run_id})")
     ax.legend(loc="upper right", fontsize=8)
-    if path is not None:
-        save(fig, check_out(path))
     return fig
 
 
@@ -267,23 +282,24 @@ def figure(con, kind: str, *, run: str | None = None, labels: str = core.GOLD):
 # --- output ---------------------------------------------------------------------------------------
 
 
-def check_out(path: str | Path) -> Path:
+def check_out(path: str | Path, *, force: bool = False) -> Path:
+    """`path` if a figure may be written there: .png or .svg, and (lossdb.outfile's rule) not
+    an existing file unless `force`."""
     out = Path(path)
     if out.suffix.lower() not in SUFFIXES:
         raise UsageError(f"cannot tell the image format of {str(out)!r}", "end the file name in .png or .svg",
                          parameter="path")
-    if not out.parent.exists():
-        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another path", parameter="path")
-    return out
+    return outfile.check_new(out, force=force)
 
 
-def save(fig, path: str | Path) -> Path:
-    """Write `fig` as PNG or SVG, chosen by the suffix of `path`."""
-    out = check_out(path)
+def save(fig, path: str | Path, *, force: bool = False) -> Path:
+    """Write `fig` as PNG or SVG, chosen by the suffix of `path`; the file appears whole or not
+    at all, and replaces an existing one only with `force`."""
+    out = check_out(path, force=force)
     import matplotlib
 
-    with matplotlib.rc_context(_STYLE):
-        fig.savefig(out, format=out.suffix.lower()[1:], dpi=150, metadata=_metadata(out.suffix.lower()))
+    with matplotlib.rc_context(_STYLE), outfile.replacing(out, force=force) as tmp:
+        fig.savefig(tmp, format=out.suffix.lower()[1:], dpi=150, metadata=_metadata(out.suffix.lower()))
     return out
 
 

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from lossdb import plots, queries
+from lossdb import outfile, plots, queries
 from lossdb.errors import UsageError
 from lossdb.palette import css_rgb
 from lossdb.queries import analysis, compare, display, metadata
@@ -40,12 +40,12 @@ class Report:
     against: str | None = None
     sections: list[str] = field(default_factory=list)
 
-    def save(self, path: str | Path) -> Path:
-        out = Path(path)
-        if not out.parent.exists():
-            raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another --out path")
-        out.write_text(self.html, encoding="utf-8")
-        return out
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the page to `path`: whole or not at all, replacing an existing file only with
+        `force` (lossdb.outfile's rule)."""
+        with outfile.replacing(path, force=force) as tmp:
+            tmp.write_text(self.html, encoding="utf-8")
+        return Path(path)
 
     def _repr_html_(self) -> str:
         return ('<iframe title="lossdb report" style="width:100%;height:720px;border:1px solid #d9dee5" '

@@ -94,15 +94,15 @@ class Store:
         return report.build(self.con, run=run, against=against, n=n)
 
     def plot(self, kind: str, path: str | os.PathLike | None = None, *, run: str | None = None,
-             labels: str = core.GOLD):
+             labels: str = core.GOLD, force: bool = False):
         """A matplotlib Figure: 'confusion', 'loss-by-label' or 'loss-hist' (as `lossdb plot`),
-        saved to `path` (.png or .svg) when given."""
+        saved to `path` (.png or .svg) when given; an existing file is replaced only with `force`."""
         plots.check_kind(kind)
         if path is not None:
-            plots.check_out(path)
+            plots.check_out(path, force=force)
         fig = plots.figure(self.con, kind, run=run, labels=labels)
         if path is not None:
-            plots.save(fig, path)
+            plots.save(fig, path, force=force)
         return fig
 
     def sequence(self, seq_id: int, *, run: str | None = None):
@@ -208,9 +208,10 @@ class Store:
         return table
 
     def plot_confusion(self, path: str | os.PathLike | None = None, *, run: str | None = None,
-                       labels: str = core.GOLD):
-        """The row-normalised confusion matrix as a matplotlib Figure (saved to `path` if given)."""
-        return self.plot("confusion", path, run=run, labels=labels)
+                       labels: str = core.GOLD, force: bool = False):
+        """The row-normalised confusion matrix as a matplotlib Figure (saved to `path` if given;
+        an existing file is replaced only with `force`)."""
+        return self.plot("confusion", path, run=run, labels=labels, force=force)
 
     def entity_scores(self, *, run: str | None = None, labels: str = core.GOLD, mode: str = "default",
                       scheme: str = DEFAULT_SCHEME):
@@ -251,14 +252,16 @@ class Store:
         return self._table(rankings.label_scores(self.con, run=run, labels=labels))
 
     def evaluate_rankings(self, truth: str, *, run: str | None = None, labels: str = core.GOLD,
-                          methods: list[str] | None = None, plot: str | os.PathLike | None = None):
+                          methods: list[str] | None = None, plot: str | os.PathLike | None = None,
+                          force: bool = False):
         """How well each ranking method finds the corrections of label version `truth` (positives:
         the sequences it labels differently): AUPRC, AUROC, precision / recall / lift at k; the
-        same numbers as `lossdb issues --evaluate`. With `plot`, also the precision-recall curves."""
+        same numbers as `lossdb issues --evaluate`. With `plot`, also the precision-recall curves
+        (an existing file is replaced only with `force`)."""
         from lossdb.queries import rankings
 
         if plot is not None:
-            plots.evaluation_figure(self.con, truth, plot, run=run, labels=labels, methods=methods)
+            plots.evaluation_figure(self.con, truth, plot, run=run, labels=labels, methods=methods, force=force)
         return self._table(rankings.evaluate(self.con, truth, run=run, labels=labels, methods=methods))
 
     def token_issues(self, *, run: str | None = None, labels: str = core.GOLD, seq_id: int | None = None,
@@ -323,9 +326,10 @@ class Store:
             return self._table(dynamics.rank(self.con, group, n, method=method))
         return self._table(dynamics.sequence_dynamics(self.con, group, method=method))
 
-    def datamap(self, group: str, path: str | os.PathLike | None = None):
-        """The data map of the group (variability against confidence) as a Figure, saved to `path` if given."""
-        return plots.datamap_figure(self.con, group, path)
+    def datamap(self, group: str, path: str | os.PathLike | None = None, *, force: bool = False):
+        """The data map of the group (variability against confidence) as a Figure, saved to `path` if given
+        (an existing file is replaced only with `force`)."""
+        return plots.datamap_figure(self.con, group, path, force=force)
 
     # --- lifetime ----------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ def connect(
         raise StoreError(f"folder {db.parent} does not exist", "create it, or choose another --db path")
     con = open_file(db, read_only=read_only, create=creating, lock_wait=lock_wait, on_wait=on_wait)
     try:
+        _check_length(con, db)
         state = inspect(con)
         if migrate and not read_only:
             check_writable(db, state, foreign_db=foreign_db)
@@ -72,6 +73,12 @@ def connect(
             check_readable(db, state)
             if state.views_stale:
                 define_views_for_this_connection(con)
+    except duckdb.Error as e:  # DuckDB reads blocks lazily: a truncated file fails here, not at open
+        con.close()
+        damaged = damage_error(e, db)
+        if damaged is None:
+            raise
+        raise damaged from e
     except BaseException:
         con.close()
         raise
@@ -210,8 +217,39 @@ def check_file(db: Path) -> None:
         raise StoreError(f"{db} is {what}", "point --db at a lossdb store, or at a new file name")
 
 
+# DuckDB's file: a main header and two database headers of 4 KiB each, then the blocks.
+HEADER_BYTES = 3 * 4096
+
+
+def _check_length(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """Refuse a store file too short to hold the blocks its header says are in use (cut short
+    by a full disk or a copy that stopped): DuckDB reads blocks lazily, so it would fail only
+    at some later query (which `damage_error` then names)."""
+    blocks, block_size = con.execute(sql.read("store_size")).fetchone()
+    if db.stat().st_size < HEADER_BYTES + blocks * block_size:
+        raise damaged_store(db)
+
+
 def is_lock_error(error: duckdb.Error) -> bool:
-    return "lock" in str(error).lower()
+    return re.search(r"\block\b", str(error).lower()) is not None  # the word: a damaged "block" is not busy
+
+
+# What DuckDB says when a store file is shorter than its own header says (truncated by a full
+# disk, an interrupted copy) or its blocks fail their checksums.
+_DAMAGE = re.compile(r'Could not read enough bytes from file "(?P<path>[^"]*)"|Corrupt database file|checksum', re.I)
+
+
+def damage_error(error: BaseException, db: str | os.PathLike | None = None) -> StoreError | None:
+    """The StoreError for a damaged store file if `error` is DuckDB finding one, else None."""
+    found = _DAMAGE.search(str(error))
+    if found is None:
+        return None
+    return damaged_store(db or found.group("path") or "the store")
+
+
+def damaged_store(where: str | os.PathLike) -> StoreError:
+    return StoreError(f"the store file {where} is damaged: it is truncated or corrupt",
+                      "restore it from a backup, or ingest the runs again into a new --db file")
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -394,6 +432,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
     text = str(error)
+    damaged = damage_error(error, db)
+    if damaged is not None:
+        return damaged
     if is_lock_error(error):
         # DuckDB: 'Conflicting lock is held in /usr/bin/python3 (PID 123)'. A process holding the
         # file read-write blocks everyone; one holding it read-only blocks writers.

@@ -13,6 +13,7 @@ lossdb.queries.sqlnames, the one place identifiers enter SQL text; values are al
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -85,7 +86,7 @@ def _load(con, path: Path) -> list[tuple[str, str]]:
     if path.is_dir():
         raise InputError(f"{path} is a folder", "pass a .csv, .tsv, .parquet or .jsonl file")
     try:
-        con.execute(sql.read(f"annotate_read_{_reader(path)}"), {"path": str(path)})
+        con.execute(sql.read(f"annotate_read_{_reader(path)}"), {"path": literal_path(path)})
     except duckdb.Error as e:
         raise InputError(f"cannot read {path}: {first_line(e)}", "check that the file is what its name says") from e
     found = named(con, "annotate_columns")
@@ -93,6 +94,14 @@ def _load(con, path: Path) -> list[tuple[str, str]]:
     if not columns:
         raise InputError(f"{path} has no columns", "give the file a header row")
     return columns
+
+
+def literal_path(path: Path) -> str:
+    """`path` as DuckDB's readers take it to mean exactly that one file: they expand globs
+    ('review*.csv' would read every match, 'review[1].csv' would read review1.csv), so each
+    glob character is written as a one-character class ('[*]'), and the path is made absolute
+    (nor is 'x:/...' taken for a URL)."""
+    return re.sub(r"[*?\[{}]", lambda m: f"[{m.group()}]", str(path.resolve()))
 
 
 def _key_column(columns: list[tuple[str, str]], key: str, path: Path) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from lossdb import sql
-from lossdb.errors import QueryError, first_line
+from lossdb.errors import QueryError, StoreError, first_line
 
 
 @dataclass
@@ -146,7 +146,12 @@ def named(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None)
     return execute(con, sql.read(name), params)
 
 
-def query_error(error: duckdb.Error) -> QueryError:
+def query_error(error: duckdb.Error) -> QueryError | StoreError:
+    from .db import damage_error
+
+    damaged = damage_error(error)
+    if damaged is not None:
+        return damaged
     text = str(error).strip()
     first = first_line(error)
     if "read-only" in text.lower():

@@ -1,0 +1,66 @@
+"""Writing a file the user named (a report, a figure): one rule for every command that does.
+
+- An existing file is replaced only when the caller says so (`force`; `--force` on the
+  command line), as `export` does: a second `lossdb report` never overwrites the first silently.
+- The file appears whole or not at all: it is written to a temporary file beside it and renamed
+  over the target, so a full disk or an interrupt leaves no partial (or 0-byte) file.
+- A full disk is one line that names it (`DiskFullError`), not "internal error".
+"""
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from lossdb.errors import DiskFullError, UsageError
+
+
+def check_new(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """`path` as a Path, if a file may be written there: its folder exists, and it is not a
+    folder, nor an existing file unless `force`."""
+    out = Path(path)
+    if not out.parent.exists():
+        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another path", parameter="path")
+    if out.is_dir():
+        raise UsageError(f"{out} is a folder", "name a file to write", parameter="path")
+    if out.exists() and not force:
+        raise UsageError(f"{out} already exists", "choose another path, or pass --force (force=True) to replace it",
+                         parameter="path")
+    return out
+
+
+@contextmanager
+def replacing(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write; on success it is renamed to `path`, on
+    any failure it is removed (and a full disk becomes a DiskFullError)."""
+    out = check_new(path, force=force)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(e):
+            raise disk_full(out.parent) from None
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (an OSError, or a library's error that only says so in words: DuckDB,
+    Arrow) is the disk running out of space or quota."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error).lower()
+    return "no space left on device" in text or "disk quota exceeded" in text
+
+
+def disk_full(folder: str | os.PathLike) -> DiskFullError:
+    return DiskFullError(f"no space left on the disk at {folder}", "free some space there, or write somewhere else")
