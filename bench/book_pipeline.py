@@ -219,18 +219,26 @@ def to_dataframe(valid_set: Dataset, tokenizer, id2label: dict[int, str]) -> pd.
     return df
 
 
+def _sample_lists(row) -> tuple[list, list, list, list]:
+    """One row's labels, preds, tokens and losses as get_samples picks them: every position
+    of the attention mask but the first (``len(attention_mask)`` is never an index)."""
+    labels, preds, tokens, losses = [], [], [], []
+    for i, mask in enumerate(row["attention_mask"]):
+        if i not in {0, len(row["attention_mask"])}:
+            labels.append(row["labels"][i])
+            preds.append(row["predicted_label"][i])
+            tokens.append(row["input_tokens"][i])
+            losses.append(row["loss"][i])
+    return labels, preds, tokens, losses
+
+
 def get_samples(df: pd.DataFrame) -> Iterator[pd.DataFrame]:
     """The book's ``get_samples``: one transposed DataFrame per row (the first
     token is dropped; ``len(attention_mask)`` is never an index, so the last
     special token stays)."""
     for _, row in df.iterrows():
-        labels, preds, tokens, losses = [], [], [], []
-        for i, mask in enumerate(row["attention_mask"]):
-            if i not in {0, len(row["attention_mask"])}:
-                labels.append(row["labels"][i])
-                preds.append(row["predicted_label"][i])
-                tokens.append(row["input_tokens"][i])
-                losses.append(f"{row['loss'][i]:.2f}")
+        labels, preds, tokens, losses = _sample_lists(row)
+        losses = [f"{loss:.2f}" for loss in losses]
         df_tmp = pd.DataFrame(
             {"tokens": tokens, "labels": labels, "preds": preds, "losses": losses}
         ).T
@@ -248,13 +256,8 @@ def _records(df_top: pd.DataFrame) -> list[dict]:
     (first token dropped), losses as unrounded floats."""
     out = []
     for seq_index, row in df_top.iterrows():
-        labels, preds, tokens, losses = [], [], [], []
-        for i, mask in enumerate(row["attention_mask"]):
-            if i not in {0, len(row["attention_mask"])}:
-                labels.append(row["labels"][i])
-                preds.append(row["predicted_label"][i])
-                tokens.append(row["input_tokens"][i])
-                losses.append(float(row["loss"][i]))
+        labels, preds, tokens, losses = _sample_lists(row)
+        losses = [float(loss) for loss in losses]
         out.append(
             {
                 "seq_index": int(seq_index),

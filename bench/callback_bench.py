@@ -17,6 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+import common  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -42,23 +45,11 @@ def main() -> None:
     model = AutoModelForTokenClassification.from_pretrained(args.model)
     label2id = model.config.label2id
 
-    def encode(batch):
-        enc = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True)
-        labels = []
-        for i, tags in enumerate(batch["ner_tags"]):
-            previous, row = None, []
-            for word in enc.word_ids(i):
-                row.append(-100 if word is None or word == previous else label2id[tags[word]])
-                previous = word
-            labels.append(row)
-        enc["labels"] = labels
-        return enc
-
     with tempfile.TemporaryDirectory() as tmp:
         callback = LossdbCallback(Path(tmp) / "bench.duckdb", dataset, group="train", verbose=False)
         trainer = Trainer(
             model=model, processing_class=tokenizer, callbacks=[callback],
-            train_dataset=dataset.map(encode, batched=True), data_collator=DataCollatorForTokenClassification(tokenizer),
+            train_dataset=common.tokenized(dataset, tokenizer, label2id), data_collator=DataCollatorForTokenClassification(tokenizer),
             args=TrainingArguments(output_dir=tmp, num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
                                    learning_rate=2e-5, save_strategy="no", report_to=[], logging_strategy="no",
                                    disable_tqdm=True, seed=0))

@@ -16,7 +16,6 @@ and the ratios the goals are stated in.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import book_pipeline  # noqa: E402
+import common  # noqa: E402
 import forward_limit  # noqa: E402
 
 import lossdb  # noqa: E402
@@ -42,31 +42,18 @@ def since(start):
 
 
 def run_lossdb(model: str, data: str, limit, dtype: str, record: list | None):
-    original = scoring.forward
-
-    def recording_forward(loaded, windows):
-        record.append([w.input_ids.tolist() for w in windows])
-        return original(loaded, windows)
-
-    if record is not None:
-        scoring.forward = recording_forward
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            start = clock()
-            summary = ingest(model, data, db=str(Path(tmp) / "bench.duckdb"), run="bench", limit=limit,
-                             dtype=dtype, device="cpu", progress=False)
-            elapsed = since(start)
-            with lossdb.connect(Path(tmp) / "bench.duckdb") as store:
-                summary.top = store.top(10)[["seq_id", "total_loss"]].values.tolist()
-            return elapsed, summary
-    finally:
-        scoring.forward = original
+    with common.recording_forward(record), tempfile.TemporaryDirectory() as tmp:
+        start = clock()
+        summary = ingest(model, data, db=str(Path(tmp) / "bench.duckdb"), run="bench", limit=limit,
+                         dtype=dtype, device="cpu", progress=False)
+        elapsed = since(start)
+        with lossdb.connect(Path(tmp) / "bench.duckdb") as store:
+            summary.top = store.top(10)[["seq_id", "total_loss"]].values.tolist()
+        return elapsed, summary
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--data", required=True)
+    parser = common.parser(__doc__, "model", "data")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--dtype", default="float32", help="also time lossdb with this dtype when not float32")
@@ -85,12 +72,7 @@ def main() -> None:
 
     loaded = scoring.load(args.model, device="cpu")
     model, pad = loaded.model, loaded.tokenizer.pad_token_id or 0
-    flat = [ids for batch in batches for ids in batch]
-    plan, start = [], 0
-    for batch in batches:
-        plan.append(list(range(start, start + len(batch))))
-        start += len(batch)
-    tensors = forward_limit.make_batches(flat, plan, pad)
+    tensors = common.replayed_batches(batches, pad)
 
     def forward_once() -> tuple[float, float]:
         c = time.process_time()

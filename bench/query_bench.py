@@ -8,11 +8,12 @@ duckdb and opens the store read-only: what no query can go below.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
-import subprocess
 import sys
-import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import common  # noqa: E402
 
 COMMANDS = [
     ["top", "--n", "3"],
@@ -34,21 +35,14 @@ ANALYSIS = [
 ]
 
 
-def timed(argv: list[str]) -> tuple[float, int]:
-    started = time.perf_counter()
-    result = subprocess.run(argv, capture_output=True, text=True)
-    return time.perf_counter() - started, result.returncode
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", required=True)
+    parser = common.parser(__doc__, "db")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", help="time only the commands that contain this text")
     args = parser.parse_args()
 
     baseline_code = f"import duckdb; duckdb.connect({args.db!r}, read_only=True).close()"
-    baseline = statistics.median(timed([sys.executable, "-c", baseline_code])[0] for _ in range(args.repeat))
+    baseline = statistics.median(common.timed([sys.executable, "-c", baseline_code])[0] for _ in range(args.repeat))
     print(f"{'command':<52} {'median s':>9} {'x baseline':>10}")
     print(f"{'(baseline: python -c import duckdb; connect)':<52} {baseline:9.3f} {1.0:10.2f}")
     for command in COMMANDS + ANALYSIS:
@@ -57,7 +51,7 @@ def main() -> None:
         argv = [sys.executable, "-m", "lossdb.cli.app", *command, "--db", args.db]
         times, code = [], 0
         for _ in range(args.repeat):
-            seconds, code = timed(argv)
+            seconds, code = common.timed(argv)
             times.append(seconds)
         if code == 2 and command in ANALYSIS:
             continue  # not a command of this lossdb

@@ -12,13 +12,14 @@ duckdb and opens the store (the baseline, measured in the same run).
 """
 from __future__ import annotations
 
-import argparse
 import statistics
-import subprocess
 import sys
-import time
+from pathlib import Path
 
 import duckdb
+
+sys.path.insert(0, str(Path(__file__).parent))
+import common  # noqa: E402
 
 COMMANDS = [
     ["issues", "--evaluate", "{version}"],
@@ -52,18 +53,8 @@ def copy_version(db: str, source: str, run: str, version: str, copies: int, targ
         con.close()
 
 
-def timed(argv: list[str]) -> tuple[float, int]:
-    started = time.perf_counter()
-    result = subprocess.run(argv, capture_output=True, text=True)
-    return time.perf_counter() - started, result.returncode
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--run", required=True)
-    parser.add_argument("--version", required=True)
+    parser = common.parser(__doc__, "db", "source", "run", "version")
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--target-run", default="big")
     parser.add_argument("--repeat", type=int, default=3)
@@ -84,7 +75,7 @@ def main() -> None:
     for name, argv in rows:
         times = []
         for _ in range(args.repeat):
-            seconds, code = timed(argv)
+            seconds, code = common.timed(argv)
             if code != 0:
                 raise SystemExit(f"{name} failed with exit code {code}")
             times.append(seconds)

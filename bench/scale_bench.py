@@ -17,7 +17,6 @@ top 100 sequences by total loss are the plain ingest's, in the same order.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+import common  # noqa: E402
 import forward_limit  # noqa: E402
 
 from lossdb.ingest import ingest, onnx_backend, scoring  # noqa: E402
@@ -39,20 +39,10 @@ TOP = "SELECT seq_id, total_loss FROM top_sequences(100)"
 
 
 def timed_ingest(model, data, db, limit, record=None, **options) -> float:
-    original = scoring.forward
-
-    def recording_forward(loaded, windows):
-        record.append([w.input_ids.tolist() for w in windows])
-        return original(loaded, windows)
-
-    if record is not None:
-        scoring.forward = recording_forward
-    try:
+    with common.recording_forward(record):
         start = time.perf_counter()
         ingest(model, data, db=db, run="bench", limit=limit, device="cpu", progress=False, **options)
         return time.perf_counter() - start
-    finally:
-        scoring.forward = original
 
 
 def rows(db, query):
@@ -64,9 +54,7 @@ def rows(db, query):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--data", required=True)
+    parser = common.parser(__doc__, "model", "data")
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
@@ -98,12 +86,7 @@ def main() -> None:
         times["plain"].append(timed_ingest(args.model, args.data, db["plain"], args.limit,
                                            batches if round_ == 1 else None))
         if tensors is None:
-            flat = [ids for batch in batches for ids in batch]
-            plan, start = [], 0
-            for batch in batches:
-                plan.append(list(range(start, start + len(batch))))
-                start += len(batch)
-            tensors = forward_limit.make_batches(flat, plan, loaded.tokenizer.pad_token_id or 0)
+            tensors = common.replayed_batches(batches, loaded.tokenizer.pad_token_id or 0)
         if not args.skip_ray:
             times["ray"].append(timed_ingest(args.model, args.data, db["ray"], args.limit, engine="ray", workers=2))
         if not args.skip_onnx:

@@ -13,7 +13,6 @@ what sharding costs (model loads, merge); across machines or GPUs each shard bri
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -21,6 +20,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import common  # noqa: E402
 
 LOSSDB = [sys.executable, "-m", "lossdb.cli.app"]
 
@@ -43,24 +45,22 @@ def top10(db: Path) -> list:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--data", required=True)
+    parser = common.parser(__doc__, "model", "data")
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--shards", type=int, default=2)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    common = ["--model", args.model, "--data", args.data, "--limit", str(args.limit), "--run", "bench", "-q"]
+    ingest_args = ["--model", args.model, "--data", args.data, "--limit", str(args.limit), "--run", "bench", "-q"]
 
     with tempfile.TemporaryDirectory() as tmp:
         single = Path(tmp) / "single.duckdb"
         clock = time.perf_counter()
-        finished(started(["ingest", *common, "--db", str(single)], cores))
+        finished(started(["ingest", *ingest_args, "--db", str(single)], cores))
         t_single = time.perf_counter() - clock
 
         shard_files = [Path(tmp) / f"shard{i}.duckdb" for i in range(args.shards)]
         clock = time.perf_counter()
-        running = [started(["ingest", *common, "--shard", f"{i}/{args.shards}", "--db", str(path)],
+        running = [started(["ingest", *ingest_args, "--shard", f"{i}/{args.shards}", "--db", str(path)],
                            max(1, cores // args.shards)) for i, path in enumerate(shard_files)]
         for process in running:
             finished(process)

@@ -50,16 +50,7 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: st
         first = first_line(e).rstrip(".")
         raise InputError(f"cannot load a token-classification model from {spec}: {first}",
                          "pass a folder saved with save_pretrained, or a hub id that is cached locally") from e
-    require_word_alignment(tokenizer)
-    # lossdb windows (or truncates) long sequences itself: transformers' warning that a sequence
-    # is longer than the model's maximum, "will result in indexing errors", does not apply.
-    if isinstance(getattr(tokenizer, "deprecation_warnings", None), dict):
-        tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
-    id2label = model.config.id2label
-    label_names = [id2label[i] for i in range(len(id2label))]
-    if all(name.startswith("LABEL_") for name in label_names):
-        raise InputError(f"model {spec} has no label names (id2label is {label_names[:3]}...)",
-                         "save the model with config.id2label set to the tag names")
+    label_names = _label_names(model, tokenizer, f"model {spec}", "save the model with config.id2label set to the tag names")
     model.eval()
     if backend == "onnxruntime":  # exported from the CPU copy; ONNX Runtime places it on the device
         from . import onnx_backend
@@ -77,17 +68,26 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: st
 def from_model(model: torch.nn.Module, tokenizer, *, revision: str | None = None) -> LoadedModel:
     """A model already in memory (e.g. the one a Trainer is training), on its own device and
     in its own dtype, for `forward`. The caller switches it to eval mode and back."""
+    label_names = _label_names(model, tokenizer, "the model",
+                               "set config.id2label (and label2id) to the tag names before training")
+    parameter = next(model.parameters())
+    dtype = next((name for name, value in DTYPES.items() if value == parameter.dtype), "float32")
+    return LoadedModel(model, tokenizer, label_names, revision, _max_length(tokenizer, model), parameter.device, dtype)
+
+
+def _label_names(model, tokenizer, what: str, fix: str) -> list[str]:
+    """The model's tag names in id order, once the tokenizer is known to align words; `what`
+    names the model in the error when it has only transformers' LABEL_i placeholders."""
     require_word_alignment(tokenizer)
+    # lossdb windows (or truncates) long sequences itself: transformers' warning that a sequence
+    # is longer than the model's maximum, "will result in indexing errors", does not apply.
     if isinstance(getattr(tokenizer, "deprecation_warnings", None), dict):
         tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
     id2label = model.config.id2label
     label_names = [id2label[i] for i in range(len(id2label))]
     if all(name.startswith("LABEL_") for name in label_names):
-        raise InputError(f"the model has no label names (id2label is {label_names[:3]}...)",
-                         "set config.id2label (and label2id) to the tag names before training")
-    parameter = next(model.parameters())
-    dtype = next((name for name, value in DTYPES.items() if value == parameter.dtype), "float32")
-    return LoadedModel(model, tokenizer, label_names, revision, _max_length(tokenizer, model), parameter.device, dtype)
+        raise InputError(f"{what} has no label names (id2label is {label_names[:3]}...)", fix)
+    return label_names
 
 
 def _device(name: str) -> torch.device:

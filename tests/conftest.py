@@ -80,6 +80,18 @@ def store_copy(tmp_path, built_store):
     return target
 
 
+def fetch(path, sql: str, params=(), *, one: bool = False):
+    """The rows (or with one=True the first row) of `sql` on the store at `path`, opened read-only and closed again."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        result = con.execute(sql, list(params))
+        return result.fetchone() if one else result.fetchall()
+    finally:
+        con.close()
+
+
 def run_cli(*args: str, env: dict | None = None, input: str | None = None):
     """Run `lossdb ARGS` in a subprocess, as a user would; returns CompletedProcess."""
     import subprocess

@@ -9,6 +9,7 @@ planted error starts out wrong and is memorised only as the epochs go by.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import subprocess
@@ -27,6 +28,12 @@ from lossdb.queries import dynamics
 
 from .conftest import run_cli
 
+_COMMON = Path(__file__).resolve().parents[1] / "bench" / "common.py"
+_spec = importlib.util.spec_from_file_location("lossdb_bench_common", _COMMON)
+_bench_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench_common)
+tokenized = _bench_common.tokenized  # the Trainer's input, shared with bench/callback_bench.py
+
 EPOCHS = 6
 N_SENTENCES = 100
 N_PLANTED = 8
@@ -40,24 +47,6 @@ def tiny_model(root: Path, *, seed: int = 1, pretrain_steps: int = 0) -> Path:
     if pretrain_steps:
         demo.train(model_dir, demo.make_sentences(1000, seed=5), steps=pretrain_steps, batch_size=32, lr=5e-3, seed=0)
     return model_dir
-
-
-def tokenized(dataset, tokenizer, label2id):
-    """The Trainer's input: input_ids, attention_mask and labels aligned to first subwords,
-    beside the dataset's own tokens / ner_tags columns."""
-    def encode(batch):
-        enc = tokenizer(batch["tokens"], is_split_into_words=True, truncation=True)
-        labels = []
-        for i, tags in enumerate(batch["ner_tags"]):
-            previous, row = None, []
-            for word in enc.word_ids(i):
-                row.append(-100 if word is None or word == previous else label2id[tags[word]])
-                previous = word
-            labels.append(row)
-        enc["labels"] = labels
-        return enc
-
-    return dataset.map(encode, batched=True)
 
 
 def train(model_dir: Path, sentences, callbacks, *, out: Path, epochs: int, batch_size: int = 4, lr: float = 5e-3,

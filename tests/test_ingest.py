@@ -11,15 +11,12 @@ from transformers import AutoTokenizer
 
 from lossdb.ingest import ingest
 
+from .conftest import fetch
+
 
 def token_rows(path, run):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(
-            "SELECT seq_id, position, token, token_id, word_index, label, pred, loss, probs "
-            "FROM tokens WHERE run_id = ? ORDER BY seq_id, position", [run]).fetchall()
-    finally:
-        con.close()
+    return fetch(path, "SELECT seq_id, position, token, token_id, word_index, label, pred, loss, probs "
+                       "FROM tokens WHERE run_id = ? ORDER BY seq_id, position", [run])
 
 
 @pytest.mark.parametrize("kind", ["wordpiece", "sentencepiece"])

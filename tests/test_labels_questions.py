@@ -49,6 +49,14 @@ def relabelled(built_store, tmp_path_factory):
     return db, form, retyped, removed
 
 
+@pytest.fixture
+def con(relabelled):
+    """A read connection to the relabelled store, closed after the test."""
+    connection = store_db.connect(relabelled[0])
+    yield connection
+    connection.close()
+
+
 def _rows(con, labels="v"):
     truth = {s: list(l) for s, l in con.execute("SELECT seq_id, labels FROM sequences WHERE run_id = 'wp'").fetchall()}
     if labels != "gold":
@@ -61,9 +69,8 @@ def _rows(con, labels="v"):
     return words, truth, preds
 
 
-def test_consistency_finds_the_form_read_two_ways(relabelled):
-    db, form, retyped, removed = relabelled
-    con = store_db.connect(db)
+def test_consistency_finds_the_form_read_two_ways(relabelled, con):
+    _, form, retyped, removed = relabelled
     words, truth, _ = _rows(con)
     readings, examples = Counter(), {}
     target = form.split(" ")
@@ -89,16 +96,14 @@ def test_consistency_finds_the_form_read_two_ways(relabelled):
                                          for r, _ in ranked[1:])
     gold_forms = {r["surface"] for r in versions.consistency(con, run="wp").records()}
     assert form not in gold_forms  # gold reads it one way
-    con.close()
 
 
-def test_seen_unseen_against_a_training_file_and_a_run(relabelled, sentences, tmp_path):
+def test_seen_unseen_against_a_training_file_and_a_run(relabelled, con, sentences, tmp_path):
     from lossdb import demo
 
     db, *_ = relabelled
     train = demo.write_conll(sentences[:15], tmp_path / "train.conll")
     forms = {" ".join(w[s:e]) for w, t in sentences[:15] for s, e, _ in entities(t)}
-    con = store_db.connect(db)
     words, truth, preds = _rows(con)
     want = {"seen": [0, 0, 0], "unseen": [0, 0, 0]}
     for s in words:
@@ -117,12 +122,9 @@ def test_seen_unseen_against_a_training_file_and_a_run(relabelled, sentences, tm
     assert against_run["unseen"]["support"] == 0  # every gold entity of a run is in that run
     with pytest.raises(versions.InputError, match="neither a complete run"):
         versions.seen_unseen(con, run="wp", train="no-such-thing")
-    con.close()
 
 
-def test_buckets_count_every_entity_once_per_dimension(relabelled):
-    db, *_ = relabelled
-    con = store_db.connect(db)
+def test_buckets_count_every_entity_once_per_dimension(con):
     words, truth, preds = _rows(con)
     lengths, seq_lengths = Counter(), Counter()
     for s in words:
@@ -140,12 +142,9 @@ def test_buckets_count_every_entity_once_per_dimension(relabelled):
         assert sum(r["n_correct"] for r in part) == round(total["recall_default"] * total["support_default"])
     with pytest.raises(versions.UsageError, match="cannot bucket"):
         versions.buckets(con, run="wp", by="colour")
-    con.close()
 
 
-def test_calibration_matches_a_direct_computation(relabelled):
-    db, *_ = relabelled
-    con = store_db.connect(db)
+def test_calibration_matches_a_direct_computation(con):
     words, truth, _ = _rows(con)
     names = list(con.execute("SELECT label_names FROM runs WHERE run_id = 'wp'").fetchone()[0])
     tokens = con.execute("SELECT seq_id, word_index, pred, probs FROM tokens WHERE run_id = 'wp' AND label IS NOT NULL").fetchall()
@@ -172,12 +171,9 @@ def test_calibration_matches_a_direct_computation(relabelled):
     assert all(r["lower"] <= r["confidence"] <= r["upper"] for r in table)
     with pytest.raises(versions.UsageError, match="bins must be"):
         versions.calibration(con, run="wp", bins=0)
-    con.close()
 
 
-def test_decoding_differences_are_the_entities_only_one_mode_sees_or_judges(relabelled):
-    db, *_ = relabelled
-    con = store_db.connect(db)
+def test_decoding_differences_are_the_entities_only_one_mode_sees_or_judges(con):
     words, truth, preds = _rows(con)
     want = set()
     for s in words:
@@ -194,4 +190,3 @@ def test_decoding_differences_are_the_entities_only_one_mode_sees_or_judges(rela
     for r in versions.decoding_differences(con, run="wp", labels="v").records():
         if r["strict"] == "none":
             assert r["tags"].split()[0].startswith("I-")
-    con.close()

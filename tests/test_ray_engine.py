@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 
-import duckdb
 import numpy as np
 import pytest
 import ray
@@ -19,6 +18,7 @@ import ray
 from lossdb.errors import EngineError, UsageError
 from lossdb.ingest import ingest, ray_engine, writer
 
+from .conftest import fetch
 from .test_ingest import token_rows
 
 # Small chunks, so that 60 sequences make several chunks shared by both workers.
@@ -40,22 +40,13 @@ def plain_store(tmp_path_factory, wordpiece_model, conll_file):
 
 
 def sequence_rows(path, run="r"):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(
-            "SELECT seq_id, seq_key, words, labels, n_tokens, n_windows, truncated, n_labelled, n_errors, "
-            "label_codes, pred_codes, total_loss FROM sequences WHERE run_id = ? ORDER BY seq_id", [run]).fetchall()
-    finally:
-        con.close()
+    return fetch(path, "SELECT seq_id, seq_key, words, labels, n_tokens, n_windows, truncated, n_labelled, n_errors, "
+                       "label_codes, pred_codes, total_loss FROM sequences WHERE run_id = ? ORDER BY seq_id", [run])
 
 
 def run_record(path, run="r"):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute("SELECT model_revision, label_names, n_sequences, n_tokens, n_windowed, n_truncated, params "
-                           "FROM runs WHERE run_id = ?", [run]).fetchone()
-    finally:
-        con.close()
+    return fetch(path, "SELECT model_revision, label_names, n_sequences, n_tokens, n_windowed, n_truncated, params "
+                       "FROM runs WHERE run_id = ?", [run], one=True)
 
 
 def assert_same_store(a, b):
