@@ -272,7 +272,7 @@ def _in_order(records: Sequence[Record], stored: list[_Stored]) -> bool:
 
 
 def _match(record: Record, by_id, by_key, by_hash, run_id: str):
-    from .pipeline import words_hash
+    from .score_steps import words_hash
 
     if record.seq_id is not None and (record.run is None or record.run == run_id):
         seq = by_id.get(record.seq_id)

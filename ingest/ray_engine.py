@@ -4,7 +4,7 @@ The driver (this process) reads the source with lossdb's own readers (sources.py
 into chunks of consecutive sequences; the chunks go into Ray's object store as Arrow tables
 and through `ray.data` `map_batches` to a pool of actors (`ChunkScorer`), each of which loads
 the model once (on its own GPU with --gpus-per-worker) and scores a chunk exactly as the local
-engine does (pipeline._score_chunk: alignment, length-sorted batches, the backend's forward).
+engine does (score_steps.score_chunk: alignment, length-sorted batches, the backend's forward).
 An actor writes the chunk's token and sequence rows as two Parquet parts into the staging
 location (a local folder on one machine; on a cluster a shared folder or an object-store URI,
 `--staging`), named by chunk so that a retried chunk overwrites its own parts. The driver then
@@ -35,7 +35,7 @@ import ray.data
 
 from lossdb.errors import EngineError, LossdbError, UsageError, first_line
 
-from . import pipeline, writer
+from . import score_steps, writer
 from .sources import Example, Source
 
 # How often Ray restarts a dead worker and retries its chunk before the ingest gives up.
@@ -126,7 +126,7 @@ def score(staged: StagedParts, model: str, source: Source, examples, n_expected:
         size = chunk_size if n_expected is None else min(chunk_size, max(1, math.ceil(
             n_expected / (workers * CHUNKS_PER_WORKER))))
         refs, n_chunks = [], 0
-        for index, chunk in enumerate(pipeline._chunks(examples, size)):
+        for index, chunk in enumerate(score_steps.chunks(examples, size)):
             refs.append(ray.put(_chunk_table(index, chunk)))
             n_chunks += 1
         if not refs:
@@ -180,11 +180,11 @@ class ChunkScorer:
         import torch
 
         torch.set_num_threads(threads)
-        self.loaded = pipeline.load_scorer(model, device=device, dtype=dtype, backend=backend)
-        self.max_length = pipeline.checked_max_length(self.loaded, max_length)
+        self.loaded = score_steps.load_scorer(model, device=device, dtype=dtype, backend=backend)
+        self.max_length = score_steps.checked_max_length(self.loaded, max_length)
         labels_only = Source("", None, dataset_labels, _open=lambda: iter(()))
-        self.to_id = pipeline._label_mapper(labels_only, self.loaded.label_names)
-        self.facts = pipeline.scorer_facts(self.loaded, self.max_length)
+        self.to_id = score_steps.label_mapper(labels_only, self.loaded.label_names)
+        self.facts = score_steps.scorer_facts(self.loaded, self.max_length)
         self.options = (overflow, stride, batch_size)
         self.fs, self.root = pafs.FileSystem.from_uri(write_to) if _is_remote(write_to) \
             else (pafs.LocalFileSystem(), write_to)
@@ -198,7 +198,7 @@ class ChunkScorer:
             chunk = [(seq_id, Example(words, tags, source_id)) for seq_id, words, tags, source_id in zip(
                 *(part[c].to_pylist() for c in ("seq_id", "words", "tags", "source_id")))]
             overflow, stride, batch_size = self.options
-            scored = pipeline._score_chunk(chunk, self.loaded, self.to_id, self.max_length, overflow, stride, batch_size)
+            scored = score_steps.score_chunk(chunk, self.loaded, self.to_id, self.max_length, overflow, stride, batch_size)
             tokens = writer._token_table(scored)
             self._write(tokens, f"tokens-{index:08d}.parquet")
             self._fault()

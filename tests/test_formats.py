@@ -21,7 +21,7 @@ import pytest
 
 from lossdb.ingest import label_io, labels, open_source
 from lossdb.ingest.labels import LabelImportError, export_labels, import_labels
-from lossdb.ingest.pipeline import words_hash
+from lossdb.ingest.score_steps import words_hash
 from lossdb.queries import db as store_db
 
 from .conftest import run_cli

@@ -121,20 +121,9 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-# Cycles that exist and are owed a fix, each with why; any other cycle fails the test, and so
-# does one of these once it is gone (then delete it here).
-KNOWN_CYCLES = {
-    # The Ray engine (merged while #12 was in flight) scores with pipeline's chunk functions,
-    # and pipeline dispatches to it (lazily): the shared scoring steps belong in their own module.
-    frozenset({"lossdb.ingest.pipeline", "lossdb.ingest.ray_engine"}),
-}
-
-
 def test_no_import_cycle_between_lossdb_modules():
-    found = {frozenset(c): c for c in cycles(graph())}
-    new = [c for key, c in found.items() if key not in KNOWN_CYCLES]
-    assert not new, "import cycles:\n" + "\n".join(" -> ".join(c) for c in new)
-    assert set(found) == KNOWN_CYCLES, f"fixed, delete from KNOWN_CYCLES: {KNOWN_CYCLES - set(found)}"
+    found = cycles(graph())
+    assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
 def package_of(module: str) -> str:

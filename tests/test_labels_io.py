@@ -38,7 +38,7 @@ def _sequences(batch) -> list[ExportSequence]:
 
 
 def _stored(seqs: list[ExportSequence]) -> list:
-    from lossdb.ingest.pipeline import words_hash
+    from lossdb.ingest.score_steps import words_hash
 
     return [labels._Stored(s.seq_id, s.seq_key, words_hash(s.words), s.words, s.labels) for s in seqs]
 
@@ -236,6 +236,6 @@ def test_latest_uncancelled_annotation_wins_and_unannotated_tasks_are_counted(tm
 
 
 def test_words_hash_is_what_ingest_stores():
-    from lossdb.ingest.pipeline import words_hash
+    from lossdb.ingest.score_steps import words_hash
 
     assert words_hash(["a", "b"]) == hashlib.md5("a\x1fb".encode()).hexdigest()

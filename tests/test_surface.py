@@ -113,7 +113,7 @@ def test_the_demo_builders_live_outside_the_public_package():
 @pytest.mark.parametrize("words", [["Angela", "Merkel", "besucht", "Köln"], ["ein Wort", "mit", "Leerzeichen"],
                                    ["▁(", "##en", "😀"], []])
 def test_the_words_hash_is_one_rule_in_python_and_sql(built_store, words):
-    from lossdb.ingest.pipeline import words_hash
+    from lossdb.ingest.score_steps import words_hash
 
     con = store_db.connect(built_store)
     sql_hash = con.execute("SELECT words_hash($w::VARCHAR[]) AS h", {"w": words}).fetchone()[0]
