@@ -12,6 +12,13 @@ import subprocess
 import time
 
 
+def bench_sql(name: str) -> str:
+    """The text of bench/sql/NAME.sql: the SQL only benchmarks run."""
+    from pathlib import Path
+
+    return (Path(__file__).parent / "sql" / f"{name}.sql").read_text()
+
+
 def parser(doc: str, *required: str) -> argparse.ArgumentParser:
     """The bench's argument parser, its docstring as the help, with `--NAME` (required) for each of `required`."""
     result = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

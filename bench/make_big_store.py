@@ -13,12 +13,7 @@ from pathlib import Path
 
 from lossdb.queries import db as store_db
 
-HERE = Path(__file__).parent
-
-
-def sql(name: str) -> str:
-    return (HERE / "sql" / f"{name}.sql").read_text()
-
+from common import bench_sql as sql
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -134,13 +134,8 @@ def issues(
         if plot is not None and evaluate is None:
             raise UsageError("--plot draws the curves of --evaluate", "add --evaluate VERSION")
         store = open_store(db)
-        con = store.con  # the rankings' evaluation is lossdb.queries.rankings (Store.evaluate_rankings returns frames)
         if evaluate is not None:
-            if plot is not None:
-                from lossdb import plots
-
-                plots.check_out(plot, force=force)
-            result = rankings.evaluate(con, evaluate, run=run, labels=labels)
+            result = store.evaluate_rankings(evaluate, run=run, labels=labels, plot=plot, force=force)
             if out == "table":
                 records = result.records()
                 for r in records:
@@ -149,7 +144,6 @@ def issues(
             else:
                 print_result(result, out)
             if plot is not None:
-                plots.evaluation_figure(con, evaluate, plot, run=run, labels=labels, force=force)
                 typer.echo(f"lossdb: wrote {plot}", err=True)
             return
         if seq_id is not None:

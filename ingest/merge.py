@@ -65,11 +65,11 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
             writer.delete_run(con, run)
             for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                 _copy_rows(con, source, run)
-            # each shard's label_quality used its own words' thresholds: use the whole run's
-            con.execute(sql.read("refresh_label_quality"), {"run": run})
             if record["group"] is not None:
                 writer.check_group(con, record)
             con.execute(sql.read("insert_run"), record)
+            # each shard's label_quality weighed only its own words: weigh the whole run's
+            con.execute(sql.read("refresh_label_quality"), {"run": run})
             for version in versions[run]:
                 con.execute(sql.read("merge_label_version"), {"run": run, **version})
         _carry_metadata(con, target, metadata)

@@ -256,6 +256,8 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, label_v
             "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
             "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
         })
+        # the default label-issue score weighs the whole run's words, so it comes last
+        con.execute(sql.read("refresh_label_quality"), {"run": run["run"]})
         _fault("commit-before")
 
     write_store(db_path, write, foreign_db=foreign_db, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from lossdb import plots, report
-from lossdb.errors import StoreError, UsageError
+from lossdb.errors import StoreError
 from lossdb.queries import analysis, compare, core, db, display, dynamics, metadata, versions
 from lossdb.queries.tags import DEFAULT_SCHEME
 from lossdb.queries.result import Result

@@ -3,7 +3,7 @@ methods computed from the stored probabilities (no re-scoring), and how well eac
 known corrections (issue #14).
 
 Every method judges a sequence by its words: the first subword of each word carries the word's
-label, as at ingest. The scores come from sql/schema/176_label_scores.sql (``label_scores``);
+label, as at ingest. The scores come from sql/schema/177_label_scores.sql (``label_scores``);
 lower means more likely mislabelled, except ``total_loss`` (higher).
 
 - ``min``, ``softmin``: cleanlab's token-classification sentence scores (Wang & Mueller 2022,
@@ -13,10 +13,19 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   B-X or I-X, so a B/I prefix confusion is not a label error.
 - ``type_margin``: the worst type-level normalized margin, (p(type) - max p(other type) + 1) / 2
   (cleanlab's ``normalized_margin``, on types).
-- ``threshold_min`` (the default): confident learning's per-class thresholds (Northcutt et al.
-  2021): each word's type-level self-confidence divided by its type's threshold, the mean
-  self-confidence of the words labelled with that type, capped at 1; the worst word. A rare type
-  whose words the model is less sure of is judged against its own mean, not drowned by O.
+- ``corpus_min`` (the default): threshold_min after hearing a second, independent witness: how
+  the rest of the run labels the same word. Each type's probability is multiplied by
+  1 + (the word's other occurrences labelled with it) / (the type's share of the run's words),
+  and renormalized: the product of two opinions that share the base rates as their prior (the
+  run's labels as a Dirichlet with one pseudo-count at those rates, leave-one-out). A word seen
+  once keeps the model's probabilities. "Rhein" labelled O where the run labels it LOC ten times
+  is suspect even where the model hesitates; a model error on a word the run always labels as
+  here is not. Variation n-grams (Dickinson & Meurers 2003) find errors by that inconsistency
+  alone; this weighs it against the model. sql/schema/176_corpus_quality.sql.
+- ``threshold_min``: confident learning's per-class thresholds (Northcutt et al. 2021): each
+  word's type-level self-confidence divided by its type's threshold, the mean self-confidence
+  of the words labelled with that type, capped at 1; the worst word. A rare type whose words
+  the model is less sure of is judged against its own mean, not drowned by O.
 - ``threshold_sidak``: threshold_min corrected for the number of words judged, the chance that
   the least of n such scores is as low, 1 - (1 - s)^n (Sidak's correction for the minimum of n
   tests). It wins when errors fall on sentences regardless of their length and loses when they
@@ -25,7 +34,9 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
 - ``total_loss``: the book's ranking, for comparison.
 
 Nothing is fitted to a data set: the thresholds are the run's own means, the temperature is
-cleanlab's. ``lossdb top --by label_quality`` and ``export --by label_quality`` rank by the
+cleanlab's, the prior of corpus_min is the run's own base rates with the one pseudo-count of
+the least informative Dirichlet that has them as its mean (BENCHMARKS.md shows 0.25 to 4 give
+the same figures within 3%). ``lossdb top --by label_quality`` and ``export --by label_quality`` rank by the
 default, stored at commit as ``sequences.label_quality``. BENCHMARKS.md has the figures that
 made it the default.
 """
@@ -39,7 +50,8 @@ from .result import Result, named
 from .versions import check_labels
 
 METHODS = {
-    "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean (default)",
+    "corpus_min": "threshold_min on type confidences combined with how the run labels each word elsewhere (default)",
+    "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
     "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",
     "type_min": "worst word's type-level confidence (B-X + I-X)",
     "type_margin": "worst word's type-level normalized margin",
@@ -47,7 +59,7 @@ METHODS = {
     "min": "cleanlab: worst word's self-confidence",
     "total_loss": "the book's total loss (highest first)",
 }
-DEFAULT_METHOD = "threshold_min"
+DEFAULT_METHOD = "corpus_min"
 DESCENDING = {"total_loss"}  # high values are suspect
 EVALUATION_KS = (10, 50, 100)
 
@@ -85,7 +97,7 @@ def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gol
     method = check_method(method)
     run_id, labels = run_labels(con, run, labels)
     ranked = named(con, "label_issues", {"run": run_id, "labels": labels, "method": method,
-                                         "descending": method in DESCENDING, "n": n})
+                                         "default": DEFAULT_METHOD, "descending": method in DESCENDING, "n": n})
     at = ranked.columns.index("seq_id")
     ids = [row[at] for row in ranked.rows]
     tokens = dict(named(con, "label_issue_suspects", {"run": run_id, "labels": labels, "seq_ids": ids}).rows) if ids else {}

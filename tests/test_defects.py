@@ -5,7 +5,6 @@ with glob characters, 9 '$' in tag names, 10 control characters in tables, 11 NF
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import unicodedata

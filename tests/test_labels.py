@@ -13,7 +13,7 @@ import pytest
 import lossdb
 from lossdb.ingest import label_io
 from lossdb.ingest.labels import LabelImportError, export_labels, import_labels
-from lossdb.queries import core, db as store_db, versions
+from lossdb.queries import core, db as store_db, rankings, versions
 
 from .conftest import run_cli
 
@@ -234,7 +234,7 @@ def test_top_against_a_version_recomputes_losses_from_the_stored_probabilities(c
         assert got[seq_id]["total_loss"] != pytest.approx(gold_totals[seq_id])
     ranked = core.top(store_db.connect(db), 60, run="wp", by="label_quality", labels="fixed").records()
     scores = {r[0]: r[1:] for r in store_db.connect(db).execute(
-        "SELECT seq_id, softmin, threshold_min FROM label_scores('wp', p_labels := 'fixed')").fetchall()}
+        f"SELECT seq_id, softmin, {rankings.DEFAULT_METHOD} FROM label_scores('wp', p_labels := 'fixed')").fetchall()}
     for r in ranked:
         assert scores[r["seq_id"]][0] == pytest.approx(expected_quality[r["seq_id"]], rel=1e-5)  # cleanlab's softmin
         assert r["label_quality"] == pytest.approx(scores[r["seq_id"]][1], rel=1e-9)  # the default ranking's score

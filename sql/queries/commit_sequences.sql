@@ -1,11 +1,11 @@
 -- commit_sequences: copy a run's staged sequences into sequences, with the aggregates of
 -- its token rows (total and mean loss, counts, max loss) and what the label-issue rankings
--- read (sql/schema/176_label_scores.sql), from the labelled tokens (each word's first subword):
+-- read (sql/schema/177_label_scores.sql), from the labelled tokens (each word's first subword):
 -- softmin, cleanlab's token-classification sentence score (Wang & Mueller 2022), the soft-min
 -- (softmin_weight, sql/schema/125) of each labelled token's self-confidence p(gold label) = exp(-loss);
--- margin_min and type_stats as word_label_stats computes them; and label_quality, the default
--- ranking's score (threshold_quality), with the confident-learning thresholds of this commit's
--- tokens ($labels: the run's label names, in probs order). Low means likely mislabelled.
+-- margin_min and type_stats as word_label_stats computes them ($labels: the run's label names,
+-- in probs order). label_quality, the default ranking's score, depends on the whole run and is
+-- set once the run is in (refresh_label_quality).
 INSERT INTO sequences BY NAME
 WITH token_stats AS (
     SELECT seq_id,
@@ -40,10 +40,6 @@ by_type AS (
     SELECT seq_id, type, count(*)::INTEGER AS n, sum(p_type) AS total, min(p_type) AS worst
     FROM scored GROUP BY seq_id, type
 ),
-thresholds AS (
-    SELECT map(list(type), list(threshold)) AS thresholds
-    FROM (SELECT type, sum(total) / sum(n) AS threshold FROM by_type GROUP BY type)
-),
 word_stats AS (
     SELECT b.seq_id, list({'type': b.type, 'n': b.n, 'sum': b.total, 'min': b.worst} ORDER BY b.type) AS type_stats,
            any_value(m.margin_min) AS margin_min
@@ -54,10 +50,8 @@ word_stats AS (
 SELECT $run AS run_id, s.seq_id, coalesce(s.source_id, s.words_hash) AS seq_key, s.source_id, s.words_hash,
        s.words, s.labels, s.n_tokens, s.n_windows, s.truncated,
        t.total_loss, t.mean_loss, t.n_labelled, t.n_errors, t.max_loss,
-       threshold_quality(w.type_stats, th.thresholds) AS label_quality,
        s.label_codes, s.pred_codes, t.softmin, w.margin_min, w.type_stats
 FROM read_parquet($sequences_path) AS s
 JOIN token_stats AS t USING (seq_id)
 LEFT JOIN word_stats AS w USING (seq_id)
-CROSS JOIN thresholds AS th
 ORDER BY s.seq_id;

@@ -2,21 +2,22 @@
 -- version $labels by ranking $method (a column of label_scores; $descending for total_loss,
 -- whose high values are suspect): rank, seq_id, the method's score as label_quality, the book's
 -- total_loss, and the text. Ties are ranked by seq_id. Their suspects come from
--- label_issue_words and label_issue_suspects.
+-- label_issue_words and label_issue_suspects. $default names the default method, whose gold
+-- score the store keeps.
 WITH scored AS (
     -- the default under gold is stored at commit (label_quality): no scan of every score
     SELECT seq_id, total_loss, label_quality
     FROM sequences
-    WHERE run_id = $run AND $method = 'threshold_min' AND $labels = 'gold'
+    WHERE run_id = $run AND $method = $default AND $labels = 'gold'
     UNION ALL
     SELECT seq_id, total_loss,
            CASE $method
-               WHEN 'min' THEN "min" WHEN 'softmin' THEN softmin WHEN 'type_min' THEN type_min
+               WHEN 'corpus_min' THEN corpus_min WHEN 'min' THEN "min" WHEN 'softmin' THEN softmin WHEN 'type_min' THEN type_min
                WHEN 'type_margin' THEN type_margin WHEN 'threshold_min' THEN threshold_min
                WHEN 'threshold_sidak' THEN threshold_sidak WHEN 'total_loss' THEN total_loss
            END AS label_quality
     FROM label_scores($run, p_labels := $labels)
-    WHERE NOT ($method = 'threshold_min' AND $labels = 'gold')
+    WHERE NOT ($method = $default AND $labels = 'gold')
 ),
 ranked AS (
     SELECT seq_id, label_quality, total_loss,

@@ -5,14 +5,18 @@
 --   softmin          cleanlab: its soft-min at temperature 0.05 (Wang & Mueller 2022)
 --   type_min         the worst word's type-level self-confidence (B-X and I-X merged)
 --   type_margin      the worst type-level normalized margin
+--   corpus_min       threshold_min on the model's type probabilities combined with how the
+--                    run labels the same word elsewhere (corpus_quality, sql/schema/176): the
+--                    default, stored at commit as label_quality
 --   threshold_min    the worst type-level self-confidence over its type's confident-learning
 --                    threshold (the mean over the run's words of that type), capped at 1
---                    (threshold_quality): the default, stored at commit as label_quality
+--                    (threshold_quality)
 --   threshold_sidak  threshold_min corrected for the number of words
 --   total_loss       the book's ranking
 -- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
 -- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
--- version's.
+-- version's. corpus_min of a version is recomputed for every sequence (a changed label changes
+-- what the run says about its word everywhere).
 CREATE OR REPLACE MACRO label_scores(p_run, p_labels := 'gold') AS TABLE
 WITH stored AS (
     SELECT seq_id, n_labelled, total_loss,
@@ -24,17 +28,22 @@ WITH stored AS (
 changed AS (
     SELECT * FROM word_label_stats(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
 ),
+corpus AS (
+    SELECT * FROM corpus_quality(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
+),
 merged AS (
+    -- gold: the stored aggregates; a version: its changed sequences recomputed
     SELECT s.seq_id,
            CASE WHEN c.seq_id IS NULL THEN s.n_labelled ELSE c.n_labelled END AS n_labelled,
            CASE WHEN c.seq_id IS NULL THEN s.total_loss ELSE c.total_loss END AS total_loss,
            CASE WHEN c.seq_id IS NULL THEN s.min_self ELSE c.min_self END AS min_self,
            CASE WHEN c.seq_id IS NULL THEN s.softmin ELSE c.softmin END AS softmin,
            CASE WHEN c.seq_id IS NULL THEN s.margin_min ELSE c.margin_min END AS margin_min,
-           CASE WHEN c.seq_id IS NULL THEN s.type_stats ELSE c.type_stats END AS type_stats
+           CASE WHEN c.seq_id IS NULL THEN s.type_stats ELSE c.type_stats END AS type_stats,
+           CASE WHEN p_labels = 'gold' THEN s.label_quality ELSE q.corpus_min END AS corpus_min
     FROM stored AS s
     LEFT JOIN changed AS c USING (seq_id)
-    WHERE p_labels <> 'gold'
+    LEFT JOIN corpus AS q USING (seq_id)
 ),
 thresholds AS (
     SELECT map(list(type), list(threshold)) AS thresholds
@@ -43,14 +52,7 @@ thresholds AS (
           GROUP BY t."type")
 ),
 scored AS (
-    -- gold: threshold_min is the stored label_quality (the run's thresholds, computed at commit)
-    SELECT seq_id, n_labelled, min_self, softmin, type_stats, margin_min, label_quality AS threshold_min, total_loss
-    FROM stored
-    WHERE p_labels = 'gold'
-    UNION ALL
-    -- a version: its own thresholds
-    SELECT m.seq_id, m.n_labelled, m.min_self, m.softmin, m.type_stats, m.margin_min,
-           threshold_quality(m.type_stats, th.thresholds) AS threshold_min, m.total_loss
+    SELECT m.*, threshold_quality(m.type_stats, th.thresholds) AS threshold_min
     FROM merged AS m
     CROSS JOIN thresholds AS th
 )
@@ -59,6 +61,7 @@ SELECT seq_id, n_labelled,
        softmin,
        list_min(list_transform(type_stats, lambda t: t."min")) AS type_min,
        margin_min AS type_margin,
+       corpus_min,
        threshold_min,
        -- Sidak: the chance that the least of n such scores is as low, 1 - (1 - s)^n; n * s
        -- below 1e-8, where 1 - s rounds to 1 in doubles
