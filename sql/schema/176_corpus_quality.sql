@@ -22,7 +22,7 @@ WITH names AS (
     FROM runs WHERE run_id = p_run
 ),
 words AS (
-    SELECT t.seq_id, s.words[t.word_index + 1] AS word,
+    SELECT t.seq_id, t.word_index, s.words[t.word_index + 1] AS word,
            list_position(n.types, label_type(CASE WHEN v.labels IS NULL THEN t.label
                                                   ELSE v.labels[t.word_index + 1] END)) AS yi,
            type_probs(t.probs, n.label_types, n.types) AS tp
@@ -42,7 +42,7 @@ word_counts AS (
     SELECT word, histogram(yi) AS counts FROM words GROUP BY word
 ),
 combined AS (
-    SELECT w.seq_id, w.yi,
+    SELECT w.seq_id, w.word_index, w.yi,
            list_transform(w.tp, lambda p, i: CASE WHEN sh.share[i] = 0 THEN p ELSE
                p * (p_strength + (coalesce(c.counts[i], 0) - CASE WHEN i = w.yi THEN 1 ELSE 0 END) / sh.share[i]) END) AS wp
     FROM words AS w
@@ -50,10 +50,11 @@ combined AS (
     CROSS JOIN shares AS sh
 ),
 scored AS (
-    SELECT seq_id, yi, wp[yi] / list_sum(wp) AS p_label FROM combined
+    SELECT seq_id, word_index, yi, wp[yi] / list_sum(wp) AS p_label FROM combined
 ),
 thresholds AS (
-    SELECT yi, avg(p_label) AS threshold FROM scored GROUP BY yi
+    -- summed in one fixed order: the same rows always give the same bits (a parallel sum need not)
+    SELECT yi, avg(p_label ORDER BY seq_id, word_index) AS threshold FROM scored GROUP BY yi
 )
 SELECT s.seq_id, least(1.0, min(s.p_label / th.threshold)) AS corpus_min
 FROM scored AS s
