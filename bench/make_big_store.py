@@ -15,6 +15,7 @@ from lossdb.queries import db as store_db
 
 from common import bench_sql as sql
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", required=True)
@@ -22,6 +23,9 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--out", required=True)
     parser.add_argument("--target-run", default="big")
+    parser.add_argument("--refresh-label-quality", action="store_true",
+                        help="recompute the default label-issue score over the whole big run, as ingest's commit "
+                             "would (otherwise each copy keeps the source's), and print its time")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -35,6 +39,13 @@ def main() -> None:
             con.execute(sql("replicate_tokens"), {**params, "copy": copy})
             con.execute(sql("replicate_sequences"), {**params, "copy": copy})
         con.execute(sql("replicate_run"), {"run": args.run, "target": args.target_run, "copies": args.copies})
+    if args.refresh_label_quality:
+        from lossdb import sql as lossdb_sql
+
+        refreshing = time.perf_counter()
+        with store_db.transaction(con):
+            con.execute(lossdb_sql.read("refresh_label_quality"), {"run": args.target_run})
+        print(f"refresh_label_quality (corpus_min) over the big run: {time.perf_counter() - refreshing:.1f} s")
     con.execute("CHECKPOINT")
     n_seq, n_tok = con.execute("SELECT count(*), (SELECT count(*) FROM tokens) FROM sequences").fetchone()
     con.close()

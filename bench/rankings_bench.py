@@ -1,7 +1,7 @@
 """Label-issue rankings on a large store: `issues --evaluate`, `top --by label_quality`, `issues`.
 
-    python bench/make_big_store.py --source bench/out/noise/noise.duckdb --run noisy --copies 100 --out big.duckdb
-    python bench/rankings_bench.py --db big.duckdb --source bench/out/noise/noise.duckdb --run noisy \\
+    python bench/make_big_store.py --source bench/out/noise-sentence/noise.duckdb --run noisy --copies 100 --out big.duckdb --refresh-label-quality
+    python bench/rankings_bench.py --db big.duckdb --source bench/out/noise-sentence/noise.duckdb --run noisy \\
         --version clean --copies 100 [--repeat 3]
 
 The big store replicates the runs, sequences and tokens of the source; this copies the source's

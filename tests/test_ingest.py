@@ -174,7 +174,7 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
                         con.execute("SELECT n_sequences, n_tokens FROM runs").fetchall()))
         con.close()
     assert answers[0] == answers[1]
-    # the default label-issue score is refreshed with the whole run's thresholds after the merge
+    # the default label-issue score is refreshed with the whole run's words and thresholds after the merge
     quality = []
     for db in (whole, merged):
         con = duckdb.connect(str(db), read_only=True)

@@ -1,5 +1,5 @@
--- threshold_quality(type_stats, thresholds): the default label-issue score of a sequence
--- (threshold_min in lossdb.queries.rankings): each word's type-level self-confidence divided by
+-- threshold_quality(type_stats, thresholds): the threshold_min label-issue score of a sequence
+-- ( in lossdb.queries.rankings): each word's type-level self-confidence divided by
 -- its type's confident-learning threshold (Northcutt et al. 2021: the mean self-confidence of
 -- the words labelled with that type; `thresholds` maps type -> threshold), capped at 1; the
 -- worst word of the sequence (type_stats holds each type's worst). Lower = more likely

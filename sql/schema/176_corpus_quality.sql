@@ -43,7 +43,7 @@ word_counts AS (
 ),
 combined AS (
     SELECT w.seq_id, w.word_index, w.yi,
-           list_transform(w.tp, lambda p, i: CASE WHEN sh.share[i] = 0 THEN p ELSE
+           list_transform(w.tp, lambda p, i: CASE WHEN sh.share[i] = 0 THEN p * p_strength ELSE
                p * (p_strength + (coalesce(c.counts[i], 0) - CASE WHEN i = w.yi THEN 1 ELSE 0 END) / sh.share[i]) END) AS wp
     FROM words AS w
     JOIN word_counts AS c USING (word)
