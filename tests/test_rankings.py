@@ -41,6 +41,10 @@ def hand_store(tmp_path):
     return build_hand_store(tmp_path / "hand.duckdb", HAND)
 
 
+def loss(p: float) -> float:
+    return -math.log(p) if p > 0 else math.inf  # a probability that underflowed to 0
+
+
 def build_hand_store(path, hand):
     con = store_db.connect(path, read_only=False, migrate=True, create=True)  # a new store
     con.execute("INSERT INTO runs (run_id, created_at, status, model, data_source, label_names, lossdb_version) "
@@ -49,7 +53,7 @@ def build_hand_store(path, hand):
         rows = [("h", seq_id, 0, "[CLS]", 1, None, None, "O", 0.0, [1.0, 0.0, 0.0, 0.0])]
         for i, (word, label, probs) in enumerate(words):
             pred = LABELS[int(np.argmax(probs))]
-            rows.append(("h", seq_id, i + 1, word, 10 + i, i, label, pred, -math.log(probs[LABELS.index(label)]), probs))
+            rows.append(("h", seq_id, i + 1, word, 10 + i, i, label, pred, loss(probs[LABELS.index(label)]), probs))
         con.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         losses = [r[8] for r in rows]
         con.execute(
@@ -117,6 +121,20 @@ def test_corpus_min_weighs_how_the_run_labels_the_word_elsewhere(tmp_path):
     # the run labels "Rhein" LOC twice elsewhere: its O in seq 2 becomes the suspect
     assert store.label_issues(1, run="h")["seq_id"].tolist() == [2]
     assert store.label_issues(1, run="h", method="threshold_min")["seq_id"].tolist() == [1]
+
+
+def test_a_label_the_model_rules_out_everywhere_is_the_most_suspect(tmp_path):
+    # the run's only LOC word has p(LOC) = 0, so LOC's threshold (their mean) is 0 too: 0 / 0
+    # would be NaN, which sorts as the least suspect; the word must rank first instead
+    hand = {0: [("Anna", "B-PER", [0.2, 0.8, 0.0, 0.0])],
+            1: [("heute", "B-LOC", [1.0, 0.0, 0.0, 0.0])],
+            2: [("ja", "O", [0.9, 0.1, 0.0, 0.0])]}
+    store = lossdb.connect(build_hand_store(tmp_path / "zero.duckdb", hand))
+    got = store.label_scores(run="h").set_index("seq_id")
+    assert got.loc[1, "threshold_min"] == 0.0
+    assert got.loc[1, "corpus_min"] == 0.0
+    for method in ("threshold_min", "threshold_sidak", "corpus_min"):
+        assert store.label_issues(1, run="h", method=method)["seq_id"].tolist() == [1], method
 
 
 def test_suspects_named_at_the_entity_level(hand_store):

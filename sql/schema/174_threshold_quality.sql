@@ -1,8 +1,8 @@
 -- threshold_quality(type_stats, thresholds): the threshold_min label-issue score of a sequence
--- ( in lossdb.queries.rankings): each word's type-level self-confidence divided by
+-- (lossdb.queries.rankings): each word's type-level self-confidence divided by
 -- its type's confident-learning threshold (Northcutt et al. 2021: the mean self-confidence of
 -- the words labelled with that type; `thresholds` maps type -> threshold), capped at 1; the
 -- worst word of the sequence (type_stats holds each type's worst). Lower = more likely
 -- mislabelled; NULL when no word is labelled.
 CREATE OR REPLACE MACRO threshold_quality(type_stats, thresholds) AS
-    least(1.0, list_min(list_transform(type_stats, lambda t: t."min" / thresholds[t."type"])));
+    least(1.0, list_min(list_transform(type_stats, lambda t: over_threshold(t."min", thresholds[t."type"]))));

@@ -56,7 +56,7 @@ thresholds AS (
     -- summed in one fixed order: the same rows always give the same bits (a parallel sum need not)
     SELECT yi, avg(p_label ORDER BY seq_id, word_index) AS threshold FROM scored GROUP BY yi
 )
-SELECT s.seq_id, least(1.0, min(s.p_label / th.threshold)) AS corpus_min
+SELECT s.seq_id, least(1.0, min(over_threshold(s.p_label, th.threshold))) AS corpus_min
 FROM scored AS s
 JOIN thresholds AS th USING (yi)
 GROUP BY s.seq_id;
