@@ -45,7 +45,7 @@ def main() -> None:
         refreshing = time.perf_counter()
         with store_db.transaction(con):
             con.execute(lossdb_sql.read("refresh_label_quality"), {"run": args.target_run})
-        print(f"refresh_label_quality (corpus_min) over the big run: {time.perf_counter() - refreshing:.1f} s")
+        print(f"refresh_label_quality (posterior_softmin) over the big run: {time.perf_counter() - refreshing:.1f} s")
     con.execute("CHECKPOINT")
     n_seq, n_tok = con.execute("SELECT count(*), (SELECT count(*) FROM tokens) FROM sequences").fetchone()
     con.close()

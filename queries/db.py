@@ -402,9 +402,9 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> str:
     return f"filled the word tag codes of {missing:,} sequences"
 
 
-def refresh_corpus_quality(con: duckdb.DuckDBPyConnection) -> str:
-    """Recompute every run's label_quality as the default ranking, corpus_min, scores it
-    (migration 0005's Python step: the macro takes one run at a time)."""
+def refresh_label_quality(con: duckdb.DuckDBPyConnection) -> str:
+    """Recompute every run's label_quality as the default ranking, posterior_softmin, scores it
+    (migration 0006's Python step: the macro takes one run at a time)."""
     runs = [r[0] for r in con.execute(sql.read("run_ids")).fetchall()]
     for run in runs:
         con.execute(sql.read("refresh_label_quality"), {"run": run})
@@ -413,7 +413,7 @@ def refresh_corpus_quality(con: duckdb.DuckDBPyConnection) -> str:
 
 # Python steps of migrations, by version: run right after the migration's SQL, in its transaction,
 # only where SQL alone cannot do the job; each returns a line for `lossdb upgrade` to show (or '').
-PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], str]] = {2: fill_word_codes, 5: refresh_corpus_quality}
+PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], str]] = {2: fill_word_codes, 6: refresh_label_quality}
 
 
 def schema_fingerprint() -> str:

@@ -13,15 +13,16 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   B-X or I-X, so a B/I prefix confusion is not a label error.
 - ``type_margin``: the worst type-level normalized margin, (p(type) - max p(other type) + 1) / 2
   (cleanlab's ``normalized_margin``, on types).
-- ``corpus_min`` (the default): threshold_min after hearing a second, independent witness: how
-  the rest of the run labels the same word. Each type's probability is multiplied by
-  1 + (the word's other occurrences labelled with it) / (the type's share of the run's words),
-  and renormalized: the product of two opinions that share the base rates as their prior (the
-  run's labels as a Dirichlet with one pseudo-count at those rates, leave-one-out). A word seen
-  once keeps the model's probabilities. "Rhein" labelled O where the run labels it LOC ten times
-  is suspect even where the model hesitates; a model error on a word the run always labels as
-  here is not. Variation n-grams (Dickinson & Meurers 2003) find errors by that inconsistency
-  alone; this weighs it against the model. sql/schema/176_corpus_quality.sql.
+- ``posterior_softmin`` (the default): the soft-min, as cleanlab's, of each word's probability
+  that its label is right, by Bayes' rule under class-conditional noise. Confident learning
+  (Northcutt et al. 2021) estimates how labels get corrupted from the run itself: the confident
+  joint counts the words labelled i that the model is confidently of type j (at or above j's
+  threshold). With T[j][i] the share of the words confidently of type j that are labelled i, a
+  word labelled i keeps T[i][i] p(i) / sum_j T[j][i] p(j). So a disagreement of a kind the run
+  seldom shows (an entity label where the model is confident of O: annotators rarely invent
+  entities) weighs less than one of a kind it often shows (O where the model sees a name:
+  annotators often miss them). One pseudo-count in every cell of the joint (Laplace) keeps a
+  type no word is confident of from dividing 0 by 0. sql/schema/176_posterior_quality.sql.
 - ``threshold_min``: confident learning's per-class thresholds (Northcutt et al. 2021): each
   word's type-level self-confidence divided by its type's threshold, the mean self-confidence
   of the words labelled with that type, capped at 1; the worst word. A rare type whose words
@@ -33,10 +34,8 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   is not the default.
 - ``total_loss``: the book's ranking, for comparison.
 
-Nothing is fitted to a data set: the thresholds are the run's own means, the temperature is
-cleanlab's, the prior of corpus_min is the run's own base rates with the one pseudo-count of
-the least informative Dirichlet that has them as its mean (BENCHMARKS.md shows 0.25 to 4 give
-the same figures within 3%). ``lossdb top --by label_quality`` and ``export --by label_quality`` rank by the
+Nothing is fitted to a data set: the thresholds and the noise estimate are the run's own, the
+temperature is cleanlab's. ``lossdb top --by label_quality`` and ``export --by label_quality`` rank by the
 default, stored at commit as ``sequences.label_quality``. BENCHMARKS.md has the figures that
 made it the default.
 """
@@ -50,7 +49,7 @@ from .result import Result, named
 from .versions import check_labels
 
 METHODS = {
-    "corpus_min": "threshold_min on type confidences combined with how the run labels each word elsewhere (default)",
+    "posterior_softmin": "soft-min of each word's probability that its label is right, under confident learning's noise estimate (default)",
     "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
     "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",
     "type_min": "worst word's type-level confidence (B-X + I-X)",
@@ -59,7 +58,7 @@ METHODS = {
     "min": "cleanlab: worst word's self-confidence",
     "total_loss": "the book's total loss (highest first)",
 }
-DEFAULT_METHOD = "corpus_min"
+DEFAULT_METHOD = "posterior_softmin"
 DESCENDING = {"total_loss"}  # high values are suspect
 EVALUATION_KS = (10, 50, 100)
 

@@ -37,7 +37,7 @@ def migration_sql() -> str:
 @pytest.fixture
 def hand_store(tmp_path):
     """A real store holding HAND as one complete run 'h' (a [CLS] token before each sequence),
-    its per-sequence aggregates filled by the backfills (migrations 0004 and 0005)."""
+    its per-sequence aggregates filled by the backfills (migrations 0004 and 0006)."""
     return build_hand_store(tmp_path / "hand.duckdb", HAND)
 
 
@@ -64,7 +64,7 @@ def build_hand_store(path, hand):
              "n": len(rows), "total": sum(losses), "mean": sum(losses) / len(words), "nl": len(words),
              "max": max(losses)})
     con.execute(migration_sql())
-    store_db.refresh_corpus_quality(con)  # migration 0005's step
+    store_db.refresh_label_quality(con)  # migration 0006's step
     con.close()
     return path
 
@@ -86,41 +86,26 @@ def test_each_method_on_hand_worked_sequences(hand_store):
     assert got["threshold_min"].tolist() == pytest.approx([1.0, 0.7 / t_o, 1.0], abs=1e-6)
     # Sidak over the sequence's words: 1 - (1 - s)^n
     assert got["threshold_sidak"].tolist() == pytest.approx([1.0, 1 - (1 - 0.7 / t_o) ** 2, 1.0], abs=1e-6)
-    # every word occurs once, so the run says nothing more about any of them: corpus_min is threshold_min
-    assert got["corpus_min"].tolist() == pytest.approx(got["threshold_min"].tolist(), abs=1e-6)
+    # posterior_softmin. Types LOC, O, PER; thresholds LOC 0.1, O t_o, PER 0.9. Confidently
+    # predicted (the likeliest type at or above its threshold): Anna O, Berg PER, Rhein LOC, ja O,
+    # fließt none (O 0.7 < t_o, PER 0.3 < 0.9). The confident joint plus one in every cell, rows the
+    # label (LOC, O, PER), columns the confident type: LOC [2, 1, 1], O [1, 3, 1], PER [1, 1, 2];
+    # column sums 4, 5, 4, so r[label][type] = C / column sum: LOC [1/2, 1/5, 1/4],
+    # O [1/4, 3/5, 1/4], PER [1/4, 1/5, 1/2]. P(label right) = p(label) r[label][label] /
+    # sum over types of p(type) r[label][type]:
+    right = {"Anna": 0.9 * 0.6 / (0.05 * 0.25 + 0.9 * 0.6 + 0.05 * 0.25),
+             "Berg": 0.9 * 0.5 / (0.1 * 0.2 + 0.9 * 0.5),
+             "Rhein": 0.1 * 0.5 / (0.1 * 0.5 + 0.8 * 0.2 + 0.1 * 0.25),
+             "fließt": 0.7 * 0.6 / (0.7 * 0.6 + 0.3 * 0.25),
+             "ja": 0.96 * 0.6 / (0.96 * 0.6 + 0.04 * 0.25)}
+    for seq_id, words in ((0, ["Anna", "Berg"]), (1, ["Rhein", "fließt"]), (2, ["ja"])):
+        s = np.array([right[w] for w in words])
+        w = np.exp((1 - s) / 0.05)  # cleanlab's soft-min, as for softmin above
+        assert got.loc[seq_id, "posterior_softmin"] == pytest.approx(float(np.dot(s, w / w.sum())), abs=1e-6)
     # the default is what the store keeps as label_quality, and what `top --by label_quality` ranks by
     con = duckdb.connect(str(hand_store), read_only=True)
     stored = dict(con.execute("SELECT seq_id, label_quality FROM sequences").fetchall())
     assert stored == pytest.approx(got[rankings.DEFAULT_METHOD].to_dict(), abs=1e-9)
-
-
-# "Rhein" three times, labelled LOC, LOC and O, the model unsure each time; "ja" once.
-REPEATED = {
-    0: [("Rhein", "B-LOC", [0.5, 0.0, 0.0, 0.5])],
-    1: [("Rhein", "B-LOC", [0.7, 0.0, 0.0, 0.3])],
-    2: [("Rhein", "O", [0.7, 0.0, 0.0, 0.3])],
-    3: [("ja", "O", [0.9, 0.05, 0.05, 0.0])],
-}
-
-
-def test_corpus_min_weighs_how_the_run_labels_the_word_elsewhere(tmp_path):
-    store = lossdb.connect(build_hand_store(tmp_path / "repeated.duckdb", REPEATED))
-    got = store.label_scores(run="h").set_index("seq_id")
-    # the model alone (threshold_min; thresholds LOC (0.5 + 0.3) / 2, O (0.7 + 0.9) / 2) suspects
-    # seq 1's LOC most: 0.3 / 0.4 against seq 2's O, 0.7 / 0.8
-    assert got["threshold_min"].tolist() == pytest.approx([1.0, 0.75, 0.875, 1.0], abs=1e-6)
-    # types LOC, O, PER; shares of the run's 4 words: LOC 2/4, O 2/4, PER 0 (left as the model says).
-    # Each type's probability times 1 + (the word's other occurrences with that type) / share:
-    #   seq 0: others LOC 1, O 1 -> LOC 0.5 * 3, O 0.5 * 3 -> p(LOC) = 0.5
-    #   seq 1: others LOC 1, O 1 -> LOC 0.3 * 3, O 0.7 * 3 -> p(LOC) = 0.3
-    #   seq 2: others LOC 2, O 0 -> LOC 0.3 * 5, O 0.7 * 1 -> p(O) = 0.7 / 2.2
-    #   seq 3: "ja" has no other occurrence -> p(O) = 0.9
-    p2 = 0.7 / 2.2
-    t_loc, t_o = (0.5 + 0.3) / 2, (p2 + 0.9) / 2
-    assert got["corpus_min"].tolist() == pytest.approx([1.0, 0.3 / t_loc, p2 / t_o, 1.0], abs=1e-6)
-    # the run labels "Rhein" LOC twice elsewhere: its O in seq 2 becomes the suspect
-    assert store.label_issues(1, run="h")["seq_id"].tolist() == [2]
-    assert store.label_issues(1, run="h", method="threshold_min")["seq_id"].tolist() == [1]
 
 
 def test_a_label_the_model_rules_out_everywhere_is_the_most_suspect(tmp_path):
@@ -132,8 +117,7 @@ def test_a_label_the_model_rules_out_everywhere_is_the_most_suspect(tmp_path):
     store = lossdb.connect(build_hand_store(tmp_path / "zero.duckdb", hand))
     got = store.label_scores(run="h").set_index("seq_id")
     assert got.loc[1, "threshold_min"] == 0.0
-    assert got.loc[1, "corpus_min"] == 0.0
-    for method in ("threshold_min", "threshold_sidak", "corpus_min"):
+    for method in ("threshold_min", "threshold_sidak", "posterior_softmin"):
         assert store.label_issues(1, run="h", method=method)["seq_id"].tolist() == [1], method
 
 
@@ -181,7 +165,7 @@ def test_commit_backfill_and_recomputation_agree(store_copy):
     recomputed = con.execute("SELECT seq_id, softmin, margin_min, type_stats FROM word_label_stats('wp') ORDER BY seq_id").fetchall()
     con.execute("UPDATE sequences SET label_quality = NULL, softmin = NULL, margin_min = NULL, type_stats = NULL")
     con.execute(migration_sql())
-    store_db.refresh_corpus_quality(con)  # migration 0005's step
+    store_db.refresh_label_quality(con)  # migration 0006's step
     backfilled = con.execute(f"SELECT {columns} FROM sequences ORDER BY seq_id").fetchall()
     con.close()
     assert len(committed) == 60

@@ -12,7 +12,7 @@ WITH scored AS (
     UNION ALL
     SELECT seq_id, total_loss,
            CASE $method
-               WHEN 'corpus_min' THEN corpus_min WHEN 'min' THEN "min" WHEN 'softmin' THEN softmin WHEN 'type_min' THEN type_min
+               WHEN 'posterior_softmin' THEN posterior_softmin WHEN 'min' THEN "min" WHEN 'softmin' THEN softmin WHEN 'type_min' THEN type_min
                WHEN 'type_margin' THEN type_margin WHEN 'threshold_min' THEN threshold_min
                WHEN 'threshold_sidak' THEN threshold_sidak WHEN 'total_loss' THEN total_loss
            END AS label_quality

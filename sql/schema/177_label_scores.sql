@@ -5,9 +5,10 @@
 --   softmin          cleanlab: its soft-min at temperature 0.05 (Wang & Mueller 2022)
 --   type_min         the worst word's type-level self-confidence (B-X and I-X merged)
 --   type_margin      the worst type-level normalized margin
---   corpus_min       threshold_min on the model's type probabilities combined with how the
---                    run labels the same word elsewhere (corpus_quality, sql/schema/176): the
---                    default, stored at commit as label_quality
+--   posterior_softmin  cleanlab's soft-min of each word's probability that its label is
+--                    right, by Bayes' rule under confident learning's noise estimate
+--                    (posterior_quality, sql/schema/176): the default, stored at commit as
+--                    label_quality
 --   threshold_min    the worst type-level self-confidence over its type's confident-learning
 --                    threshold (the mean over the run's words of that type), capped at 1
 --                    (threshold_quality)
@@ -15,8 +16,8 @@
 --   total_loss       the book's ranking
 -- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
 -- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
--- version's. corpus_min of a version is recomputed for every sequence (a changed label changes
--- what the run says about its word everywhere).
+-- version's. posterior_softmin of a version is recomputed for every sequence (a changed label
+-- changes the run's noise estimate, which every word is judged by).
 CREATE OR REPLACE MACRO label_scores(p_run, p_labels := 'gold') AS TABLE
 WITH stored AS (
     SELECT seq_id, n_labelled, total_loss,
@@ -28,8 +29,8 @@ WITH stored AS (
 changed AS (
     SELECT * FROM word_label_stats(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
 ),
-corpus AS (
-    SELECT * FROM corpus_quality(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
+posterior AS (
+    SELECT * FROM posterior_quality(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
 ),
 merged AS (
     -- gold: the stored aggregates; a version: its changed sequences recomputed
@@ -40,10 +41,10 @@ merged AS (
            CASE WHEN c.seq_id IS NULL THEN s.softmin ELSE c.softmin END AS softmin,
            CASE WHEN c.seq_id IS NULL THEN s.margin_min ELSE c.margin_min END AS margin_min,
            CASE WHEN c.seq_id IS NULL THEN s.type_stats ELSE c.type_stats END AS type_stats,
-           CASE WHEN p_labels = 'gold' THEN s.label_quality ELSE q.corpus_min END AS corpus_min
+           CASE WHEN p_labels = 'gold' THEN s.label_quality ELSE q.posterior_softmin END AS posterior_softmin
     FROM stored AS s
     LEFT JOIN changed AS c USING (seq_id)
-    LEFT JOIN corpus AS q USING (seq_id)
+    LEFT JOIN posterior AS q USING (seq_id)
 ),
 thresholds AS (
     SELECT map(list(type), list(threshold)) AS thresholds
@@ -61,7 +62,7 @@ SELECT seq_id, n_labelled,
        softmin,
        list_min(list_transform(type_stats, lambda t: t."min")) AS type_min,
        margin_min AS type_margin,
-       corpus_min,
+       posterior_softmin,
        threshold_min,
        -- Sidak: the chance that the least of n such scores is as low, 1 - (1 - s)^n; n * s
        -- below 1e-8, where 1 - s rounds to 1 in doubles

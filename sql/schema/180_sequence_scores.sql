@@ -3,8 +3,8 @@
 -- against label version p_labels. Gold, and every sequence a version leaves as gold, reads the
 -- aggregates stored at ingest; the sequences a version changes are recomputed from the stored
 -- probabilities (token_labels). label_quality is the default label-issue score
--- (label_scores.corpus_min); under a version every sequence's is recomputed, since the
--- version's thresholds and word labels are its own. Numbered 180, beside token_labels,
+-- (label_scores.posterior_softmin); under a version every sequence's is recomputed, since the
+-- version's noise estimate and word labels are its own. Numbered 180, beside token_labels,
 -- because the analysis macros in 2xx build on it.
 CREATE OR REPLACE MACRO sequence_scores(p_run, p_labels := 'gold') AS TABLE
 WITH recomputed AS (
@@ -19,7 +19,7 @@ WITH recomputed AS (
     GROUP BY t.seq_id
 ),
 versioned AS (
-    SELECT seq_id, corpus_min AS label_quality
+    SELECT seq_id, posterior_softmin AS label_quality
     FROM label_scores(p_run, p_labels := p_labels)
     WHERE p_labels <> 'gold'
 )
