@@ -206,6 +206,7 @@ def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple
         finally:
             con.unregister("import_labels_staged")
         named(con, "versions_insert_version", {**params, "source": source, "n_changed": len(changed)})
+        store_db.score_version(con, run_id, name)  # what queries under the version rank by
 
 
 def _resolve(records: Sequence[Record], stored: list[_Stored], run_id: str, label_names: list[str],

@@ -68,10 +68,10 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
             if record["group"] is not None:
                 writer.check_group(con, record)
             con.execute(sql.read("insert_run"), record)
-            # each shard's label_quality weighed only its own words: weigh the whole run's
-            con.execute(sql.read("refresh_label_quality"), {"run": run})
             for version in versions[run]:
                 con.execute(sql.read("merge_label_version"), {"run": run, **version})
+            # each shard's label_quality weighed only its own words: weigh the whole run's
+            store_db.score_run(con, run)
         _carry_metadata(con, target, metadata)
 
     writer.write_store(target, write, foreign_db=foreign_db)

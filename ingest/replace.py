@@ -45,7 +45,7 @@ def check_policy(label_versions: str | None) -> str | None:
 
 
 def versions(con, run: str) -> list[str]:
-    return [row[0] for row in con.execute(sql.read("replace_versions"), {"run": run}).fetchall()]
+    return [row[0] for row in con.execute(sql.read("run_versions"), {"run": run}).fetchall()]
 
 
 def check(con, run: str, label_versions: str | None, *, hint: str | None = None) -> list[str]:

@@ -32,7 +32,7 @@ STAGING_PREFIX = "lossdb-ingest-"
 LOCK_WAIT_SECONDS = float(os.environ.get("LOSSDB_LOCK_WAIT", "120"))
 
 # Every table that holds rows of a run; replacing a run clears them all.
-RUN_TABLES = ("tokens", "sequences", "sequence_labels", "label_versions", "runs")
+RUN_TABLES = ("tokens", "sequences", "sequence_labels", "label_versions", "version_quality", "runs")
 
 
 TOKEN_SCHEMA = pa.schema([
@@ -256,8 +256,9 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, label_v
             "params": json.dumps(run["params"]), "n_sequences": staged.n_sequences,
             "n_tokens": staged.n_tokens, "n_windowed": staged.n_windowed, "n_truncated": staged.n_truncated,
         })
-        # the default label-issue score weighs the whole run's words, so it comes last
-        con.execute(sql.read("refresh_label_quality"), {"run": run["run"]})
+        # the default label-issue score weighs the whole run's words, so it comes last (under
+        # gold and any label version the commit kept)
+        store_db.score_run(con, run["run"])
         _fault("commit-before")
 
     write_store(db_path, write, foreign_db=foreign_db, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)

@@ -20,7 +20,7 @@ from lossdb.ingest.merge import merge
 from lossdb.queries import analysis, metadata
 from lossdb.queries import db as store_db
 
-from .conftest import run_cli
+from .conftest import run_cli, version_scores
 
 
 def rows(path, query: str, params: dict | None = None) -> list[tuple]:
@@ -82,6 +82,8 @@ def test_replace_asks_what_becomes_of_label_versions(store_copy, wordpiece_model
     assert "replaced the earlier run, kept its label versions 'fixed'" in kept.stderr
     assert versions_of(store_copy, "wp") == before
     assert rows(store_copy, "SELECT count(*) FROM runs WHERE run_id = 'wp'") == [(1,)]
+    stored, fresh = version_scores(store_copy, "wp", "fixed")  # rescored against the new rows
+    assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12)
 
     # keep, but the new data changed a sequence's words: refused, nothing changed
     changed = [(list(w), list(t)) for w, t in sentences]
@@ -158,6 +160,8 @@ def test_merge_carries_label_versions_and_metadata(shards, sentences, tmp_path):
     assert versions_of(target, "wp")[1] == sorted(versions_of(s0, "wp")[1] + versions_of(s1, "wp")[1])
     assert rows(target, "SELECT name, n_rows, n_matched FROM annotations") == [("review", 60, 60)]
     assert rows(target, "SELECT annotator, count(*) FROM review GROUP BY 1 ORDER BY 1") == [("anna", 30), ("ben", 30)]
+    stored, fresh = version_scores(target, "wp", "fixed")  # scored over the whole merged run
+    assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12)
     store = run_cli("top", "--n", "1", "--labels", "fixed", "--where-meta", "annotator=ben", "--db", str(target))
     assert store.returncode == 0, store.stderr
 

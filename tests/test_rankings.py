@@ -15,7 +15,7 @@ from lossdb.errors import StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.queries import rankings
 
-from .conftest import PANX, needs_shared, run_cli
+from .conftest import PANX, needs_shared, run_cli, version_scores
 from .test_analysis import token_frame
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC"]
@@ -303,6 +303,34 @@ def test_a_version_is_ranked_with_its_own_thresholds(store_copy):
         assert versioned.loc[seq_id, "softmin"] == pytest.approx(softmin)
     top = store.top(60, by="label_quality", labels="fixed")
     assert dict(zip(top["seq_id"], top["label_quality"])) == pytest.approx(direct)
+    # the default under the version was stored at import, every sequence's, as the macro computes it
+    stored, fresh = version_scores(store_copy, "wp", "fixed")
+    assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12) and direct == pytest.approx(stored)
+    gold = dict(zip(*[store.label_scores()[c] for c in ("seq_id", rankings.DEFAULT_METHOD)]))
+    assert all(stored[s] != pytest.approx(gold[s], abs=1e-9) for s in (5, 6))  # the corrected ones changed
+
+
+def test_version_scores_follow_replace_and_the_migration(store_copy):
+    import_version(store_copy, "fixed", flipped(store_copy, [5, 6]))
+    first, _ = version_scores(store_copy, "wp", "fixed")
+    # import again under the same name with other corrections (--replace): the scores are the new version's
+    from lossdb.ingest.labels import import_labels
+
+    changes = flipped(store_copy, [1, 2, 3])
+    con = store_db.connect(store_copy, read_only=False)
+    rows = con.execute("SELECT seq_id, words, labels FROM sequences WHERE run_id = 'wp' ORDER BY seq_id").fetchall()
+    path = store_copy.parent / "again.jsonl"
+    path.write_text("".join(json.dumps({"seq_id": s, "words": w, "labels": changes.get(s, l)}) + "\n" for s, w, l in rows))
+    import_labels(con, path, name="fixed", run="wp", replace=True)
+    con.close()
+    stored, fresh = version_scores(store_copy, "wp", "fixed")
+    assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12) and stored != first
+    # an older store (before migration 0007) gets them from the migration's step
+    con = duckdb.connect(str(store_copy))
+    con.execute("DELETE FROM version_quality")
+    assert store_db.fill_version_quality(con) == "scored 1 label version"
+    con.close()
+    assert version_scores(store_copy, "wp", "fixed")[0] == pytest.approx(stored, abs=1e-12)
 
 
 @needs_shared

@@ -16,8 +16,9 @@
 --   total_loss       the book's ranking
 -- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
 -- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
--- version's. posterior_softmin of a version is recomputed for every sequence (a changed label
--- changes the run's noise estimate, which every word is judged by).
+-- version's. posterior_softmin of a version is read from version_quality, where every
+-- sequence's was stored when the version was written (a changed label changes the run's noise
+-- estimate, which every word is judged by).
 CREATE OR REPLACE MACRO label_scores(p_run, p_labels := 'gold') AS TABLE
 WITH stored AS (
     SELECT seq_id, n_labelled, total_loss,
@@ -30,7 +31,9 @@ changed AS (
     SELECT * FROM word_label_stats(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
 ),
 posterior AS (
-    SELECT * FROM posterior_quality(p_run, p_labels := p_labels) WHERE p_labels <> 'gold'
+    -- a version's default score, stored when the version was written (version_quality)
+    SELECT seq_id, label_quality AS posterior_softmin
+    FROM version_quality WHERE run_id = p_run AND version = p_labels
 ),
 merged AS (
     -- gold: the stored aggregates; a version: its changed sequences recomputed

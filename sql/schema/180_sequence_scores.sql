@@ -3,8 +3,9 @@
 -- against label version p_labels. Gold, and every sequence a version leaves as gold, reads the
 -- aggregates stored at ingest; the sequences a version changes are recomputed from the stored
 -- probabilities (token_labels). label_quality is the default label-issue score
--- (label_scores.posterior_softmin); under a version every sequence's is recomputed, since the
--- version's noise estimate and word labels are its own. Numbered 180, beside token_labels,
+-- (label_scores.posterior_softmin); under a version, every sequence's as stored when the
+-- version was written (version_quality), since the version's noise estimate and word labels
+-- are its own. Numbered 180, beside token_labels,
 -- because the analysis macros in 2xx build on it.
 CREATE OR REPLACE MACRO sequence_scores(p_run, p_labels := 'gold') AS TABLE
 WITH recomputed AS (
@@ -19,9 +20,7 @@ WITH recomputed AS (
     GROUP BY t.seq_id
 ),
 versioned AS (
-    SELECT seq_id, posterior_softmin AS label_quality
-    FROM label_scores(p_run, p_labels := p_labels)
-    WHERE p_labels <> 'gold'
+    SELECT seq_id, label_quality FROM version_quality WHERE run_id = p_run AND version = p_labels
 )
 SELECT s.run_id, s.seq_id, s.seq_key, s.source_id, p_labels AS labels,
        r.seq_id IS NOT NULL AS relabelled,
