@@ -179,7 +179,7 @@ def labels_content(path: Path):
     con = duckdb.connect(str(path), read_only=True)
     try:
         return tuple(con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
-                     for table in ("runs", "sequences", "label_versions", "sequence_labels"))
+                     for table in ("runs", "sequences", "label_versions", "sequence_labels", "version_quality"))
     finally:
         con.close()
 
