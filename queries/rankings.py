@@ -49,7 +49,7 @@ from .result import Result, named
 from .versions import check_labels
 
 METHODS = {
-    "posterior_softmin": "soft-min of each word's probability that its label is right, under confident learning's noise estimate (default)",
+    "posterior_softmin": "soft-min of each word's P(label right) under confident learning's noise estimate (default)",
     "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
     "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",
     "type_min": "worst word's type-level confidence (B-X + I-X)",
