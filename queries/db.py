@@ -405,7 +405,8 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> str:
 def score_run(con: duckdb.DuckDBPyConnection, run: str) -> None:
     """Store the default label-issue score (label_quality) of every sequence of `run`, under
     gold and under each of its label versions (inside the caller's transaction). It weighs the
-    whole run, so it runs once the run's rows are all in: at ingest's commit and after a merge."""
+    whole run, so it runs once the run's rows are all in: at ingest's commit, after a merge, and
+    when migration 0006 fills an older store."""
     con.execute(sql.read("refresh_label_quality"), {"run": run})
     for (version,) in con.execute(sql.read("run_versions"), {"run": run}).fetchall():
         score_version(con, run, version)
@@ -419,29 +420,17 @@ def score_version(con: duckdb.DuckDBPyConnection, run: str, version: str) -> Non
     con.execute(sql.read("refresh_version_quality"), params)
 
 
-def refresh_label_quality(con: duckdb.DuckDBPyConnection) -> str:
-    """Recompute every run's label_quality as the default ranking, posterior_softmin, scores it
-    (migration 0006's Python step: the macro takes one run at a time)."""
+def score_runs(con: duckdb.DuckDBPyConnection) -> str:
+    """score_run for every run of the store (migration 0006's Python step)."""
     runs = [r[0] for r in con.execute(sql.read("run_ids")).fetchall()]
     for run in runs:
-        con.execute(sql.read("refresh_label_quality"), {"run": run})
+        score_run(con, run)
     return f"rescored the label quality of {len(runs):,} run{'' if len(runs) == 1 else 's'}" if runs else ""
-
-
-def fill_version_quality(con: duckdb.DuckDBPyConnection) -> str:
-    """Store the default score under every label version of every run (migration 0007's step)."""
-    done = 0
-    for (run,) in con.execute(sql.read("run_ids")).fetchall():
-        for (version,) in con.execute(sql.read("run_versions"), {"run": run}).fetchall():
-            score_version(con, run, version)
-            done += 1
-    return f"scored {done:,} label version{'' if done == 1 else 's'}" if done else ""
 
 
 # Python steps of migrations, by version: run right after the migration's SQL, in its transaction,
 # only where SQL alone cannot do the job; each returns a line for `lossdb upgrade` to show (or '').
-PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], str]] = {
-    2: fill_word_codes, 6: refresh_label_quality, 7: fill_version_quality}
+PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], str]] = {2: fill_word_codes, 6: score_runs}
 
 
 def schema_fingerprint() -> str:

@@ -64,7 +64,7 @@ def build_hand_store(path, hand):
              "n": len(rows), "total": sum(losses), "mean": sum(losses) / len(words), "nl": len(words),
              "max": max(losses)})
     con.execute(migration_sql())
-    store_db.refresh_label_quality(con)  # migration 0006's step
+    store_db.score_runs(con)  # migration 0006's step
     con.close()
     return path
 
@@ -165,7 +165,7 @@ def test_commit_backfill_and_recomputation_agree(store_copy):
     recomputed = con.execute("SELECT seq_id, softmin, margin_min, type_stats FROM word_label_stats('wp') ORDER BY seq_id").fetchall()
     con.execute("UPDATE sequences SET label_quality = NULL, softmin = NULL, margin_min = NULL, type_stats = NULL")
     con.execute(migration_sql())
-    store_db.refresh_label_quality(con)  # migration 0006's step
+    store_db.score_runs(con)  # migration 0006's step
     backfilled = con.execute(f"SELECT {columns} FROM sequences ORDER BY seq_id").fetchall()
     con.close()
     assert len(committed) == 60
@@ -325,10 +325,10 @@ def test_version_scores_follow_replace_and_the_migration(store_copy):
     con.close()
     stored, fresh = version_scores(store_copy, "wp", "fixed")
     assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12) and stored != first
-    # an older store (before migration 0007) gets them from the migration's step
+    # an older store (before migration 0006) gets them from the migration's step
     con = duckdb.connect(str(store_copy))
     con.execute("DELETE FROM version_quality")
-    assert store_db.fill_version_quality(con) == "scored 1 label version"
+    assert store_db.score_runs(con) == "rescored the label quality of 1 run"
     con.close()
     assert version_scores(store_copy, "wp", "fixed")[0] == pytest.approx(stored, abs=1e-12)
 
