@@ -27,19 +27,12 @@ LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "
 
 
 def read(path: Path) -> list[list[tuple[str, str]]]:
-    """Sentences of (word, tag), CoNLL's -DOCSTART- lines dropped, tags in IOB2."""
+    """Sentences of (word, tag), CoNLL's -DOCSTART- lines dropped, tags in IOB2: the entities
+    lossdb's tag grammar reads (conlleval's chunks, so IOB1 and IOB2 alike), written as IOB2."""
     from lossdb.ingest.sources import open_source
+    from lossdb.queries import tags
 
-    sentences = []
-    for example in open_source(str(path)):
-        tags, previous = [], "O"
-        for tag in example.tags:
-            if tag.startswith("I-") and previous[2:] != tag[2:]:  # IOB1's I- at an entity's start
-                tag = "B-" + tag[2:]
-            tags.append(tag)
-            previous = tag
-        sentences.append(list(zip(example.words, tags)))
-    return sentences
+    return [list(zip(e.words, tags.iob2(len(e.tags), tags.entities(e.tags)))) for e in open_source(str(path))]
 
 
 def write(path: Path, sentences) -> None:
@@ -121,8 +114,9 @@ def main() -> None:
     for i in range(K):
         model, db = out / f"model-fold{i}", out / f"oof{i}.duckdb"
         if not (model / "config.json").exists():
-            seconds = train(args.base, [s for j, s in enumerate(test) if j % K != i], model, args.epochs)
-            print(f"fold {i}/{K}: trained on {sum(1 for j in range(len(test)) if j % K != i)} sentences in {seconds:.0f} s")
+            others = [s for j, s in enumerate(test) if j % K != i]
+            seconds = train(args.base, others, model, args.epochs)
+            print(f"fold {i}/{K}: trained on {len(others)} sentences in {seconds:.0f} s")
         db.unlink(missing_ok=True)
         lossdb("ingest", "--model", str(model), "--data", str(out / "test.conll"), "--shard", f"{i}/{K}",
                "--run", "oof", "--db", str(db))
