@@ -194,13 +194,14 @@ def summary(
     by: Annotated[str, typer.Option(help="run, split, language or model.")] = "run",
     entities_: Annotated[bool, typer.Option("--entities/--no-entities", help="Include entity-level precision / recall / F1.")] = True,
     mode: ModeOption = "default",
+    scheme: SchemeOption = "IOB2",
     labels: LabelsOption = "gold",
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Per run (or per split, language or model): counts, mean loss, token accuracy, entity F1."""
     with reading(db, format) as (store, out):
-        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode)
+        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme)
         if out == "table" and by == "run":
             result = result.drop(["created_at", "model", "data_source", "labels"])
         print_result(result, out)
@@ -251,6 +252,7 @@ def compare(
     n: CountOption = "10",
     by: Annotated[str, typer.Option(help="With sequences: total_loss, mean_loss or label_quality.")] = "total_loss",
     mode: ModeOption = "default",
+    scheme: SchemeOption = "IOB2",
     labels: LabelsOption = "gold",
     db: DbOption = None,
     format: FormatOption = "table",
@@ -258,7 +260,8 @@ def compare(
     """Two runs over the same data: the sequences whose loss changed most, per-label and per-entity-type changes."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        result = open_store(db).compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode)
+        result = open_store(db).compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode,
+                                           scheme=scheme)
         if out == "table" and what == "sequences":
             result = result.drop(["seq_key", "mean_loss_a", "mean_loss_b", "label_quality_a", "label_quality_b"])
         print_result(result, out)

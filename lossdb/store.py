@@ -279,9 +279,11 @@ class Store:
         return self._table(analysis.search(self.con, token, word=word, label=label, pred=pred, errors=errors, n=n,
                                            run=run, labels=labels))
 
-    def summary(self, *, by: str = "run", labels: str = core.GOLD, entities: bool = True, mode: str = "default"):
+    def summary(self, *, by: str = "run", labels: str = core.GOLD, entities: bool = True, mode: str = "default",
+                scheme: str = DEFAULT_SCHEME):
         """Per run (or split, language, model): counts, mean loss, token accuracy, entity F1."""
-        return self._table(analysis.summary(self.con, by=by, labels=labels, entities=entities, mode=mode))
+        return self._table(analysis.summary(self.con, by=by, labels=labels, entities=entities, mode=mode,
+                                            scheme=scheme))
 
     def annotate(self, path: str | os.PathLike, *, key: str, match: str = "auto", name: str = metadata.DEFAULT_TABLE,
                  replace: bool = False, run: str | None = None):
@@ -306,10 +308,11 @@ class Store:
         return self._table(metadata.meta_groups(self.con, column, run=run, by=by, labels=labels))
 
     def compare(self, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
-                labels: str = core.GOLD, mode: str = "default"):
+                labels: str = core.GOLD, mode: str = "default", scheme: str = DEFAULT_SCHEME):
         """Two runs over the same data: the sequences whose loss changed most ('sequences'), or the
         per-label ('labels') and per-entity-type ('entities') changes (b - a)."""
-        return self._table(compare.compare(self.con, run_a, run_b, what=what, n=n, by=by, labels=labels, mode=mode))
+        return self._table(compare.compare(self.con, run_a, run_b, what=what, n=n, by=by, labels=labels, mode=mode,
+                                           scheme=scheme))
 
     # --- training dynamics: groups of runs, one per checkpoint -------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lossdb.errors import StoreError, UsageError
 
 from .analysis import run_labels
+from .tags import DEFAULT_SCHEME
 from .core import check_n, check_ranking
 from .result import Result, named
 
@@ -43,14 +44,15 @@ def compare_labels(con, run_a: str, run_b: str, *, labels: str = "gold") -> Resu
     return named(con, "compare_labels", {"run_a": a, "run_b": b, "labels": labels})
 
 
-def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode: str = "default") -> Result:
+def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode: str = "default",
+                     scheme: str = DEFAULT_SCHEME) -> Result:
     """Per entity type and averaged: each run's entity-level precision, recall and F1 (seqeval,
-    `mode`) and the change, with each run's support."""
+    `mode`, and `scheme` in strict mode) and the change, with each run's support."""
     from . import entities  # numpy loads here, not for every command
 
     a, b, labels = _runs(con, run_a, run_b, labels)
-    score_a = {row["type"]: row for row in entities.entity_scores(con, run=a, labels=labels, mode=mode).records()}
-    score_b = {row["type"]: row for row in entities.entity_scores(con, run=b, labels=labels, mode=mode).records()}
+    score_a = {row["type"]: row for row in entities.entity_scores(con, run=a, labels=labels, mode=mode, scheme=scheme).records()}
+    score_b = {row["type"]: row for row in entities.entity_scores(con, run=b, labels=labels, mode=mode, scheme=scheme).records()}
     types = sorted(t for t in set(score_a) | set(score_b) if t not in entities.AVERAGES)
     measures = ("f1", "precision", "recall")
     rows = []
@@ -67,7 +69,7 @@ def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode:
 
 
 def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
-            labels: str = "gold", mode: str = "default") -> Result:
+            labels: str = "gold", mode: str = "default", scheme: str = DEFAULT_SCHEME) -> Result:
     """One of the three comparisons: ``what`` is sequences, labels or entities."""
     if what not in VIEWS:
         raise UsageError(f"cannot compare {what!r}", f"choose one of {', '.join(VIEWS)}")
@@ -75,7 +77,7 @@ def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10
         return compare_sequences(con, run_a, run_b, n=n, by=by, labels=labels)
     if what == "labels":
         return compare_labels(con, run_a, run_b, labels=labels)
-    return compare_entities(con, run_a, run_b, labels=labels, mode=mode)
+    return compare_entities(con, run_a, run_b, labels=labels, mode=mode, scheme=scheme)
 
 
 __all__ = ["VIEWS", "compare", "compare_entities", "compare_labels", "compare_sequences"]
