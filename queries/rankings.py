@@ -23,6 +23,10 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   entities) weighs less than one of a kind it often shows (O where the model sees a name:
   annotators often miss them). One pseudo-count in every cell of the joint (Laplace) keeps a
   type no word is confident of from dividing 0 by 0. sql/schema/176_posterior_quality.sql.
+- ``rank_mean``: the mean of the sequence's percent ranks under ``posterior_softmin`` and under
+  ``softmin`` (Borda's count of the two): the default's precise head with softmin's recall
+  further down (BENCHMARKS.md: the best of all methods on held-out real corrections and on the
+  synthetic benchmarks, not yet measured out-of-fold, so not yet the default).
 - ``threshold_min``: confident learning's per-class thresholds (Northcutt et al. 2021): each
   word's type-level self-confidence divided by its type's threshold, the mean self-confidence
   of the words labelled with that type, capped at 1; the worst word. A rare type whose words
@@ -50,6 +54,7 @@ from .versions import check_labels
 
 METHODS = {
     "posterior_softmin": "soft-min of each word's P(label right) under confident learning's noise estimate (default)",
+    "rank_mean": "mean of the sequence's percent ranks under posterior_softmin and softmin",
     "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
     "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",
     "type_min": "worst word's type-level confidence (B-X + I-X)",

@@ -102,6 +102,9 @@ def test_each_method_on_hand_worked_sequences(hand_store):
         s = np.array([right[w] for w in words])
         w = np.exp((1 - s) / 0.05)  # cleanlab's soft-min, as for softmin above
         assert got.loc[seq_id, "posterior_softmin"] == pytest.approx(float(np.dot(s, w / w.sum())), abs=1e-6)
+    # rank_mean: both orders are seq 1, 0, 2 (softmin ~0.1, ~0.3, 0.96; posterior ~0.21, ~0.96,
+    # ~0.98), so the percent ranks 0, 1/2, 1 under each
+    assert got["rank_mean"].tolist() == pytest.approx([0.5, 0.0, 1.0], abs=1e-9)
     # the default is what the store keeps as label_quality, and what `top --by label_quality` ranks by
     con = duckdb.connect(str(hand_store), read_only=True)
     stored = dict(con.execute("SELECT seq_id, label_quality FROM sequences").fetchall())
@@ -133,6 +136,19 @@ def test_suspects_named_at_the_entity_level(hand_store):
     assert store.label_issues(3, run="h", method="total_loss")["seq_id"].tolist() == [1, 0, 2]
     with pytest.raises(UsageError, match="unknown label-issue method"):
         store.label_issues(3, run="h", method="nope")
+
+
+def test_rank_mean_is_the_mean_of_two_percent_ranks(built_store):
+    # percent rank as SQL's percent_rank(): (number of scored sequences strictly lower) / (n - 1)
+    got = lossdb.connect(built_store).label_scores().set_index("seq_id")
+    scored = got.dropna(subset=["posterior_softmin", "softmin"])
+    assert len(scored) > 10 and scored["posterior_softmin"].rank(method="min").ne(scored["softmin"].rank(method="min")).any()
+    want = sum((scored[m].rank(method="min") - 1) / (len(scored) - 1) for m in ("posterior_softmin", "softmin")) / 2
+    assert scored["rank_mean"].tolist() == pytest.approx(want.tolist(), abs=1e-9)
+    assert got.loc[got["softmin"].isna(), "rank_mean"].isna().all()
+    # and `issues --method rank_mean` ranks by it, lowest first (ties by seq_id)
+    issues = lossdb.connect(built_store).label_issues(5, method="rank_mean")
+    assert issues["seq_id"].tolist() == scored.sort_values(["rank_mean"], kind="stable").index[:5].tolist()
 
 
 def test_ties_rank_by_seq_id(hand_store):

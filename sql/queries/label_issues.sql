@@ -14,7 +14,7 @@ WITH scored AS (
            CASE $method
                WHEN 'posterior_softmin' THEN posterior_softmin WHEN 'min' THEN "min" WHEN 'softmin' THEN softmin WHEN 'type_min' THEN type_min
                WHEN 'type_margin' THEN type_margin WHEN 'threshold_min' THEN threshold_min
-               WHEN 'threshold_sidak' THEN threshold_sidak WHEN 'total_loss' THEN total_loss
+               WHEN 'threshold_sidak' THEN threshold_sidak WHEN 'rank_mean' THEN rank_mean WHEN 'total_loss' THEN total_loss
            END AS label_quality
     FROM label_scores($run, p_labels := $labels)
     WHERE NOT ($method = $default AND $labels = 'gold')

@@ -13,6 +13,9 @@
 --                    threshold (the mean over the run's words of that type), capped at 1
 --                    (threshold_quality)
 --   threshold_sidak  threshold_min corrected for the number of words
+--   rank_mean        the mean of the sequence's percent ranks under posterior_softmin and
+--                    under softmin, each over the run's sequences that have a score (Borda's
+--                    count of the two)
 --   total_loss       the book's ranking
 -- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
 -- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
@@ -59,7 +62,8 @@ scored AS (
     SELECT m.*, threshold_quality(m.type_stats, th.thresholds) AS threshold_min
     FROM merged AS m
     CROSS JOIN thresholds AS th
-)
+),
+all_scores AS (
 SELECT seq_id, n_labelled,
        min_self AS "min",
        softmin,
@@ -72,4 +76,12 @@ SELECT seq_id, n_labelled,
        CASE WHEN threshold_min < 1e-8 THEN n_labelled * threshold_min
             ELSE 1 - pow(1 - threshold_min, n_labelled) END AS threshold_sidak,
        total_loss
-FROM scored;
+FROM scored
+)
+SELECT *,
+       -- ranks among the scored sequences only (a sequence with no labelled word has none)
+       CASE WHEN posterior_softmin IS NOT NULL AND softmin IS NOT NULL THEN
+           (percent_rank() OVER (PARTITION BY posterior_softmin IS NULL ORDER BY posterior_softmin)
+            + percent_rank() OVER (PARTITION BY softmin IS NULL ORDER BY softmin)) / 2
+       END AS rank_mean
+FROM all_scores;
