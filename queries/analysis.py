@@ -10,7 +10,6 @@ from lossdb.errors import StoreError, UsageError
 
 from . import tags
 from .core import GOLD, check_labels, check_n, label_names, run_labels
-from .tags import DEFAULT_SCHEME
 from .result import Result, named
 
 TOKEN_LISTS = ("tokens", "labels", "preds", "losses")  # a sequence's aligned lists, as `top` returns them
@@ -122,11 +121,12 @@ def with_token_lists(con, ranked: Result, run_id: str, labels: str) -> Result:
 
 
 def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True, mode: str = "default",
-            scheme: str = DEFAULT_SCHEME) -> Result:
+            scheme: str = tags.DEFAULT_SCHEME) -> Result:
     """Per run (or per split, language or model, over the runs that share it): sequences, labelled
     tokens, token errors, mean loss per labelled token, token accuracy, sequences with errors,
     mean label quality and, with `entities`, entity-level micro precision / recall / F1 (seqeval,
-    `mode`, and `scheme` in strict mode) judged against label version `labels` where a run has it (gold otherwise).
+    `mode`, and `scheme` in strict mode) judged against label version `labels` where a run has it
+    (gold otherwise).
     language is read from the data source's name (e.g. PAN-X.de), NULL when it names none."""
     if by not in SUMMARY_GROUPS:
         raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}", parameter="by")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from lossdb.errors import StoreError, UsageError
 
 from .analysis import run_labels
-from .tags import DEFAULT_SCHEME
 from .core import check_n, check_ranking
 from .result import Result, named
+from .tags import DEFAULT_SCHEME
 
 VIEWS = ("sequences", "labels", "entities")
 
@@ -51,8 +51,8 @@ def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode:
     from . import entities  # numpy loads here, not for every command
 
     a, b, labels = _runs(con, run_a, run_b, labels)
-    score_a = {row["type"]: row for row in entities.entity_scores(con, run=a, labels=labels, mode=mode, scheme=scheme).records()}
-    score_b = {row["type"]: row for row in entities.entity_scores(con, run=b, labels=labels, mode=mode, scheme=scheme).records()}
+    score_a, score_b = ({row["type"]: row for row in entities.entity_scores(
+        con, run=run, labels=labels, mode=mode, scheme=scheme).records()} for run in (a, b))
     types = sorted(t for t in set(score_a) | set(score_b) if t not in entities.AVERAGES)
     measures = ("f1", "precision", "recall")
     rows = []

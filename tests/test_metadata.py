@@ -245,6 +245,10 @@ def test_compare_labels_and_entities(runs_store):
                      "--format", "json", "--db", str(runs_store))
     assert result.returncode == 0, result.stderr
     got = {row["type"]: row for row in json.loads(result.stdout)}
+    # and so does summary's
+    result = run_cli("summary", "--mode", "strict", "--scheme", "IOBES", "--format", "json", "--db", str(runs_store))
+    assert result.returncode == 0, result.stderr
+    summary = {row["run_id"]: row for row in json.loads(result.stdout)}
     for run, side in (("wp", "a"), ("sp", "b")):
         gold = [g["label"].tolist() for _, g in frames[run].groupby("seq_id")]
         pred = [g["pred"].tolist() for _, g in frames[run].groupby("seq_id")]
@@ -254,10 +258,6 @@ def test_compare_labels_and_entities(runs_store):
                                                  zero_division=0)
         assert got["micro avg"][f"f1_{side}"] == pytest.approx(want["micro avg"]["f1-score"])
         assert want["micro avg"]["f1-score"] != pytest.approx(f1[run]["micro avg"]["f1-score"])
-        # and so does summary's
-        result = run_cli("summary", "--mode", "strict", "--scheme", "IOBES", "--format", "json", "--db", str(runs_store))
-        assert result.returncode == 0, result.stderr
-        summary = {row["run_id"]: row for row in json.loads(result.stdout)}
         assert summary[run]["entity_f1"] == pytest.approx(want["micro avg"]["f1-score"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
