@@ -40,12 +40,11 @@ def main() -> None:
             con.execute(sql("replicate_sequences"), {**params, "copy": copy})
         con.execute(sql("replicate_run"), {"run": args.run, "target": args.target_run, "copies": args.copies})
     if args.refresh_label_quality:
-        from lossdb import sql as lossdb_sql
-
         refreshing = time.perf_counter()
         with store_db.transaction(con):
-            con.execute(lossdb_sql.read("refresh_label_quality"), {"run": args.target_run})
-        print(f"refresh_label_quality (posterior_softmin) over the big run: {time.perf_counter() - refreshing:.1f} s")
+            store_db.score_run(con, args.target_run)  # what ingest's commit does once the run is in
+        print(f"score_run (posterior_softmin, then rank_mean as label_quality) over the big run: "
+              f"{time.perf_counter() - refreshing:.1f} s")
     con.execute("CHECKPOINT")
     n_seq, n_tok = con.execute("SELECT count(*), (SELECT count(*) FROM tokens) FROM sequences").fetchone()
     con.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -30,6 +31,10 @@ COMMANDS = [
 
 
 def copy_version(db: str, source: str, run: str, version: str, copies: int, target: str) -> int:
+    """Copy the version into every copy, then store its default scores as import-labels does
+    (score_version), and print how long that took."""
+    from lossdb.queries import db as store_db
+
     con = duckdb.connect(db)
     try:
         con.execute("ATTACH $path AS src (READ_ONLY)", {"path": source})
@@ -47,6 +52,11 @@ def copy_version(db: str, source: str, run: str, version: str, copies: int, targ
                         {"target": target, "version": version}).fetchone()[0]
         con.execute("INSERT INTO label_versions VALUES ($target, $version, now(), 'rankings_bench', $n)",
                     {"target": target, "version": version, "n": n})
+        scoring = time.perf_counter()
+        with store_db.transaction(con):
+            store_db.score_version(con, target, version)
+        print(f"score_version (the version's posterior_softmin and rank_mean, as import-labels stores them): "
+              f"{time.perf_counter() - scoring:.1f} s")
         con.execute("CHECKPOINT")
         return n
     finally:

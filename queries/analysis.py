@@ -124,7 +124,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
             scheme: str = tags.DEFAULT_SCHEME) -> Result:
     """Per run (or per split, language or model, over the runs that share it): sequences, labelled
     tokens, token errors, mean loss per labelled token, token accuracy, sequences with errors,
-    mean label quality and, with `entities`, entity-level micro precision / recall / F1 (seqeval,
+    mean posterior_softmin (comparable across runs, unlike label_quality's rank) and, with `entities`, entity-level micro precision / recall / F1 (seqeval,
     `mode`, and `scheme` in strict mode) judged against label version `labels` where a run has it
     (gold otherwise).
     language is read from the data source's name (e.g. PAN-X.de), NULL when it names none."""

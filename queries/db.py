@@ -403,10 +403,11 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def score_run(con: duckdb.DuckDBPyConnection, run: str) -> None:
-    """Store the default label-issue score (label_quality) of every sequence of `run`, under
-    gold and under each of its label versions (inside the caller's transaction). It weighs the
-    whole run, so it runs once the run's rows are all in: at ingest's commit, after a merge, and
-    when migration 0006 fills an older store."""
+    """Store the default label-issue score (label_quality, rank_mean) of every sequence of `run`,
+    and the posterior_softmin it ranks, under gold and under each of its label versions (inside
+    the caller's transaction). It weighs the whole run, so it runs once the run's rows are all
+    in: at ingest's commit, after a merge, and when migration 0007 fills an older store."""
+    con.execute(sql.read("refresh_posterior_softmin"), {"run": run})
     con.execute(sql.read("refresh_label_quality"), {"run": run})
     for (version,) in con.execute(sql.read("run_versions"), {"run": run}).fetchall():
         score_version(con, run, version)
@@ -418,19 +419,26 @@ def score_version(con: duckdb.DuckDBPyConnection, run: str, version: str) -> Non
     params = {"run": run, "version": version}
     con.execute(sql.read("delete_version_quality"), params)
     con.execute(sql.read("refresh_version_quality"), params)
+    con.execute(sql.read("refresh_version_rank"), params)
 
 
 def score_runs(con: duckdb.DuckDBPyConnection) -> str:
-    """score_run for every run of the store (migration 0006's Python step)."""
+    """score_run for every run of the store (migration 0007's Python step). The scores are this
+    lossdb's macros (label_scores ranks them), which read columns the migrations just added: they
+    are defined here, for this connection, once the tables are whole; a later migration that
+    changes what they read moves this step to its own number, as 0007 did from 0006."""
     runs = [r[0] for r in con.execute(sql.read("run_ids")).fetchall()]
+    if not runs:
+        return ""
+    define_views_for_this_connection(con)
     for run in runs:
         score_run(con, run)
-    return f"rescored the label quality of {len(runs):,} run{'' if len(runs) == 1 else 's'}" if runs else ""
+    return f"rescored the label quality of {len(runs):,} run{'' if len(runs) == 1 else 's'}"
 
 
 # Python steps of migrations, by version: run right after the migration's SQL, in its transaction,
 # only where SQL alone cannot do the job; each returns a line for `lossdb upgrade` to show (or '').
-PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], str]] = {2: fill_word_codes, 6: score_runs}
+PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], str]] = {2: fill_word_codes, 7: score_runs}
 
 
 def schema_fingerprint() -> str:

@@ -13,7 +13,7 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   B-X or I-X, so a B/I prefix confusion is not a label error.
 - ``type_margin``: the worst type-level normalized margin, (p(type) - max p(other type) + 1) / 2
   (cleanlab's ``normalized_margin``, on types).
-- ``posterior_softmin`` (the default): the soft-min, as cleanlab's, of each word's probability
+- ``posterior_softmin``: the soft-min, as cleanlab's, of each word's probability
   that its label is right, by Bayes' rule under class-conditional noise. Confident learning
   (Northcutt et al. 2021) estimates how labels get corrupted from the run itself: the confident
   joint counts the words labelled i that the model is confidently of type j (at or above j's
@@ -23,10 +23,12 @@ lower means more likely mislabelled, except ``total_loss`` (higher).
   entities) weighs less than one of a kind it often shows (O where the model sees a name:
   annotators often miss them). One pseudo-count in every cell of the joint (Laplace) keeps a
   type no word is confident of from dividing 0 by 0. sql/schema/176_posterior_quality.sql.
-- ``rank_mean``: the mean of the sequence's percent ranks under ``posterior_softmin`` and under
-  ``softmin`` (Borda's count of the two): the default's precise head with softmin's recall
-  further down (BENCHMARKS.md: the best of all methods on held-out real corrections and on the
-  synthetic benchmarks, not yet measured out-of-fold, so not yet the default).
+- ``rank_mean`` (the default): the mean of the sequence's percent ranks under
+  ``posterior_softmin`` and under ``softmin`` (Borda's count of the two): posterior_softmin's
+  precise head with softmin's recall further down. BENCHMARKS.md: the best of all methods on
+  held-out real corrections and on both synthetic benchmarks, and tied with posterior_softmin
+  out-of-fold. It is a rank within the run, not a probability: 0 is the run's most suspect
+  sequence under both, 1 the least.
 - ``threshold_min``: confident learning's per-class thresholds (Northcutt et al. 2021): each
   word's type-level self-confidence divided by its type's threshold, the mean self-confidence
   of the words labelled with that type, capped at 1; the worst word. A rare type whose words
@@ -53,8 +55,8 @@ from .result import Result, named
 from .versions import check_labels
 
 METHODS = {
-    "posterior_softmin": "soft-min of each word's P(label right) under confident learning's noise estimate (default)",
-    "rank_mean": "mean of the sequence's percent ranks under posterior_softmin and softmin",
+    "rank_mean": "mean of the sequence's percent ranks under posterior_softmin and softmin (default)",
+    "posterior_softmin": "soft-min of each word's P(label right) under confident learning's noise estimate",
     "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
     "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",
     "type_min": "worst word's type-level confidence (B-X + I-X)",
@@ -63,7 +65,7 @@ METHODS = {
     "min": "cleanlab: worst word's self-confidence",
     "total_loss": "the book's total loss (highest first)",
 }
-DEFAULT_METHOD = "posterior_softmin"
+DEFAULT_METHOD = "rank_mean"
 DESCENDING = {"total_loss"}  # high values are suspect
 EVALUATION_KS = (10, 50, 100)
 

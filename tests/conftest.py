@@ -104,13 +104,14 @@ def run_cli(*args: str, env: dict | None = None, input: str | None = None):
 
 
 def version_scores(path, run: str, version: str) -> tuple[dict, dict]:
-    """What the store keeps as the default score of every sequence of `run` under label
-    `version` (version_quality) and what the macro recomputes from the token rows, by seq_id."""
+    """What the store keeps as posterior_softmin (which the default, rank_mean, ranks) of every
+    sequence of `run` under label `version` (version_quality) and what the macro recomputes from
+    the token rows, by seq_id."""
     import duckdb
 
     con = duckdb.connect(str(path), read_only=True)
     try:
-        stored = dict(con.execute("SELECT seq_id, label_quality FROM version_quality WHERE run_id = $r AND version = $v",
+        stored = dict(con.execute("SELECT seq_id, posterior_softmin FROM version_quality WHERE run_id = $r AND version = $v",
                                   {"r": run, "v": version}).fetchall())
         fresh = dict(con.execute("SELECT s.seq_id, q.posterior_softmin FROM sequences AS s "
                                  "LEFT JOIN posterior_quality($r, p_labels := $v) AS q USING (seq_id) WHERE s.run_id = $r",

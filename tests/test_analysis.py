@@ -244,6 +244,10 @@ def test_summary_per_run(built_store):
     assert row["token_accuracy"] == pytest.approx((frame["label"] == frame["pred"]).mean())
     micro = lossdb.connect(built_store).entity_scores().set_index("type").loc["micro avg"]
     assert row["entity_f1"] == pytest.approx(micro["f1"])
+    # the mean of a score comparable across runs, not of label_quality's rank within the run
+    scores = lossdb.connect(built_store).label_scores()
+    assert row["mean_posterior_softmin"] == pytest.approx(scores["posterior_softmin"].mean(), rel=1e-9)
+    assert scores["posterior_softmin"].mean() != pytest.approx(scores["rank_mean"].mean(), abs=0.01)
     result = run_cli("summary", "--by", "split", "--format", "json", "--db", str(built_store))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["n_runs"] == 1

@@ -37,7 +37,7 @@ def migration_sql() -> str:
 @pytest.fixture
 def hand_store(tmp_path):
     """A real store holding HAND as one complete run 'h' (a [CLS] token before each sequence),
-    its per-sequence aggregates filled by the backfills (migrations 0004 and 0006)."""
+    its per-sequence aggregates filled by the backfills (migrations 0004 and 0007)."""
     return build_hand_store(tmp_path / "hand.duckdb", HAND)
 
 
@@ -64,7 +64,7 @@ def build_hand_store(path, hand):
              "n": len(rows), "total": sum(losses), "mean": sum(losses) / len(words), "nl": len(words),
              "max": max(losses)})
     con.execute(migration_sql())
-    store_db.score_runs(con)  # migration 0006's step
+    store_db.score_runs(con)  # migration 0007's step
     con.close()
     return path
 
@@ -107,8 +107,11 @@ def test_each_method_on_hand_worked_sequences(hand_store):
     assert got["rank_mean"].tolist() == pytest.approx([0.5, 0.0, 1.0], abs=1e-9)
     # the default is what the store keeps as label_quality, and what `top --by label_quality` ranks by
     con = duckdb.connect(str(hand_store), read_only=True)
+    assert rankings.DEFAULT_METHOD == "rank_mean"
     stored = dict(con.execute("SELECT seq_id, label_quality FROM sequences").fetchall())
-    assert stored == pytest.approx(got[rankings.DEFAULT_METHOD].to_dict(), abs=1e-9)
+    assert stored == pytest.approx(got["rank_mean"].to_dict(), abs=1e-9)
+    posterior = dict(con.execute("SELECT seq_id, posterior_softmin FROM sequences").fetchall())
+    assert posterior == pytest.approx(got["posterior_softmin"].to_dict(), abs=1e-9)
 
 
 def test_a_label_the_model_rules_out_everywhere_is_the_most_suspect(tmp_path):
@@ -181,7 +184,7 @@ def test_commit_backfill_and_recomputation_agree(store_copy):
     recomputed = con.execute("SELECT seq_id, softmin, margin_min, type_stats FROM word_label_stats('wp') ORDER BY seq_id").fetchall()
     con.execute("UPDATE sequences SET label_quality = NULL, softmin = NULL, margin_min = NULL, type_stats = NULL")
     con.execute(migration_sql())
-    store_db.score_runs(con)  # migration 0006's step
+    store_db.score_runs(con)  # migration 0007's step
     backfilled = con.execute(f"SELECT {columns} FROM sequences ORDER BY seq_id").fetchall()
     con.close()
     assert len(committed) == 60
@@ -310,6 +313,7 @@ def test_a_version_is_ranked_with_its_own_thresholds(store_copy):
     versioned = store.label_scores(labels="fixed").set_index("seq_id")
     con = duckdb.connect(str(store_copy), read_only=True)
     direct = dict(con.execute(f"SELECT seq_id, {rankings.DEFAULT_METHOD} FROM label_scores('wp', p_labels := 'fixed')").fetchall())
+    posterior = dict(con.execute("SELECT seq_id, posterior_softmin FROM label_scores('wp', p_labels := 'fixed')").fetchall())
     recomputed = {r[0]: r for r in con.execute(
         "SELECT seq_id, min_self, softmin FROM word_label_stats('wp', p_labels := 'fixed')").fetchall()}
     con.close()
@@ -319,10 +323,10 @@ def test_a_version_is_ranked_with_its_own_thresholds(store_copy):
         assert versioned.loc[seq_id, "softmin"] == pytest.approx(softmin)
     top = store.top(60, by="label_quality", labels="fixed")
     assert dict(zip(top["seq_id"], top["label_quality"])) == pytest.approx(direct)
-    # the default under the version was stored at import, every sequence's, as the macro computes it
+    # what the default ranks under the version was stored at import, every sequence's, as the macro computes it
     stored, fresh = version_scores(store_copy, "wp", "fixed")
-    assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12) and direct == pytest.approx(stored)
-    gold = dict(zip(*[store.label_scores()[c] for c in ("seq_id", rankings.DEFAULT_METHOD)]))
+    assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12) and posterior == pytest.approx(stored)
+    gold = dict(zip(*[store.label_scores()[c] for c in ("seq_id", "posterior_softmin")]))
     assert all(stored[s] != pytest.approx(gold[s], abs=1e-9) for s in (5, 6))  # the corrected ones changed
 
 
@@ -341,7 +345,7 @@ def test_version_scores_follow_replace_and_the_migration(store_copy):
     con.close()
     stored, fresh = version_scores(store_copy, "wp", "fixed")
     assert len(stored) == 60 and stored == pytest.approx(fresh, abs=1e-12) and stored != first
-    # an older store (before migration 0006) gets them from the migration's step
+    # an older store (before migration 0007) gets them from the migration's step
     con = duckdb.connect(str(store_copy))
     con.execute("DELETE FROM version_quality")
     assert store_db.score_runs(con) == "rescored the label quality of 1 run"

@@ -7,26 +7,26 @@
 --   type_margin      the worst type-level normalized margin
 --   posterior_softmin  cleanlab's soft-min of each word's probability that its label is
 --                    right, by Bayes' rule under confident learning's noise estimate
---                    (posterior_quality, sql/schema/176): the default, stored at commit as
---                    label_quality
+--                    (posterior_quality, sql/schema/176), stored at commit
 --   threshold_min    the worst type-level self-confidence over its type's confident-learning
 --                    threshold (the mean over the run's words of that type), capped at 1
 --                    (threshold_quality)
 --   threshold_sidak  threshold_min corrected for the number of words
 --   rank_mean        the mean of the sequence's percent ranks under posterior_softmin and
 --                    under softmin, each over the run's sequences that have a score (Borda's
---                    count of the two)
+--                    count of the two): the default, stored at commit as label_quality
 --   total_loss       the book's ranking
 -- Gold, and every sequence a version leaves alone, read the aggregates stored at commit; the
 -- sequences a version changes are recomputed (word_label_stats), and the thresholds are the
 -- version's. posterior_softmin of a version is read from version_quality, where every
 -- sequence's was stored when the version was written (a changed label changes the run's noise
--- estimate, which every word is judged by).
+-- estimate, which every word is judged by). rank_mean is computed here, not read: this is where
+-- the stored label_quality comes from (refresh_label_quality, refresh_version_rank).
 CREATE OR REPLACE MACRO label_scores(p_run, p_labels := 'gold') AS TABLE
 WITH stored AS (
     SELECT seq_id, n_labelled, total_loss,
            CASE WHEN n_labelled > 0 THEN exp(-max_loss::DOUBLE) END AS min_self,
-           softmin, margin_min, type_stats, label_quality
+           softmin, margin_min, type_stats, posterior_softmin
     FROM sequences
     WHERE run_id = p_run AND run_id IN (SELECT run_id FROM complete_runs)
 ),
@@ -35,7 +35,7 @@ changed AS (
 ),
 posterior AS (
     -- a version's default score, stored when the version was written (version_quality)
-    SELECT seq_id, label_quality AS posterior_softmin
+    SELECT seq_id, posterior_softmin
     FROM version_quality WHERE run_id = p_run AND version = p_labels
 ),
 merged AS (
@@ -47,7 +47,7 @@ merged AS (
            CASE WHEN c.seq_id IS NULL THEN s.softmin ELSE c.softmin END AS softmin,
            CASE WHEN c.seq_id IS NULL THEN s.margin_min ELSE c.margin_min END AS margin_min,
            CASE WHEN c.seq_id IS NULL THEN s.type_stats ELSE c.type_stats END AS type_stats,
-           CASE WHEN p_labels = 'gold' THEN s.label_quality ELSE q.posterior_softmin END AS posterior_softmin
+           CASE WHEN p_labels = 'gold' THEN s.posterior_softmin ELSE q.posterior_softmin END AS posterior_softmin
     FROM stored AS s
     LEFT JOIN changed AS c USING (seq_id)
     LEFT JOIN posterior AS q USING (seq_id)

@@ -3,7 +3,7 @@
 -- against label version p_labels. Gold, and every sequence a version leaves as gold, reads the
 -- aggregates stored at ingest; the sequences a version changes are recomputed from the stored
 -- probabilities (token_labels). label_quality is the default label-issue score
--- (label_scores.posterior_softmin); under a version, every sequence's as stored when the
+-- (label_scores.rank_mean); under a version, every sequence's as stored when the
 -- version was written (version_quality), since the version's noise estimate and word labels
 -- are its own. Numbered 180, beside token_labels,
 -- because the analysis macros in 2xx build on it.
