@@ -1,6 +1,6 @@
 -- posterior_quality(p_run, p_labels := 'gold'): per sequence of run p_run, the score of the
--- default label-issue ranking, posterior_softmin (lossdb.queries.rankings), against label
--- version p_labels: cleanlab's soft-min (softmin_weight, sql/schema/125) over its labelled words
+-- label-issue ranking posterior_softmin (lossdb.queries.rankings; the default, rank_mean, ranks
+-- by it and by softmin), against label version p_labels: cleanlab's soft-min (softmin_weight, sql/schema/125) over its labelled words
 -- (first subwords) of the probability that the word's label is right, by Bayes' rule under
 -- class-conditional noise (Northcutt et al. 2021, confident learning). With p the model's type-level probabilities (type_probs: B-X and I-X merged) as the
 -- chance of each true type, and T[j][i] the chance that a word of true type j is labelled i,
