@@ -16,16 +16,6 @@ from .common import (CountOption, DbOption, FormatOption, RunOption, app, check_
                      parse_count, print_result, print_samples, terminal_width)
 
 
-def _interrupt_on_sigterm() -> None:
-    """`kill PID` stops an ingest as Ctrl-C does: rolled back, staging files removed."""
-    import signal
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-
-
 # --- commands ------------------------------------------------------------------------------
 
 
@@ -61,8 +51,7 @@ def ingest(
     foreign_db: Annotated[bool, typer.Option("--foreign-db", help="--db may be another application's DuckDB file: add lossdb's tables beside its own (never over them).")] = False,
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
-    with errors():
-        _interrupt_on_sigterm()
+    with errors(sigterm=True):
         from lossdb.ingest import ingest as run_ingest
 
         summary = run_ingest(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 import traceback
 from contextlib import contextmanager
 from typing import Annotated, Optional
@@ -59,33 +61,80 @@ def flag_for(parameter: str | None, flags: dict[str, str | None] | None = None) 
 
 
 @contextmanager
-def errors(flags: dict[str, str] | None = None):
+def interrupts(sigterm: bool = False):
+    """Ctrl-C (and with `sigterm`, `kill PID`) stops a command as a KeyboardInterrupt: every
+    transaction rolls back, staging files go. Yields a function saying whether one arrived,
+    because a library may catch the KeyboardInterrupt and raise its own error instead (DuckDB's
+    "Query interrupted", a Rust extension's PanicException) and errors() must still say
+    "interrupted". One that lands in a finalizer (__del__), which Python would print and drop,
+    is sent again a moment later, to land in the command's own code."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield lambda: False
+        return
+    state = {"arrived": 0, "running": True}
+
+    def interrupt(signum, frame):
+        state["arrived"] = signum
+        raise KeyboardInterrupt
+
+    def send_again():
+        if state["running"]:
+            signal.pthread_kill(threading.main_thread().ident, state["arrived"] or signal.SIGINT)
+
+    def unraisable(report):
+        if isinstance(report.exc_value, KeyboardInterrupt):
+            threading.Timer(0.05, send_again).start()
+        else:
+            previous_hook(report)
+
+    numbers = (signal.SIGINT, signal.SIGTERM) if sigterm else (signal.SIGINT,)
+    previous = {number: signal.signal(number, interrupt) for number in numbers
+                if signal.getsignal(number) is not signal.SIG_IGN}  # nohup, `cmd &` in a script: left ignored
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    try:
+        yield lambda: bool(state["arrived"])
+    finally:
+        state["running"] = False
+        sys.unraisablehook = previous_hook
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+@contextmanager
+def errors(flags: dict[str, str] | None = None, *, sigterm: bool = False):
     """Turn library errors into one line on stderr and a non-zero exit; never a traceback
     (unless LOSSDB_DEBUG is set). `flags`: {library parameter: this command's option} where
-    their names differ (import-labels' --as is the library's name)."""
-    try:
-        yield
-    except LossdbError as e:
-        if debugging():
-            traceback.print_exception(e, file=sys.stderr)
-        text = str(e)
-        flag = flag_for(e.parameter, flags)
-        if flag:
-            text += f" ({flag})"
-        one_line = text.replace("\r", "\\r").replace("\n", "\\n")  # a name with a newline stays one line
-        typer.echo(f"lossdb: error: {one_line}", err=True)
-        raise typer.Exit(e.exit_code) from e
-    except KeyboardInterrupt:
-        typer.echo("lossdb: interrupted; the store is unchanged", err=True)
-        raise typer.Exit(130) from None
-    except (typer.Exit, typer.Abort):
-        raise
-    except Exception as e:  # a bug in lossdb: say so plainly, keep the traceback for LOSSDB_DEBUG
-        if debugging():
+    their names differ (import-labels' --as is the library's name). `sigterm`: `kill PID` stops
+    the command as Ctrl-C does (ingest, whose staging files must go); elsewhere it ends the
+    process at once, which a DuckDB transaction survives."""
+    with interrupts(sigterm) as interrupted:
+        try:
+            yield
+        except (typer.Exit, typer.Abort, SystemExit, GeneratorExit):
             raise
-        typer.echo(f"lossdb: internal error: {type(e).__name__}: {first_line(e) if str(e).strip() else ''} "
-                   "(set LOSSDB_DEBUG=1 for the traceback)", err=True)
-        raise typer.Exit(70) from e
+        except BaseException as e:  # a Rust extension's panic is a BaseException too
+            if isinstance(e, KeyboardInterrupt) or interrupted():
+                typer.echo("lossdb: interrupted; the store is unchanged", err=True)
+                raise typer.Exit(130) from None
+            if debugging():
+                if not isinstance(e, LossdbError):
+                    raise
+                traceback.print_exception(e, file=sys.stderr)
+            typer.echo(f"lossdb: {error_line(e, flags)}", err=True)
+            raise typer.Exit(e.exit_code if isinstance(e, LossdbError) else 70) from e
+
+
+def error_line(e: BaseException, flags: dict[str, str] | None = None) -> str:
+    """A LossdbError as "error: MESSAGE; HINT (--flag)"; anything else is a bug in lossdb or a
+    library: said plainly, the traceback kept for LOSSDB_DEBUG."""
+    if not isinstance(e, LossdbError):
+        return (f"internal error: {type(e).__name__}: {first_line(e) if str(e).strip() else ''} "
+                "(set LOSSDB_DEBUG=1 for the traceback)")
+    text = str(e)
+    flag = flag_for(e.parameter, flags)
+    if flag:
+        text += f" ({flag})"
+    return "error: " + text.replace("\r", "\\r").replace("\n", "\\n")  # a name with a newline stays one line
 
 
 @contextmanager

@@ -55,7 +55,7 @@ from .result import Result, named
 from .versions import check_labels
 
 METHODS = {
-    "rank_mean": "mean of the sequence's percent ranks under posterior_softmin and softmin (default)",
+    "rank_mean": "mean of the sequence's percent ranks under posterior_softmin and softmin",
     "posterior_softmin": "soft-min of each word's P(label right) under confident learning's noise estimate",
     "threshold_min": "confident-learning type thresholds: worst word's type confidence / its type's mean",
     "threshold_sidak": "threshold_min corrected for the number of words, 1 - (1 - s)^n",

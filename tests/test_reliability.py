@@ -92,7 +92,15 @@ def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
     full_env = {k: v for k, v in os.environ.items() if k != "LOSSDB_DB"}
     full_env.update({"PYTHONUNBUFFERED": "1", **(env or {})})
     return subprocess.Popen([sys.executable, "-m", "lossdb.cli.app", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full_env)
+                            stderr=subprocess.PIPE, text=True, env=full_env, preexec_fn=heed_ctrl_c)
+
+
+def heed_ctrl_c() -> None:
+    """In the child: Ctrl-C and SIGTERM heeded. A test run started in the background (`make test &`
+    in a script) ignores SIGINT, its children inherit that, and lossdb, like Python, leaves an
+    ignored SIGINT ignored; a blocked signal is inherited too."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def wait_for(predicate, process: subprocess.Popen, timeout: float = 300, what: str = "") -> None:
@@ -576,10 +584,60 @@ def test_sigterm_rolls_back_and_says_so(store_copy, kill_data, wordpiece_model):
     folder = staging_folder(ingest.pid)
     ingest.send_signal(signal.SIGTERM)
     _, err = ingest.communicate(timeout=120)
-    assert ingest.returncode == 130
+    assert ingest.returncode == 130, err
     assert err.strip().splitlines() == ["lossdb: interrupted; the store is unchanged"]
     assert not folder.exists()
     killed_run_left_nothing(store_copy, before, "term")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_interrupted_query_says_interrupted(built_store):
+    """DuckDB turns Ctrl-C into its own RuntimeError ("Query interrupted"): still one line, 130."""
+    query = start_cli("sql", "SELECT sum(hash(i)) FROM range(100000000000) t(i)",  # many short tasks: DuckDB polls between them
+                      "--db", str(built_store))
+    # Several CPU seconds (far more than starting takes) mean the query is running.
+    wait_for(lambda: cpu_seconds(query.pid) > 3, query, what="the query to run")
+    query.send_signal(signal.SIGINT)
+    try:
+        out, err = query.communicate(timeout=60)
+    finally:
+        query.kill()  # not left running, holding the store, when it did not stop
+    assert query.returncode == 130, err
+    assert err.strip().splitlines() == ["lossdb: interrupted; the store is unchanged"]
+    assert out == ""
+
+
+FINALIZER_INTERRUPTED = """
+import signal, sys, time
+import typer
+from lossdb.cli.common import errors
+
+class Finalized:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C lands while a finalizer runs
+
+try:
+    with errors():
+        Finalized()  # dropped at once: its __del__ runs here
+        time.sleep(5)
+        print("ran on")
+except typer.Exit as e:
+    sys.exit(e.exit_code)
+"""
+
+
+def test_an_interrupt_in_a_finalizer_still_stops_the_command():
+    """Python prints and drops a KeyboardInterrupt raised in __del__; lossdb raises it again."""
+    done = subprocess.run([sys.executable, "-c", FINALIZER_INTERRUPTED], capture_output=True, text=True, timeout=60,
+                          preexec_fn=heed_ctrl_c)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines() == ["lossdb: interrupted; the store is unchanged"]
+    assert done.stdout == ""
 
 
 # --- names and text round-trip exactly -------------------------------------------------------------
