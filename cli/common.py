@@ -20,6 +20,7 @@ from typing import Annotated, Optional
 import typer
 
 from lossdb.errors import LossdbError, UsageError, first_line
+from lossdb.queries import db as store_db
 from lossdb.store import Store
 
 from . import format as fmt
@@ -67,7 +68,13 @@ def interrupts(sigterm: bool = False):
     because a library may catch the KeyboardInterrupt and raise its own error instead (DuckDB's
     "Query interrupted", a Rust extension's PanicException) and errors() must still say
     "interrupted". One that lands in a finalizer (__del__), which Python would print and drop,
-    is sent again a moment later, to land in the command's own code."""
+    is sent again a moment later, to land in the command's own code.
+
+    DuckDB alone misses some: a query whose one long task a worker thread took ran on to its
+    end in 2 of 8 tries (the main thread, which polls for Ctrl-C, only waits for it). So the
+    signal is also written to a pipe (signal.set_wakeup_fd), and a thread reading it stops the
+    process's DuckDB queries at once; a ROLLBACK it cuts short is done by closing the
+    connection, which every command does on its way out."""
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield lambda: False
         return
@@ -91,13 +98,47 @@ def interrupts(sigterm: bool = False):
     previous = {number: signal.signal(number, interrupt) for number in numbers
                 if signal.getsignal(number) is not signal.SIG_IGN}  # nohup, `cmd &` in a script: left ignored
     previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    wakeup, watcher = _watch_for_signals(state) if previous else (None, None)
     try:
         yield lambda: bool(state["arrived"])
     finally:
         state["running"] = False
+        if wakeup is not None:
+            signal.set_wakeup_fd(wakeup)
+            watcher.stop()
         sys.unraisablehook = previous_hook
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+class _Watcher(threading.Thread):
+    """Reads the signal numbers Python's C handler writes to a pipe the moment a signal
+    arrives, and stops the running DuckDB queries for each."""
+
+    def __init__(self, state: dict):
+        super().__init__(name="lossdb-interrupts", daemon=True)
+        self.state = state
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.write_fd, False)  # set_wakeup_fd requires it
+
+    def run(self) -> None:
+        try:
+            while os.read(self.read_fd, 64):  # b'' once stop() closed the other end
+                if self.state["running"]:
+                    store_db.interrupt_queries()
+        finally:
+            os.close(self.read_fd)
+
+    def stop(self) -> None:
+        os.close(self.write_fd)
+
+
+def _watch_for_signals(state: dict) -> tuple[int, _Watcher]:
+    """Start the watcher; returns the wakeup fd it replaced (to restore) and the watcher."""
+    watcher = _Watcher(state)
+    previous_fd = signal.set_wakeup_fd(watcher.write_fd, warn_on_full_buffer=False)
+    watcher.start()
+    return previous_fd, watcher
 
 
 @contextmanager

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +106,28 @@ def open_file(db: Path, *, read_only: bool, create: bool = False, lock_wait: flo
                 on_wait = None
             time.sleep(0.2)
     con.execute("SET enable_progress_bar = false")  # stderr is for lossdb's own messages
+    with _open_lock:
+        _open_connections.add(con)
     return con
+
+
+# Every connection open_file made, for interrupt_queries(); weak, so a closed and dropped one goes.
+_open_connections: weakref.WeakSet = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+def interrupt_queries() -> None:
+    """Stop the query running on every store connection of this process, from any thread.
+    DuckDB notices Ctrl-C only when the main thread polls for it between tasks of the query, and
+    a query whose one task a worker thread took runs to its end; this stops it at once. A
+    connection with no query running is unaffected: the next query runs as usual."""
+    with _open_lock:
+        connections = list(_open_connections)
+    for con in connections:
+        try:
+            con.interrupt()
+        except duckdb.Error:  # closed meanwhile
+            pass
 
 
 @dataclass
@@ -459,7 +482,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.InterruptException:  # Ctrl-C's interrupt_queries() said so at the end of it: done
+            pass
         raise
     con.execute("COMMIT")
 
