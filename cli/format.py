@@ -190,9 +190,15 @@ def sample_heading(record: dict) -> str:
     return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {_cell(record['run_id'])}"
 
 
+# The sequence scores beside total_loss that a record may carry (`top` ranks by any of them):
+# the table's heading shows them, and so do JSON and CSV.
+SCORES = ("mean_loss", "label_quality")
+
+
 def top_json(records: list[dict]) -> str:
     return to_json([
-        {"run": r["run_id"], "seq_id": r["seq_id"], "total_loss": clean_float(r["total_loss"]), **book_view(r)}
+        {"run": r["run_id"], "seq_id": r["seq_id"], "total_loss": clean_float(r["total_loss"]),
+         **{k: clean_float(r[k]) for k in SCORES if k in r}, **book_view(r)}
         for r in records
     ])
 
@@ -201,11 +207,12 @@ def top_csv(records: list[dict]) -> str:
     """Long format: one line per displayed position of each sequence."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rank", "run", "seq_id", "total_loss", "position", "token", "label", "pred", "loss"])
+    scores = [k for k in SCORES if records and k in records[0]]
+    writer.writerow(["rank", "run", "seq_id", "total_loss", *scores, "position", "token", "label", "pred", "loss"])
     for r in records:
         columns = book_view(r)
         for i, token in enumerate(columns["tokens"]):
-            writer.writerow([r["rank"], r["run_id"], r["seq_id"], r["total_loss"], i, token,
+            writer.writerow([r["rank"], r["run_id"], r["seq_id"], r["total_loss"], *(r[k] for k in scores), i, token,
                              columns["labels"][i], columns["preds"][i], columns["losses"][i]])
     return buffer.getvalue().rstrip("\n")
 

@@ -37,12 +37,35 @@ def test_top_json_matches_the_store(built_store):
     want = expected_top(built_store, 3)
     assert [g["seq_id"] for g in got] == [w[0] for w in want]
     for g, (seq_id, total, rows) in zip(got, want):
-        assert set(g) == {"run", "seq_id", "total_loss", "tokens", "labels", "preds", "losses"}
+        # DESIGN.md's keys, and the scores `top --by` ranks by, which the table's heading shows too
+        assert set(g) == {"run", "seq_id", "total_loss", "mean_loss", "label_quality", "tokens", "labels", "preds",
+                          "losses"}
         assert g["run"] == "wp" and g["total_loss"] == pytest.approx(total)
+        assert [g["mean_loss"], g["label_quality"]] == pytest.approx(stored_scores(built_store, seq_id))
         assert g["tokens"] == [r[0] for r in rows] and g["labels"] == [r[1] for r in rows]
         assert g["preds"] == [r[2] for r in rows]
         assert g["losses"] == pytest.approx([r[3] for r in rows])
         assert g["tokens"][-1] == "[SEP]" and g["tokens"][0] != "[CLS]"
+
+
+def stored_scores(db, seq_id: int, run: str = "wp") -> list[float]:
+    con = duckdb.connect(str(db), read_only=True)
+    row = con.execute("SELECT mean_loss, label_quality FROM sequence_losses WHERE run_id = ? AND seq_id = ?",
+                      [run, seq_id]).fetchone()
+    con.close()
+    return list(row)
+
+
+def test_top_by_label_quality_carries_its_score_in_json_and_csv(built_store):
+    got = json.loads(run_cli("top", "--n", "3", "--by", "label_quality", "-f", "json", "--db", str(built_store)).stdout)
+    scores = [g["label_quality"] for g in got]
+    assert scores == sorted(scores) and len(scores) == 3  # lowest (most suspect) first
+    for g in got:
+        assert [g["mean_loss"], g["label_quality"]] == pytest.approx(stored_scores(built_store, g["seq_id"]))
+    rows = list(csv.DictReader(io.StringIO(run_cli("top", "--n", "3", "--by", "label_quality", "-f", "csv",
+                                                   "--db", str(built_store)).stdout)))
+    assert {int(r["seq_id"]): float(r["label_quality"]) for r in rows} == pytest.approx(
+        {g["seq_id"]: g["label_quality"] for g in got})
 
 
 def test_top_table_is_the_books_layout(built_store):
