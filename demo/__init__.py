@@ -31,13 +31,17 @@ class Demo:
 
 def run_demo(out: str | Path, *, db: str | None = None, progress: bool = False) -> Demo:
     """Build the demo sample and tiny model in `out` (build_demo), ingest the sample as run
-    'demo' into `db` (default: out/demo.duckdb) and rank the planted label errors."""
+    'demo' into `db` (default: out/demo.duckdb; an earlier demo run there is replaced, its label
+    versions kept) and rank the planted label errors."""
     from lossdb.ingest import ingest  # numpy and pyarrow load here; the builders load torch themselves
 
     out = Path(out)
     built = build_demo(out)
     db_path = db or str(out / "demo.duckdb")
-    summary = ingest(str(built["model"]), str(built["data"]), db=db_path, run=DEMO_RUN, replace=True, progress=progress)
+    # Run again, it replaces its run; label versions imported meanwhile (the clean copy that
+    # `issues --evaluate` measures against) are kept: the sample's sentences are the same each time.
+    summary = ingest(str(built["model"]), str(built["data"]), db=db_path, run=DEMO_RUN, replace=True,
+                     label_versions="keep", progress=progress)
     planted = sorted(built["planted"])
     with Store(db_path, frames=False) as store:
         ranks = store.ranks(planted, run=DEMO_RUN).column("rank")

@@ -312,3 +312,24 @@ def test_planted_errors_have_the_highest_losses(demo_dir):
     top10 = ranking[:10]
     assert len(planted & set(top10)) >= 6, (top10, sorted(planted))
     assert ranking[0] in planted
+
+
+def test_the_demo_run_again_keeps_an_imported_label_version(tmp_path):
+    """BENCHMARKS.md's recipe imports the demo's clean copy as a version; `lossdb demo` run
+    again must replace its run and keep that version (it used to refuse, after training)."""
+    import json
+
+    import lossdb
+
+    first = demo.run_demo(tmp_path / "out")
+    clean = tmp_path / "clean.jsonl"
+    sentences = demo.make_sentences(300, seed=1)  # the sample before its planted errors
+    clean.write_text("".join(json.dumps({"seq_id": i, "words": list(w), "labels": list(t)}) + "\n"
+                             for i, (w, t) in enumerate(sentences)))
+    with lossdb.connect(first.db, read_only=False) as store:
+        store.import_labels(clean, name="clean")
+    again = demo.run_demo(tmp_path / "out")
+    with lossdb.connect(again.db) as store:
+        assert store.label_versions()["version"].tolist() == ["gold", "clean"]
+        evaluated = store.evaluate_rankings("clean").to_dict("records")
+    assert {r["n_positives"] for r in evaluated} == {len(first.planted)}
