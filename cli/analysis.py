@@ -102,10 +102,10 @@ def _suspect_text(suspected) -> str:
 
 @app.command()
 def issues(
-    n: CountOption = "10",
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many sequences [default: 10].")] = None,
     method: Annotated[Optional[str], typer.Option(help="Ranking method [default: the default of --methods]; with --group: aum (default), confidence, correctness, forgetting or variability.")] = None,
     methods: Annotated[bool, typer.Option("--methods", help="List the ranking methods and stop.")] = False,
-    evaluate: Annotated[Optional[str], typer.Option("--evaluate", metavar="VERSION", help="Measure every method against label version VERSION (its changed sequences are the positives).")] = None,
+    evaluate: Annotated[Optional[str], typer.Option("--evaluate", metavar="VERSION", help="Measure every method (or --method) against label version VERSION (its changed sequences are the positives).")] = None,
     plot: Annotated[Optional[str], typer.Option("--plot", metavar="FILE", help="With --evaluate: also draw the precision-recall curves to FILE (.png or .svg).")] = None,
     seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="Instead: every labelled token of this sequence with its scores.")] = None,
     run: RunOption = None,
@@ -116,8 +116,8 @@ def issues(
     force: ForceOption = False,
 ) -> None:
     """Sequences most likely to carry label errors, with what is suspected; or how well each method finds known corrections."""
-    with errors({"path": "--plot"}):
-        count, out = parse_count(n), check_format(format)
+    with errors({"path": "--plot", "truth": "--evaluate"}):
+        count, out = parse_count("10" if n is None else n), check_format(format)
         if group is not None:
             if evaluate is not None or methods:
                 raise UsageError("--group ranks by training dynamics; --evaluate and --methods are for the label-issue methods",
@@ -129,13 +129,20 @@ def issues(
         from lossdb.queries import rankings  # numpy loads here
 
         if methods:
+            if method is not None:
+                raise UsageError("--methods lists every method", "drop --method, or drop --methods")
             print_result(rankings.methods(), out)
             return
         if plot is not None and evaluate is None:
             raise UsageError("--plot draws the curves of --evaluate", "add --evaluate VERSION")
+        if evaluate is not None and (n is not None or seq_id is not None):
+            raise UsageError(f"{'--n' if n is not None else '--seq-id'} does not apply to --evaluate",
+                             "drop it: --evaluate measures whole rankings, with precision at k = the "
+                             "number of positives and at 10, 50 and 100")
         store = open_store(db)
         if evaluate is not None:
-            result = store.evaluate_rankings(evaluate, run=run, labels=labels, plot=plot, force=force)
+            result = store.evaluate_rankings(evaluate, run=run, labels=labels, plot=plot, force=force,
+                                             methods=None if method is None else [method])
             if out == "table":
                 records = result.records()
                 for r in records:

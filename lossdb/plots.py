@@ -229,7 +229,7 @@ def _draw_evaluation(con, truth: str, *, run, labels, methods):
     from lossdb.queries import rankings  # numpy loads here, not for every command
 
     run_id, labels = analysis.run_labels(con, run, labels)
-    truth = core.check_labels(con, run_id, truth)
+    truth = core.check_labels(con, run_id, truth, "truth")
     table = rankings.evaluate(con, truth, run=run_id, labels=labels, methods=methods).records()
     scores, y = rankings._scores_and_truth(con, run_id, labels, truth)
     fig = _figure(6.5, 4.5)

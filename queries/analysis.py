@@ -9,7 +9,7 @@ from __future__ import annotations
 from lossdb.errors import StoreError, UsageError
 
 from . import tags
-from .core import GOLD, check_labels, check_n, label_names, run_labels
+from .core import GOLD, check_labels, check_n, check_seq_id, label_names, run_labels
 from .result import Result, named
 
 TOKEN_LISTS = ("tokens", "labels", "preds", "losses")  # a sequence's aligned lists, as `top` returns them
@@ -78,6 +78,8 @@ def token_issues(con, *, run: str | None = None, labels: str = "gold", seq_id: i
     if n is not None:
         check_n(n)
     run_id, labels = run_labels(con, run, labels)
+    if seq_id is not None:
+        check_seq_id(con, run_id, seq_id)
     return named(con, "token_issues", {"run": run_id, "labels": labels, "seq_id": seq_id,
                                        "only_issues": only_issues, "n": n})
 

@@ -32,8 +32,9 @@ def version_names(con, run_id: str) -> list[str]:
     return named(con, "versions_list", {"run": run_id}).column("version")
 
 
-def check_labels(con, run_id: str, labels: str | None) -> str:
-    """`labels` if run_id has that version ('gold' always), else a StoreError naming the versions."""
+def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels") -> str:
+    """`labels` if run_id has that version ('gold' always), else a StoreError naming the versions
+    (and `parameter`, the caller's name for the version it was given)."""
     if labels is None or labels == GOLD:
         return GOLD
     if named(con, "versions_exists", {"run": run_id, "version": labels}).value("found"):
@@ -41,7 +42,7 @@ def check_labels(con, run_id: str, labels: str | None) -> str:
     names = version_names(con, run_id)
     raise StoreError(f"run {run_id!r} has no label version {labels!r}",
                      f"choose one of: {', '.join(repr(n) for n in names)} (see `lossdb labels --run {run_id}`)",
-                     parameter="labels")
+                     parameter=parameter)
 
 
 def run_labels(con, run: str | None, labels: str | None) -> tuple[str, str]:
@@ -77,6 +78,14 @@ def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss", labe
     if labels is None or labels == GOLD:
         return named(con, "top", params)
     return named(con, "versions_top", {**params, "labels": check_labels(con, params["run"], labels)})
+
+
+def check_seq_id(con, run_id: str, seq_id: int) -> int:
+    """`seq_id` if run_id has that sequence, else a StoreError."""
+    if not named(con, "sequence_exists", {"run": run_id, "seq_id": seq_id}).value("found"):
+        raise StoreError(f"run {run_id!r} has no sequence {seq_id}", "seq_id is the row's index in the source",
+                         parameter="seq_id")
+    return seq_id
 
 
 def sequence_rows(con, seq_id: int, *, run: str | None = None) -> Result:

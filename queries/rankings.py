@@ -175,7 +175,7 @@ def evaluate(con, truth: str, *, run: str | None = None, labels: str = "gold",
     import numpy as np
 
     run_id, labels = run_labels(con, run, labels)
-    truth = check_labels(con, run_id, truth)
+    truth = check_labels(con, run_id, truth, "truth")
     if truth == labels:
         raise UsageError(f"label version {truth!r} is the one being ranked",
                          "evaluate against another version, e.g. imported corrections (lossdb import-labels)")

@@ -152,7 +152,8 @@ def diff_labels(con, *, run: str | None = None, from_labels: str = GOLD, to_labe
     entities: run_id, seq_id, change, before, after (as '[TYPE words] start:end', joined with
     ' + ' when several), and the sequence's text."""
     run_id = resolve_run(con, run)
-    from_labels, to_labels = check_labels(con, run_id, from_labels), check_labels(con, run_id, to_labels)
+    from_labels = check_labels(con, run_id, from_labels, "from_labels")
+    to_labels = check_labels(con, run_id, to_labels, "to_labels")
     return Result.from_records(DIFF_COLUMNS, _diff_rows(con, run_id, from_labels, to_labels))
 
 

@@ -174,6 +174,11 @@ def test_retype_split_merge_remove_add_give_the_expected_diff(corrected):
              "after": _describe(words[s], news), "text": " ".join(words[s])}
             for s, (kind, olds, news) in sorted(edits.items())]
     assert got == want
+    for flag in ("--to", "--from"):  # an unknown version is blamed on the flag that named it
+        other = {"--to": "fixed", "--from": "gold"}["--from" if flag == "--to" else "--to"]
+        bad = run_cli("diff-labels", "--run", "wp", flag, "nope", "--from" if flag == "--to" else "--to", other,
+                      "--db", str(db))
+        assert bad.returncode == 4 and bad.stderr.rstrip().endswith(f"({flag})"), bad.stderr
     # the version stores the changed sequences only, as IOB2
     stored = dict(con.execute("SELECT seq_id, labels FROM sequence_labels WHERE version = 'fixed'").fetchall())
     assert sorted(stored) == sorted(edits)

@@ -280,6 +280,8 @@ def test_cli_and_python_give_the_same_numbers(store_copy, tmp_path):
     table = run_cli("issues", "--evaluate", "fixed", "--db", str(store_copy))
     default_line = next(line for line in table.stdout.splitlines() if line.startswith(rankings.DEFAULT_METHOD))
     assert " * " in default_line
+    one = run_cli("issues", "--evaluate", "fixed", "--method", "softmin", "-f", "json", "--db", str(store_copy))
+    assert json.loads(one.stdout) == [pytest.approx(w) for w in want if w["method"] == "softmin"]
     listed = run_cli("issues", "--methods", "-f", "json")
     assert [m["method"] for m in json.loads(listed.stdout)] == list(rankings.METHODS)
 
@@ -287,6 +289,14 @@ def test_cli_and_python_give_the_same_numbers(store_copy, tmp_path):
 def test_evaluate_refuses_bad_input(built_store):
     result = run_cli("issues", "--evaluate", "nope", "--db", str(built_store))
     assert result.returncode == 4 and "no label version" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.rstrip().endswith("(--evaluate)")  # the flag that named it, not --labels
+    for extra, flag in ((["--n", "3"], "--n"), (["--seq-id", "1"], "--seq-id")):  # options it would ignore
+        result = run_cli("issues", "--evaluate", "nope", *extra, "--db", str(built_store))
+        assert result.returncode == 2 and result.stderr.startswith(f"lossdb: error: {flag} does not apply to --evaluate")
+    result = run_cli("issues", "--methods", "--method", "nope")
+    assert result.returncode == 2 and "drop --method" in result.stderr
+    result = run_cli("issues", "--seq-id", "99999", "--db", str(built_store))
+    assert result.returncode == 4 and "no sequence 99999" in result.stderr and result.stdout == ""
     result = run_cli("issues", "--plot", "x.png", "--db", str(built_store))
     assert result.returncode == 2 and "--evaluate" in result.stderr
     result = run_cli("issues", "--method", "nope", "--db", str(built_store))
