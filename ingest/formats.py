@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from lossdb.errors import InputError, OutputError, UsageError, first_line
+from lossdb.outfile import mode_for
 
 FORMATS = ("label-studio", "conll", "jsonl", "parquet", "hf-dataset")
 SUFFIXES = {
@@ -490,6 +491,7 @@ def atomic_write(files: Sequence[tuple[Path, Callable[[Any], None]]]) -> None:
         for path, write in files:
             fd, tmp = _create(lambda: tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent), path)
             temporary.append((tmp, path))
+            os.fchmod(fd, mode_for(path))  # not mkstemp's private 0600
             with os.fdopen(fd, "wb") as f:
                 write(f)
         for tmp, path in temporary:

@@ -5,6 +5,8 @@
 - The file appears whole or not at all: it is written to a temporary file beside it and renamed
   over the target, so a full disk or an interrupt leaves no partial (or 0-byte) file.
 - A full disk is one line that names it (`DiskFullError`), not "internal error".
+- It gets the permissions a plain `open(path, "w")` would (the umask's, or those of the file
+  it replaces), not the private 0600 of a temporary file.
 """
 from __future__ import annotations
 
@@ -38,9 +40,10 @@ def replacing(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]
     any failure it is removed (and a full disk becomes a DiskFullError)."""
     out = check_new(path, force=force)
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
-    os.close(fd)
     tmp = Path(name)
     try:
+        os.fchmod(fd, mode_for(out))  # mkstemp's 0600 would make a shared report unreadable to others
+        os.close(fd)
         yield tmp
         os.replace(tmp, out)
     except OSError as e:
@@ -51,6 +54,16 @@ def replacing(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def mode_for(out: Path) -> int:
+    """The permissions `open(out, "w")` would give: an existing file's own, else 0666 less the umask."""
+    try:
+        return out.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only way to read it
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -454,3 +454,37 @@ def test_every_written_file_is_replaced_only_with_force(built_store, tmp_path):
         store.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["confusion.png", "plot.png", "r.html"]  # no temporary files
 
+
+
+# --- files a command writes get the permissions a plain open() would --------------------------------------------
+
+
+def test_written_files_follow_the_umask_and_keep_a_replaced_files_mode(built_store, tmp_path):
+    """They are written to a temporary file (mkstemp: 0600) and renamed; a report shared on a
+    server must still be readable by others, as `open(path, "w")` would make it."""
+    import os
+    import stat
+
+    def mode(path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    commands = {
+        "report.html": ["report", "--n", "2"],
+        "loss.svg": ["plot", "loss-by-label"],
+        "top.conll": ["export", "--to", "conll", "--n", "3"],
+    }
+    for umask, want in ((0o022, 0o644), (0o077, 0o600)):
+        folder = tmp_path / f"umask{umask:o}"
+        folder.mkdir()
+        previous = os.umask(umask)
+        try:
+            for name, args in commands.items():
+                result = run_cli(*args, "--out", str(folder / name), "--db", str(built_store))
+                assert result.returncode == 0, result.stderr
+        finally:
+            os.umask(previous)
+        assert {name: mode(folder / name) for name in commands} == {name: want for name in commands}
+    replaced = tmp_path / "umask22" / "report.html"
+    replaced.chmod(0o640)
+    assert run_cli("report", "--n", "2", "--out", str(replaced), "--force", "--db", str(built_store)).returncode == 0
+    assert mode(replaced) == 0o640
