@@ -177,9 +177,12 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
     if problems:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        # a file without ids that was meant as a copy of the whole run: why it was not matched by
+        # position comes first, since the problems of matching by words follow from it
+        why = _not_in_order(read.records, stored, run_id)
         raise LabelImportError(
-            f"cannot import {Path(path).name}: {len(problems)} problem{'s' if len(problems) != 1 else ''}, "
-            f"nothing imported: {shown}{more}",
+            f"cannot import {Path(path).name}: {why + '; ' if why else ''}"
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing imported: {shown}{more}",
             "fix them in the file and import again (the store is unchanged)", problems)
     gold = {s.seq_id: s.gold for s in stored}
     changed = sorted((seq_id, tags) for seq_id, tags in labels.items() if tags != gold[seq_id])
@@ -270,6 +273,26 @@ def _in_order(records: Sequence[Record], stored: list[_Stored]) -> bool:
         if words != seq.words:
             return False
     return True
+
+
+def _not_in_order(records: Sequence[Record], stored: list[_Stored], run_id: str) -> str | None:
+    """For a file with no ids at all, why it is not a copy of the whole run in its order (which
+    _in_order would match by position); None for a file with ids."""
+    if any(r.seq_id is not None or r.id is not None for r in records):
+        return None
+    if len(records) != len(stored):
+        return (f"not matched by position, since it holds {len(records)} sentences and run {run_id!r} "
+                f"{len(stored)}")
+    for record, seq in zip(records, stored):
+        if record.problem:
+            return None  # that record's problem is reported as it is
+        words = record.words if record.words is not None else (record.text.split(" ") if record.text else None)
+        if words is None:
+            return None
+        if words != seq.words:
+            return (f"not matched by position, since {record.where} differs from the run's sentence there "
+                    f"(seq_id {seq.seq_id}: {_first_difference(words, seq.words)})")
+    return None
 
 
 def _match(record: Record, by_id, by_key, by_hash, run_id: str):

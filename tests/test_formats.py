@@ -266,10 +266,21 @@ def test_a_corrected_copy_of_the_whole_file_imports_by_position(repeated_store, 
         with pytest.raises(LabelImportError, match="give its seq_id") as refused:
             import_labels(con, tmp_path / "part.conll", name="part", run="conll")
         assert "3 sequences of run 'conll' have its words" in str(refused.value)
+        # why it was not matched by position comes first
+        assert "not matched by position, since it holds 5 sentences and run 'conll' 6; " in str(refused.value)
         swapped = [corrected[1], corrected[0], *corrected[2:]]
         (tmp_path / "swapped.conll").write_text(_conll(swapped), "utf-8")
-        with pytest.raises(LabelImportError, match="give its seq_id"):
+        with pytest.raises(LabelImportError, match="give its seq_id") as refused:
             import_labels(con, tmp_path / "swapped.conll", name="swapped", run="conll")
+        assert "swapped.conll, line 1 differs from the run's sentence there (seq_id 0: " in str(refused.value)
+        typo = [(list(w), list(t)) for w, t in corrected]
+        typo[4][0][0] += "x"  # one word of the fifth sentence, past the first problems shown
+        (tmp_path / "typo.conll").write_text(_conll(typo), "utf-8")
+        with pytest.raises(LabelImportError) as refused:
+            import_labels(con, tmp_path / "typo.conll", name="typo", run="conll")
+        message = str(refused.value)
+        assert message.index(f"(seq_id 4: word 0 is {typo[4][0][0]!r}, stored {corrected[4][0][0]!r})") < \
+            message.index("have its words")
     finally:
         con.close()
 
