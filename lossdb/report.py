@@ -322,7 +322,7 @@ def _issues_section(data: dict) -> str:
                   "<code>lossdb issues --methods</code>) first, with the tokens cleanlab's confident-learning filter "
                   "suspects: word, given label \u2192 prediction, the model's probability of the given label "
                   "(<code>lossdb issues</code>).")
-            + table(Result([*keep, "suspects"], rows), digits={"label_quality": 4, "total_loss": 2}))
+            + table(Result([*keep, "suspects"], rows), digits={"score": 4, "total_loss": 2}))
 
 
 def _metadata_section(data: dict) -> str | None:

@@ -95,7 +95,8 @@ def label_scores(con, *, run: str | None = None, labels: str = "gold") -> Result
 def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gold",
                  method: str = DEFAULT_METHOD) -> Result:
     """The n sequences most likely to carry a label error by `method`, most suspect first (ties
-    by seq_id): rank, run_id, seq_id, label_quality (the method's score), total_loss,
+    by seq_id): rank, run_id, seq_id, score (the method's: for the default, the stored
+    label_quality), total_loss,
     n_suspects, text, suspected (entity-level: one dict per run of words whose labelled type
     the model disputes, with words, label, model type, p_model and p_label, and as text
     "Rhein: O, model says LOC 0.97") and suspects (cleanlab's confident-learning token flags)."""

@@ -134,12 +134,14 @@ def test_label_issues_rank_by_cleanlab_scores(built_store):
     store = lossdb.connect(built_store)
     got = store.label_issues(8, method="softmin")
     assert got["seq_id"].tolist() == ranking(softmin)[:8]
-    assert got["label_quality"].tolist() == pytest.approx([softmin[s] for s in got["seq_id"]], abs=1e-7)
+    assert got["score"].tolist() == pytest.approx([softmin[s] for s in got["seq_id"]], abs=1e-7)
     assert got["rank"].tolist() == list(range(1, 9))
     by_min = store.label_issues(8, method="min")
     assert by_min["seq_id"].tolist() == ranking(worst)[:8]
     # `top --by label_quality` ranks by the default method (tests/test_rankings.py)
-    assert store.top(8, by="label_quality")["seq_id"].tolist() == store.label_issues(8)["seq_id"].tolist()
+    by_default, top = store.label_issues(8), store.top(8, by="label_quality")
+    assert top["seq_id"].tolist() == by_default["seq_id"].tolist()
+    assert by_default["score"].tolist() == pytest.approx(top["label_quality"].tolist())  # the stored default
     # each sequence's suspects: exactly its flagged tokens, least confident first
     for seq_id, suspects in zip(got["seq_id"], got["suspects"]):
         want = frame[(frame["seq_id"] == seq_id) & frame["flagged"]].sort_values(["p", "word_index"])
@@ -172,7 +174,7 @@ def test_label_issues_equal_cleanlab(built_store):
     assert sorted(zip(got["seq_id"], got["position"])) == sorted((seqs[i], positions[i][j]) for i, j in issues)
     scores, _ = get_label_quality_scores(labels, probs, sentence_score_method="softmin")
     mine = lossdb.connect(built_store).label_issues(len(seqs), method="softmin")
-    assert dict(zip(mine["seq_id"], mine["label_quality"])) == pytest.approx(dict(zip(seqs, scores)), abs=1e-7)
+    assert dict(zip(mine["seq_id"], mine["score"])) == pytest.approx(dict(zip(seqs, scores)), abs=1e-7)
 
 
 def test_issues_cli(built_store):
@@ -285,7 +287,7 @@ def test_queries_judge_against_a_label_version(store_copy):
     assert store.confusion(labels="fixed").loc["B-LOC"].sum() == (frame["label"] == "B-LOC").sum()
     issues = store.label_issues(60, labels="fixed", method="softmin")
     _, softmin, _ = expected_issues(frame)
-    assert dict(zip(issues["seq_id"], issues["label_quality"])) == pytest.approx(softmin, abs=1e-6)
+    assert dict(zip(issues["seq_id"], issues["score"])) == pytest.approx(softmin, abs=1e-6)
     with pytest.raises(StoreError, match="no label version"):
         store.loss_by_token(labels="nope")
     result = run_cli("loss-by", "label", "--labels", "nope", "--db", str(store_copy))

@@ -158,7 +158,7 @@ def test_ties_rank_by_seq_id(hand_store):
     # threshold_min is 1.0 for seq 0 and seq 2: tied, so seq_id decides
     issues = lossdb.connect(hand_store).label_issues(3, run="h", method="threshold_min")
     assert issues["seq_id"].tolist() == [1, 0, 2]
-    assert issues["label_quality"].tolist()[1:] == [1.0, 1.0]
+    assert issues["score"].tolist()[1:] == [1.0, 1.0]
 
 
 def test_min_and_softmin_equal_cleanlab(built_store):
