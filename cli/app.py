@@ -8,14 +8,42 @@ from __future__ import annotations
 
 import sys
 
+import typer
+from typer.main import get_command
+
 from . import analysis, commands, dynamics, labels, report  # noqa: F401  (importing a module registers its commands)
 from .common import app
 
 __all__ = ["app", "main"]
 
+# Typer 0.26 carries its own copy of click, earlier versions use click itself: the exceptions
+# come from wherever Typer's own BadParameter does.
+_click = sys.modules[typer.BadParameter.__module__]
+_NO_ARGS = getattr(_click, "NoArgsIsHelpError", ())  # click < 8.2 exits 0 with the help instead
 
-def main() -> None:
-    app()
+
+def main() -> int:
+    """Run the command line; returns the exit status. A mistyped command line (an unknown
+    option, a missing value) is one line, as every other error is, not click's usage block."""
+    try:
+        return get_command(app).main(prog_name="lossdb", standalone_mode=False) or 0
+    except _NO_ARGS as e:  # `lossdb` alone: the help
+        e.show()
+        return e.exit_code
+    except _click.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None else "lossdb"
+        typer.echo(f"lossdb: error: {one_line(e.format_message())}; see `{where} --help`", err=True)
+        return e.exit_code
+    except _click.ClickException as e:
+        typer.echo(f"lossdb: error: {one_line(e.format_message())}", err=True)
+        return e.exit_code
+    except _click.Abort:
+        typer.echo("lossdb: aborted", err=True)
+        return 1
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split()).rstrip(".")
 
 
 if __name__ == "__main__":  # python -m lossdb.cli.app

@@ -1,4 +1,6 @@
 """`python -m lossdb`: the lossdb command."""
 from lossdb.cli.app import main
 
-main()
+import sys
+
+sys.exit(main())

@@ -391,6 +391,21 @@ def test_readers_read_while_an_ingest_scores(store_copy, kill_data, wordpiece_mo
 # --- usage errors --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("args, needle", [
+    (["issues", "--bogus"], "No such option: --bogus; see `lossdb issues --help`"),
+    (["top", "--nn", "3"], "No such option: --nn"),
+    (["issues", "--evaluate"], "'--evaluate' requires an argument"),
+    (["export"], "Missing option '--out'"),
+    (["issues", "--seq-id", "abc"], "'abc' is not a valid integer"),
+    (["nosuch"], "No such command 'nosuch'"),
+])
+def test_a_mistyped_command_line_is_one_line(args, needle):
+    """click's usage block (Usage:, Try ..., a blank line, Error: ...) becomes one line, exit 2."""
+    result = run_cli(*args)
+    assert_clean_error(result, needle)
+    assert result.returncode == 2
+
+
 @pytest.mark.parametrize("n", ["0", "-1", "abc", "1.5", "100000000000000000000000000"])
 def test_bad_count(n, built_store):
     before = file_state(built_store)
