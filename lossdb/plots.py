@@ -232,23 +232,30 @@ def _draw_evaluation(con, truth: str, *, run, labels, methods):
     truth = core.check_labels(con, run_id, truth, "truth")
     table = rankings.evaluate(con, truth, run=run_id, labels=labels, methods=methods).records()
     scores, y = rankings._scores_and_truth(con, run_id, labels, truth)
-    fig = _figure(6.5, 4.5)
+    fig = _figure(8.5, 4.5)
     ax = fig.add_subplot()
-    for r in table:
+    drawn = []  # (AP, not the default, line): the legend lists them best first
+    for r in sorted(table, key=lambda r: r["default"]):  # the default last, on top of the others
         s = rankings.suspicion(scores[r["method"]], descending=r["method"] in rankings.DESCENDING)
         order = np.argsort(-s, kind="stable")
         ys, ss = y[order], s[order]
         last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
         tps = np.cumsum(ys)[last]
-        ax.step(np.r_[0.0, tps / y.sum()], np.r_[1.0, tps / (last + 1)], where="pre",
-                linewidth=2.4 if r["default"] else 1.2,
-                label=f"{r['method']}{' (default)' if r['default'] else ''}  AP {r['auprc']:.3f}")
+        line, = ax.step(np.r_[0.0, tps / y.sum()], np.r_[1.0, tps / (last + 1)], where="pre",
+                        linewidth=2.4 if r["default"] else 1.2, zorder=3 if r["default"] else 2,
+                        label=f"{r['method']}{' (default)' if r['default'] else ''}  AP {r['auprc']:.3f}")
+        drawn.append((r["auprc"], not r["default"], line))
+    share = float(y.mean())  # what a random order reaches: the positives' share, at every recall
+    drawn.append((share, True, ax.axhline(share, color="0.5", linestyle="--", linewidth=1, zorder=1,
+                                          label=f"random order  AP {share:.3f}")))
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.03)
     ax.set_title(f"Finding the corrections of {truth!r} (run {run_id})")
-    ax.legend(loc="upper right", fontsize=8)
+    lines = [line for *_, line in sorted(drawn, key=lambda d: (-d[0], d[1]))]  # best first, the default first of equals
+    ax.legend(lines, [line.get_label() for line in lines], loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              fontsize=8, borderaxespad=0)  # beside the curves, never over them
     return fig
 
 

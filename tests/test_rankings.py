@@ -277,6 +277,15 @@ def test_cli_and_python_give_the_same_numbers(store_copy, tmp_path):
     for g, w in zip(got, want):
         assert g == pytest.approx(w)
     assert plot.read_bytes()[:4] == b"\x89PNG"
+    svg = tmp_path / "pr.svg"
+    assert run_cli("issues", "--evaluate", "fixed", "--plot", str(svg), "--db", str(store_copy)).returncode == 0
+    text = svg.read_text("utf-8")
+    share = want[0]["n_positives"] / want[0]["n_sequences"]
+    assert f"random order  AP {share:.3f}" in text  # the baseline a ranking must beat
+    # the legend: best AP first
+    at = {w["method"]: text.index(f"{w['method']}{' (default)' if w['default'] else ''}  AP {w['auprc']:.3f}")
+          for w in want}
+    assert sorted(at, key=at.get) == [w["method"] for w in sorted(want, key=lambda w: (-w["auprc"], not w["default"]))]
     table = run_cli("issues", "--evaluate", "fixed", "--db", str(store_copy))
     default_line = next(line for line in table.stdout.splitlines() if line.startswith(rankings.DEFAULT_METHOD))
     assert " * " in default_line
