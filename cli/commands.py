@@ -170,7 +170,7 @@ def sql_command(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the sample data and the tiny model.")] = Path("demo-out"),
-    db: DbOption = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Store file [default: OUT/demo.duckdb; never $LOSSDB_DB, your own store].")] = None,
     n: CountOption = "3",
 ) -> None:
     """Build a sample with planted label errors and a tiny model, ingest it, show the top sequences."""

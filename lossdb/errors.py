@@ -28,7 +28,11 @@ class LossdbError(Exception):
         self.parameter = parameter  # the caller's argument at fault, if one is
 
     def __str__(self) -> str:
-        return f"{self.message}; {self.hint}" if self.hint else self.message
+        if not self.hint:
+            return self.message
+        # a library's message quoted at the end often ends a sentence: "...directory.; hint" reads badly
+        message = self.message[:-1] if self.message.endswith(".") and not self.message.endswith("..") else self.message
+        return f"{message}; {self.hint}"
 
 
 class UsageError(LossdbError):

@@ -100,7 +100,7 @@ def open_file(db: Path, *, read_only: bool, create: bool = False, lock_wait: flo
             break
         except duckdb.Error as e:
             if not is_lock_error(e) or time.monotonic() >= deadline:
-                raise _explain_open_error(db, e) from e
+                raise _explain_open_error(db, e, read_only=read_only) from e
             if on_wait is not None:
                 on_wait(_explain_open_error(db, e).message)
                 on_wait = None
@@ -490,7 +490,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
+def _explain_open_error(db: Path, error: duckdb.Error, *, read_only: bool = True) -> StoreError:
     text = str(error)
     damaged = damage_error(error, db)
     if damaged is not None:
@@ -510,4 +510,8 @@ def _explain_open_error(db: Path, error: duckdb.Error) -> StoreError:
                           "close the other connection first (Store.close(), con.close())")
     if "not a valid DuckDB database" in text or "database file" in text.lower() and "invalid" in text.lower():
         return StoreError(f"{db} is not a DuckDB database", "point --db at a lossdb store, or at a new file name")
+    if "permission denied" in text.lower() and not read_only:
+        return StoreError(f"cannot write {db}: permission denied, and this command changes the store",
+                          "get write access to the file and its folder (DuckDB writes a .wal file beside it), "
+                          "or work on a copy")
     return StoreError(f"cannot open {db}: {first_line(error)}", "check the path and its permissions")

@@ -413,6 +413,25 @@ def test_bad_count(n, built_store):
     assert file_state(built_store) == before
 
 
+def test_a_store_the_user_may_not_write_says_so(built_store, tmp_path):
+    """A read-only file: reading works; a command that writes names the permission, not DuckDB's IO Error."""
+    copy = tmp_path / "ro.duckdb"
+    shutil.copy(built_store, copy)
+    copy.chmod(0o444)
+    # root ignores file permissions unless it gives up the capability to
+    drop = ["setpriv", "--inh-caps=-dac_override", "--bounding-set=-dac_override"] if os.geteuid() == 0 else []
+
+    def lossdb(*args):
+        return subprocess.run([*drop, sys.executable, "-m", "lossdb.cli.app", *args, "--db", str(copy)],
+                              capture_output=True, text=True, timeout=120)
+
+    before = file_state(copy)
+    assert lossdb("top", "--n", "1").returncode == 0
+    assert_clean_error(lossdb("sql", "--write", "CREATE TABLE notes (i INTEGER)"),
+                       "cannot write", "permission denied", "this command changes the store", "work on a copy")
+    assert file_state(copy) == before
+
+
 def test_unknown_run(built_store):
     line = assert_clean_error(run_cli("top", "--run", "no-such-run", "--db", str(built_store)), "'no-such-run'")
     assert "'wp'" in line  # the runs there are
