@@ -148,6 +148,7 @@ def errors(flags: dict[str, str] | None = None, *, sigterm: bool = False):
     their names differ (import-labels' --as is the library's name). `sigterm`: `kill PID` stops
     the command as Ctrl-C does (ingest, whose staging files must go); elsewhere it ends the
     process at once, which a DuckDB transaction survives."""
+    saved = store_db.saved_changes()
     with interrupts(sigterm) as interrupted:
         try:
             yield
@@ -155,7 +156,11 @@ def errors(flags: dict[str, str] | None = None, *, sigterm: bool = False):
             raise
         except BaseException as e:  # a Rust extension's panic is a BaseException too
             if isinstance(e, KeyboardInterrupt) or interrupted():
-                typer.echo("lossdb: interrupted; the store is unchanged", err=True)
+                # every write is one transaction: it either committed (an interrupt right after,
+                # or between the statements of `sql --write`) or left the store as it was
+                after = store_db.saved_changes() > saved
+                typer.echo("lossdb: interrupted after saving its changes to the store" if after else
+                           "lossdb: interrupted; the store is unchanged", err=True)
                 raise typer.Exit(130) from None
             if debugging():
                 if not isinstance(e, LossdbError):

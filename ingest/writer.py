@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -286,12 +287,13 @@ def write_store(db_path: str | os.PathLike, write, *, foreign_db: bool = False, 
         try:
             con = store_db.connect(fresh, read_only=False, migrate=True, create=True)
             try:
-                with store_db.transaction(con):
+                with store_db.transaction(con, published=False):
                     write(con)
                 con.execute("CHECKPOINT")  # the whole store in the one file that is published
             finally:
                 con.close()
             if _publish(fresh, path):
+                store_db.note_saved()
                 return
         finally:
             store_db.remove_store_file(fresh)
@@ -323,12 +325,17 @@ def _tell_waiting(reason: str) -> None:
 
 
 def _fault(point: str) -> None:
-    """Crash-test hook: `LOSSDB_FAULT=<point>` makes the process SIGKILL itself there.
+    """Crash-test hook: `LOSSDB_FAULT=<point>` makes the process SIGKILL itself there, and
+    `LOSSDB_FAULT=<point>:SIGINT` sends it Ctrl-C instead.
 
-    Used by tests/test_reliability.py to kill an ingest at exact moments of its commit.
+    Used by tests/test_reliability.py to kill or interrupt an ingest at exact moments of its commit.
     """
-    if os.environ.get("LOSSDB_FAULT") == point:
+    fault = os.environ.get("LOSSDB_FAULT", "")
+    if fault == point:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif fault == f"{point}:SIGINT":
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # Python runs the handler at its next instruction: it does not get past here
 
 
 def now() -> datetime:

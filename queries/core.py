@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lossdb.errors import StoreError, UsageError
 
-from .result import Result, check_reads_only, execute, named
+from . import db
+from .result import Result, check_reads_only, execute, named, split_statements
 
 RANKINGS = ("total_loss", "mean_loss", "label_quality")
 GOLD = "gold"  # the source's own labels: the label version every run has
@@ -106,7 +107,18 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
         raise UsageError("the SQL statement is empty", 'e.g. lossdb sql "SELECT * FROM sequence_losses LIMIT 5"')
     if not write:
         check_reads_only(con, text)
-    return execute(con, text, params)
+        return execute(con, text, params)
+    if params:  # bound values: one statement
+        result = execute(con, text, params)
+        db.note_saved()
+        return result
+    # Each statement commits on its own (unless the script says BEGIN), so each is counted as
+    # it does: Ctrl-C in the middle of a script then says that what ran before it was kept.
+    result = Result([], [])
+    for statement in split_statements(con, text):
+        result = execute(con, statement.query)
+        db.note_saved()
+    return result
 
 
 def ranks(con, seq_ids, *, run: str | None = None, by: str = "total_loss") -> Result:

@@ -70,7 +70,7 @@ def connect(
         if migrate and not read_only:
             check_writable(db, state, foreign_db=foreign_db)
             if state.pending or state.views_stale:
-                apply_schema(con)
+                apply_schema(con, published=not creating)  # a new file is published by its writer
         else:
             check_readable(db, state)
             if state.views_stale:
@@ -275,15 +275,16 @@ def damaged_store(where: str | os.PathLike) -> StoreError:
                       "restore it from a backup, or ingest the runs again into a new --db file")
 
 
-def apply_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply every pending migration and refresh the views and macros, in one transaction;
-    returns what was done, one line each (empty when the store was up to date)."""
+def apply_schema(con: duckdb.DuckDBPyConnection, *, published: bool = True) -> list[str]:
+    """Apply every pending migration and refresh the views and macros, in one transaction
+    (`published` as transaction's); returns what was done, one line each (empty when the store
+    was up to date)."""
     from lossdb.version import __version__
 
     done = []
     if inspect(con).pending:
         _macros_for_migrations(con)
-    with transaction(con):
+    with transaction(con, published=published):
         con.execute(sql.read("migrations_create"))
         state = inspect(con)
         for migration in state.pending:
@@ -332,10 +333,11 @@ def upgrade(path: str | os.PathLike | None = None) -> list[str]:
             con.execute(sql.read("upgrade_attach"), {"path": str(fresh), "storage_version": STORAGE_VERSION})
             con.execute(f"COPY FROM DATABASE {_identifier(original)} TO lossdb_upgrade")
             con.execute("USE lossdb_upgrade")
-            done = apply_schema(con)
+            done = apply_schema(con, published=False)
             con.execute(f"USE {_identifier(original)}")
             con.execute("DETACH lossdb_upgrade")
             os.replace(fresh, db)
+            note_saved()
         except BaseException:
             remove_store_file(fresh)
             raise
@@ -476,8 +478,10 @@ def schema_version() -> str:
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """BEGIN; COMMIT if the block succeeds, ROLLBACK on any exception (KeyboardInterrupt too)."""
+def transaction(con: duckdb.DuckDBPyConnection, *, published: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN; COMMIT if the block succeeds, ROLLBACK on any exception (KeyboardInterrupt too).
+    `published`: the COMMIT changes a store the user sees (saved_changes counts it); False for a
+    file built beside it, whose publishing (a link, a rename) is counted instead."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
@@ -488,6 +492,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
             pass
         raise
     con.execute("COMMIT")
+    if published:
+        note_saved()
+
+
+# How many changes this process has made to stores: the CLI reads it before and after a command
+# that Ctrl-C stopped, to say whether it stopped before or after its change was saved.
+_saved = [0]
+
+
+def note_saved() -> None:
+    _saved[0] += 1
+
+
+def saved_changes() -> int:
+    return _saved[0]
 
 
 def _explain_open_error(db: Path, error: duckdb.Error, *, read_only: bool = True) -> StoreError:

@@ -102,10 +102,7 @@ def check_reads_only(con: duckdb.DuckDBPyConnection, text: str) -> None:
     (read_csv, read_parquet) stays allowed; writing files (COPY, EXPORT), other databases
     (ATTACH, DETACH, USE), extensions (INSTALL, LOAD), settings (SET, RESET, writing PRAGMAs)
     and the store itself are not."""
-    try:
-        statements = con.extract_statements(text)
-    except duckdb.Error as e:
-        raise query_error(e) from e
+    statements = split_statements(con, text)
     for number, statement in enumerate(statements, 1):
         what = _refused(con, statement)
         if what:
@@ -113,6 +110,14 @@ def check_reads_only(con: duckdb.DuckDBPyConnection, text: str) -> None:
             raise QueryError(f"{what} does not only read, and this SQL runs read-only{where}",
                              "pass --write to run it (write=True in Python); without it only SELECT, WITH, VALUES, "
                              "DESCRIBE, SHOW, SUMMARIZE, EXPLAIN and reading PRAGMAs run")
+
+
+def split_statements(con: duckdb.DuckDBPyConnection, text: str) -> list:
+    """The statements of a script, as DuckDB's parser splits it; a syntax error is a QueryError."""
+    try:
+        return con.extract_statements(text)
+    except duckdb.Error as e:
+        raise query_error(e) from e
 
 
 def _refused(con: duckdb.DuckDBPyConnection, statement) -> str | None:

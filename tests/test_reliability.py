@@ -567,6 +567,21 @@ def test_sigkill_right_after_commit_keeps_the_run(store_copy, other_data, wordpi
     assert top.returncode == 0 and json.loads(top.stdout)[0]["run"] == "done"
 
 
+def test_ctrl_c_says_whether_the_run_was_saved(store_copy, other_data, wordpiece_model):
+    """Ctrl-C just before COMMIT: nothing changed, and it says so; just after: the run is kept,
+    and it says that instead of "the store is unchanged"."""
+    before = content(store_copy)
+    base = ["ingest", "-m", wordpiece_model, "-d", str(other_data), "--db", str(store_copy)]
+    result = run_cli(*base, "--run", "early", env={"LOSSDB_FAULT": "commit-before:SIGINT"})
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines() == ["lossdb: interrupted; the store is unchanged"]
+    killed_run_left_nothing(store_copy, before, "early")
+    result = run_cli(*base, "--run", "late", env={"LOSSDB_FAULT": "commit-after:SIGINT"})
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines() == ["lossdb: interrupted after saving its changes to the store"]
+    assert run_ids(store_copy) == {"wp", "late"}
+
+
 def test_sigkill_first_ingest_during_commit(absent_db, other_data, wordpiece_model):
     """The store did not exist: killed mid-commit, it opens (no runs), and the next ingest succeeds."""
     args = ["ingest", "-m", wordpiece_model, "-d", str(other_data), "--run", "first", "--db", str(absent_db)]
@@ -648,6 +663,23 @@ def test_ctrl_c_stops_a_long_query_every_time(built_store):
         assert query.returncode == 130, err
         assert err.strip().splitlines() == ["lossdb: interrupted; the store is unchanged"]
         assert out == ""
+
+
+def test_ctrl_c_in_a_write_script_says_what_was_kept(store_copy):
+    """`sql --write` runs each statement in its own transaction: stopped in the second, the first is kept."""
+    script = "CREATE TABLE notes (i INTEGER); SELECT sum(hash(i)) FROM range(100000000000) t(i)"
+    query = start_cli("sql", "--write", script, "--db", str(store_copy))
+    wait_for(lambda: cpu_seconds(query.pid) > 1.5, query, what="the second statement to run")
+    query.send_signal(signal.SIGINT)
+    try:
+        _, err = query.communicate(timeout=30)
+    finally:
+        query.kill()
+    assert query.returncode == 130, err
+    assert err.strip().splitlines() == ["lossdb: interrupted after saving its changes to the store"]
+    con = duckdb.connect(str(store_copy), read_only=True)
+    assert con.execute("SELECT count(*) FROM notes").fetchone() == (0,)
+    con.close()
 
 
 FINALIZER_INTERRUPTED = """
