@@ -112,12 +112,19 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
         result = execute(con, text, params)
         db.note_saved()
         return result
-    # Each statement commits on its own (unless the script says BEGIN), so each is counted as
-    # it does: Ctrl-C in the middle of a script then says that what ran before it was kept.
-    result = Result([], [])
+    # Each statement commits on its own, unless the script says BEGIN: each commit is counted as
+    # it happens, so Ctrl-C in the middle of a script says that what ran before it was kept.
+    result, explicit = Result([], []), False
     for statement in split_statements(con, text):
         result = execute(con, statement.query)
-        db.note_saved()
+        word = statement.query.replace(";", " ").split()[0].upper() if statement.type.name == "TRANSACTION" else ""
+        if word in ("BEGIN", "START"):
+            explicit = True
+        elif word in ("ROLLBACK", "ABORT"):
+            explicit = False
+        elif not explicit or word in ("COMMIT", "END"):
+            explicit = False
+            db.note_saved()
     return result
 
 

@@ -682,6 +682,23 @@ def test_ctrl_c_in_a_write_script_says_what_was_kept(store_copy):
     con.close()
 
 
+def test_write_scripts_count_their_commits_only(store_copy):
+    """What that message rests on: a statement in an explicit transaction is not saved until COMMIT."""
+    from lossdb.queries import core
+    from lossdb.queries import db as store_db
+
+    con = store_db.connect(store_copy, read_only=False)
+    try:
+        for script, commits in (("BEGIN; CREATE TABLE a (i INTEGER); INSERT INTO a VALUES (1)", 0), ("COMMIT", 1),
+                                ("BEGIN TRANSACTION; CREATE TABLE b (i INTEGER); ROLLBACK", 0),
+                                ("CREATE TABLE c (i INTEGER); INSERT INTO c VALUES (1); SELECT 1", 3)):
+            before = store_db.saved_changes()
+            core.adhoc(con, script, write=True)
+            assert store_db.saved_changes() - before == commits, script
+    finally:
+        con.close()
+
+
 FINALIZER_INTERRUPTED = """
 import signal, sys, time
 import typer
