@@ -59,7 +59,7 @@ def open_source(
     if not path.exists():
         raise InputError(f"data file {spec} does not exist", "check the path, or use hf:NAME for a Hugging Face dataset")
     if path.is_dir():
-        raise InputError(f"{spec} is a folder", "pass a data file, or hf:{spec} for a saved Hugging Face dataset")
+        raise InputError(f"{spec} is a folder", f"pass a data file, or hf:{spec} for a saved Hugging Face dataset")
     if path.stat().st_size == 0:
         raise InputError(f"data file {spec} is empty", "pass a file with at least one labelled sentence")
     return _source(formats.open_file(path, split=split, **columns))

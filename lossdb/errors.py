@@ -31,7 +31,7 @@ class LossdbError(Exception):
         if not self.hint:
             return self.message
         # a library's message quoted at the end often ends a sentence: "...directory.; hint" reads badly
-        message = self.message[:-1] if self.message.endswith(".") and not self.message.endswith("..") else self.message
+        message = self.message[:-1] if self.message[-1:] in ".!" and not self.message.endswith("..") else self.message
         return f"{message}; {self.hint}"
 
 

@@ -103,7 +103,7 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
 
     Unless `write`, every statement must only read (checked before any runs): opening the
     store read-only alone would still let COPY, EXPORT or ATTACH write files and databases."""
-    if not text or not text.strip():
+    if not text or not text.strip() or not split_statements(con, text):  # blank, or only ';' and comments
         raise UsageError("the SQL statement is empty", 'e.g. lossdb sql "SELECT * FROM sequence_losses LIMIT 5"')
     if not write:
         check_reads_only(con, text)

@@ -75,7 +75,7 @@ def execute(con: duckdb.DuckDBPyConnection, text: str, params: dict | list | Non
     """Run SQL with bound parameters; DuckDB's refusals become QueryErrors."""
     try:
         cursor = con.execute(text, params) if params else con.execute(text)
-        if cursor.description is None:
+        if cursor is None or cursor.description is None:  # nothing to run, or nothing returned
             return Result([], [])
         columns = [d[0] for d in cursor.description]
         return Result(columns, cursor.fetchall())

@@ -442,6 +442,13 @@ def test_sql_that_does_not_parse(statement, built_store):
     assert_clean_error(run_cli("sql", statement, "--db", str(built_store)), "does not parse")
 
 
+@pytest.mark.parametrize("statement", ["", "  ", ";", "/* only a comment */", "-- only a comment"])
+@pytest.mark.parametrize("write", [False, True])
+def test_sql_with_nothing_to_run(statement, write, built_store):
+    args = ["sql", "--db", str(built_store), *(["--write"] if write else []), "--", statement]
+    assert_clean_error(run_cli(*args), "the SQL statement is empty")
+
+
 def test_sql_unknown_table(built_store):
     assert_clean_error(run_cli("sql", "SELECT * FROM no_such_table", "--db", str(built_store)), "no_such_table")
 
