@@ -23,7 +23,7 @@ from .common import (CountOption, DbOption, FormatOption, RunOption, app, check_
 def ingest(
     model: Annotated[str, typer.Option("--model", "-m", help="Model folder or Hugging Face hub id.")],
     data: Annotated[str, typer.Option("--data", "-d", help="hf:NAME[:CONFIG], a .conll/.conllu/.iob/.tsv, .jsonl or .parquet file, or - for JSON Lines on stdin.")],
-    split: Annotated[Optional[str], typer.Option(help="Split of a Hugging Face dataset.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Split of a Hugging Face dataset to score; for a file, the split it holds, recorded for `summary --by split`.")] = None,
     run: Annotated[Optional[str], typer.Option("--run", help="Name of the run [default: MODEL@DATA-TIME].")] = None,
     db: DbOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a complete run of the same name.")] = False,

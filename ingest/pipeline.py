@@ -134,6 +134,11 @@ def ingest(
         raise UsageError("--ray-address, --workers, --gpus-per-worker and --staging are options of --engine ray",
                          "add --engine ray, or leave them out")
     check_policy(label_versions)
+    if label_versions is not None and not replace:
+        raise UsageError("label_versions says what replacing a run does with its label versions, and nothing is "
+                         "replaced", "add replace (--replace), or leave it out", parameter="label_versions")
+    if run is not None:
+        writer.check_run_text(run)
     shard_of = parse_shard(shard)
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)

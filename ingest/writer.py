@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lossdb import sql
-from lossdb.errors import InputError, StoreError
+from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
 
 from . import replace as replacing
@@ -180,6 +181,19 @@ def word_codes(scored: list[ScoredSequence]) -> tuple[pa.ListArray, pa.ListArray
     offsets = pa.array(word_offsets)
     return (pa.ListArray.from_arrays(offsets, pa.array(label_codes)),
             pa.ListArray.from_arrays(offsets, pa.array(pred_codes)))
+
+
+def check_run_text(run: str) -> str:
+    """A run name a user can type back and read in a table: not blank, no control characters
+    (a newline or an escape would garble every table that shows it), at most 200 characters.
+    Anything else is kept exactly (quotes, semicolons, any script, spaces at the ends)."""
+    if not isinstance(run, str) or not run.strip():
+        raise UsageError(f"the run name {run!r} is blank", "give it a name, e.g. --run panx-validation",
+                         parameter="run")
+    if any(unicodedata.category(c) == "Cc" for c in run) or len(run) > 200:
+        raise UsageError(f"the run name {run!r} has control characters or over 200 characters",
+                         "use printable characters, e.g. --run panx-validation", parameter="run")
+    return run
 
 
 def check_run_name(con, run: str, *, replace: bool, label_versions: str | None = None,
