@@ -194,7 +194,7 @@ def test_top_group_by_meta(annotated):
 # --- comparing runs ------------------------------------------------------------------------------------------
 
 
-def test_compare_sequences(runs_store):
+def test_compare_sequences(runs_store, tmp_path, wordpiece_model):
     a, b = sequences_frame(runs_store, "wp"), sequences_frame(runs_store, "sp")
     pairs = a.merge(b, on="seq_key", suffixes=("_a", "_b"))
     assert len(pairs) == len(a)  # the sample has no repeated sentence
@@ -204,9 +204,20 @@ def test_compare_sequences(runs_store):
     assert got["seq_id_a"].tolist() == pairs["seq_id_a"].tolist()[:5]
     assert got["delta_total_loss"].tolist() == pytest.approx(pairs["delta"].tolist()[:5])
     assert got["text"].iloc[0] == " ".join(pairs["words_a"].iloc[0])
-    # a CoNLL run and a JSON Lines run with ids share no key
+    # a CoNLL run (no ids) and a JSON Lines run with ids pair up by their words; same model, same loss
+    by_words = lossdb.connect(runs_store).compare("wp", "ids", n=1000)
+    assert len(by_words) == len(a) and (by_words["seq_id_a"] == by_words["seq_id_b"]).all()
+    assert by_words["delta_total_loss"].abs().max() < 1e-6
+    # runs over other sentences share none, and are refused with the rule
+    from lossdb import demo
+    from lossdb.ingest import ingest
+
+    other = demo.write_conll(demo.make_sentences(12, seed=5), tmp_path / "other.conll")
+    copy = tmp_path / "runs.duckdb"
+    shutil.copy(runs_store, copy)
+    ingest(wordpiece_model, str(other), db=str(copy), run="other", progress=False)
     with pytest.raises(StoreError, match="share no sequences"):
-        lossdb.connect(runs_store).compare("wp", "ids")
+        lossdb.connect(copy).compare("wp", "other")
     result = run_cli("compare", "wp", "sp", "--n", "3", "--db", str(runs_store))
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 5, result.stderr
 

@@ -1,6 +1,2 @@
--- compare_count: how many sequences runs $run_a and $run_b share (by seq_key).
-SELECT count(*) AS n FROM (
-    SELECT seq_key FROM sequences WHERE run_id = $run_a
-    INTERSECT ALL
-    SELECT seq_key FROM sequences WHERE run_id = $run_b
-);
+-- compare_count: how many sequences runs $run_a and $run_b share (compare_pairs).
+SELECT count(*) AS n FROM compare_pairs($run_a, $run_b);
