@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from lossdb.errors import InputError
+from lossdb.errors import InputError, UsageError
 
 from . import formats
 from . import formats_label_studio as label_studio
@@ -36,11 +36,33 @@ from .formats_label_studio import (label_studio_config, label_studio_task, offse
 # --- export --------------------------------------------------------------------------------
 
 
+# The formats a suffix may hold, as import-labels reads them back (formats.SUFFIXES; .json
+# holds JSON Lines or Label Studio's array).
+_SUFFIX_HOLDS = {"conll": {"conll"}, "jsonl": {"jsonl"}, "json": {"jsonl", "label-studio"}, "parquet": {"parquet"}}
+
+
+def _check_suffix(out: Path, fmt: str) -> None:
+    """Refuse a file name whose suffix says another format (a CoNLL file named .jsonl would not
+    import back); an unknown suffix is the user's choice."""
+    if fmt == "hf-dataset" or not out.suffix:
+        return
+    held = _SUFFIX_HOLDS.get(formats.SUFFIXES.get(out.suffix.lower(), ""))
+    if held is not None and fmt not in held:
+        wanted = {"conll": ".conll", "jsonl": ".jsonl", "label-studio": ".json", "parquet": ".parquet"}[fmt]
+        raise UsageError(f"{out.name} names a {'/'.join(sorted(held))} file, not {fmt}",
+                         f"name it {out.with_suffix(wanted).name}, or choose the format its suffix says",
+                         parameter="out")
+
+
 def write_labels(seqs: Sequence[ExportSequence], out: Path, fmt: str, *, label_names: Sequence[str], model: str,
                  force: bool = False) -> list[Path]:
     """Write `seqs` to `out` in `fmt`; returns the paths written."""
     check_format(fmt)
+    if str(out) == "-":
+        raise UsageError("export writes files, not standard output", "name a file to write, e.g. review.jsonl",
+                         parameter="out")
     out = Path(out)
+    _check_suffix(out, fmt)
     if fmt == "hf-dataset":
         _check_folder_target(out, force)
     else:

@@ -298,6 +298,20 @@ def _one_line_error(result, *needles) -> str:
     return lines[0]
 
 
+@pytest.mark.parametrize("fmt, name, needle", [
+    ("conll", "x.jsonl", "x.jsonl names a jsonl file, not conll; name it x.conll"),
+    ("label-studio", "x.jsonl", "name it x.json"),
+    ("parquet", "x.txt", "names a conll file, not parquet"),
+    ("jsonl", "-", "export writes files, not standard output"),
+])
+def test_export_refuses_a_name_that_says_another_format(fmt, name, needle, built_store, tmp_path):
+    """What import-labels could not read back: a CoNLL file named .jsonl; and '-', not a file."""
+    result = run_cli("export", "--to", fmt, "--n", "2", "--out", name if name == "-" else str(tmp_path / name),
+                     "--db", str(built_store))
+    _one_line_error(result, needle, "(--out)")
+    assert list(tmp_path.iterdir()) == [] and not Path("-").exists()
+
+
 def test_hf_dataset_force_replaces_only_lossdbs_own_export(store_copy, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
