@@ -42,6 +42,8 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 from lossdb.errors import InputError, OutputError, UsageError, first_line
 from lossdb.outfile import mode_for
 
+from . import model_files
+
 FORMATS = ("label-studio", "conll", "jsonl", "parquet", "hf-dataset")
 SUFFIXES = {
     ".conll": "conll", ".conllu": "conll", ".conll03": "conll", ".iob": "conll", ".iob2": "conll", ".bio": "conll",
@@ -406,7 +408,11 @@ def open_hf_dataset(spec: str, split=None, words_column=None, tags_column=None, 
         if saved or saved_only:
             loaded = datasets.load_from_disk(str(local))
         else:
+            if not local.exists():
+                model_files.check_hub(name, "dataset")  # one line at once where the hub is unreachable
             loaded = datasets.load_dataset(name, config or None)
+    except InputError:
+        raise
     except Exception as e:  # datasets raises many types: missing, offline, bad config
         if saved_only:
             raise InputError(f"cannot load a Hugging Face dataset from {spec}: {first_line(e)}",

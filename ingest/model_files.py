@@ -60,26 +60,37 @@ def label_names(spec: str) -> list[str] | None:
 
 
 def _check_hub_model(spec: str) -> None:
-    """A hub id that is not cached: make sure the hub can be asked before transformers asks it.
+    check_hub(spec, "model")
 
-    Without this, an unreachable hub costs a minute of retries and a screen of warnings
-    before transformers gives up.
+
+def check_hub(spec: str, repo_type: str) -> None:
+    """A hub id (`repo_type` model or dataset) that is not cached: make sure the hub can be
+    asked before transformers or datasets ask it.
+
+    Without this, an unreachable hub costs half a minute or more of retries and a screen of
+    warnings before they give up.
     """
     import huggingface_hub
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-    if huggingface_hub.try_to_load_from_cache(spec, "config.json") is not None:
-        return  # cached: transformers loads it offline
-    absent = f"model path {spec} does not exist, and no model of that name is in the Hugging Face cache"
+    if repo_type == "model":
+        if huggingface_hub.try_to_load_from_cache(spec, "config.json") is not None:
+            return  # cached: transformers loads it offline
+    elif (Path(huggingface_hub.constants.HF_HUB_CACHE) / f"datasets--{spec.replace('/', '--')}").is_dir():
+        return  # downloaded before: datasets reads its cache
+    what = "model path" if repo_type == "model" else "dataset"
+    fix = "pass a model folder" if repo_type == "model" else "pass a data file or a saved dataset folder"
+    absent = f"{what} {spec} does not exist, and no {repo_type} of that name is in the Hugging Face cache"
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
-        raise InputError(absent, "pass a model folder, or download the model first (HF_HUB_OFFLINE is set)")
+        raise InputError(absent, f"{fix}, or download the {repo_type} first (HF_HUB_OFFLINE is set)")
+    info = huggingface_hub.model_info if repo_type == "model" else huggingface_hub.dataset_info
     try:
-        huggingface_hub.model_info(spec, timeout=10)
+        info(spec, timeout=10)
     except RepositoryNotFoundError as e:
-        raise InputError(f"model path {spec} does not exist, and the Hugging Face hub has no model of that name",
-                         "pass a model folder, or a hub id such as owner/name") from e
+        raise InputError(f"{what} {spec} does not exist, and the Hugging Face hub has no {repo_type} of that name",
+                         f"{fix}, or a hub id such as owner/name") from e
     except HfHubHTTPError:
-        return  # gated, rate-limited...: let transformers try, and explain
+        return  # gated, rate-limited...: let transformers or datasets try, and explain
     except Exception as e:  # no network: httpx / requests connection errors
         raise InputError(f"{absent}, and the hub cannot be reached ({type(e).__name__})",
-                         "pass a model folder, or download the model where there is network") from e
+                         f"{fix}, or download the {repo_type} where there is network") from e

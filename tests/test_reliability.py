@@ -187,6 +187,17 @@ def test_model_hub_name_unreachable_is_quick_and_clean(absent_db, conll_file):
     assert not absent_db.exists()
 
 
+@pytest.mark.parametrize("offline", [False, True])
+def test_dataset_hub_name_unknown_is_one_line(offline, absent_db, wordpiece_model):
+    """Asked of an unreachable hub (or one without it), datasets retried for half a minute and
+    printed a dozen lines; the hub is asked once, first, as for a model."""
+    env = {"HF_HUB_OFFLINE": "1"} if offline else {"HF_HUB_OFFLINE": "0"}
+    result = run_cli("ingest", "-m", wordpiece_model, "-d", "hf:no-such-owner/no-such-dataset", "--split", "test",
+                     "--db", str(absent_db), env=env)
+    assert_clean_error(result, "dataset no-such-owner/no-such-dataset does not exist")
+    assert not absent_db.exists()
+
+
 @pytest.mark.parametrize("kind", ["empty folder", "a file", "config only", "broken config"])
 def test_model_not_a_model(kind, store_copy, conll_file, tmp_path, wordpiece_model):
     model = tmp_path / "model"
