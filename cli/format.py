@@ -204,7 +204,9 @@ def top_json(records: list[dict]) -> str:
 
 
 def top_csv(records: list[dict]) -> str:
-    """Long format: one line per displayed position of each sequence."""
+    """Long format: one line per displayed position of each sequence; `position` is the token's
+    position in the store (tokens.position: the dropped leading special token is 0), so the rows
+    join with the tokens table."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     scores = [k for k in SCORES if records and k in records[0]]
@@ -212,7 +214,7 @@ def top_csv(records: list[dict]) -> str:
     for r in records:
         columns = book_view(r)
         for i, token in enumerate(columns["tokens"]):
-            writer.writerow([r["rank"], r["run_id"], r["seq_id"], r["total_loss"], *(r[k] for k in scores), i, token,
+            writer.writerow([r["rank"], r["run_id"], r["seq_id"], r["total_loss"], *(r[k] for k in scores), i + 1, token,
                              columns["labels"][i], columns["preds"][i], columns["losses"][i]])
     return buffer.getvalue().rstrip("\n")
 

@@ -66,6 +66,13 @@ def test_top_by_label_quality_carries_its_score_in_json_and_csv(built_store):
                                                    "--db", str(built_store)).stdout)))
     assert {int(r["seq_id"]): float(r["label_quality"]) for r in rows} == pytest.approx(
         {g["seq_id"]: g["label_quality"] for g in got})
+    # each row's position is the token's in the store: the rows join with the tokens table
+    con = duckdb.connect(str(built_store), read_only=True)
+    for r in rows:
+        token, loss = con.execute("SELECT token, loss FROM tokens WHERE run_id = 'wp' AND seq_id = ? AND position = ?",
+                                  [int(r["seq_id"]), int(r["position"])]).fetchone()
+        assert (token, loss) == (r["token"], pytest.approx(float(r["loss"])))
+    con.close()
 
 
 def test_top_table_is_the_books_layout(built_store):
