@@ -39,16 +39,18 @@ class IngestSummary:
     n_tokens: int
     n_windowed: int
     n_truncated: int
-    seconds: float
+    seconds: float  # all of it: loading the model, scoring, the commit
     replaced: Replaced = field(default_factory=Replaced)
+    scoring_seconds: float = 0.0  # the forward passes and staging alone: what the rate is of
 
     def line(self) -> str:
         long = ""
         if self.n_windowed or self.n_truncated:
             long = f", {self.n_windowed} scored in windows, {self.n_truncated} truncated"
-        rate = self.n_sequences / self.seconds if self.seconds else 0.0
+        rate = self.n_sequences / self.scoring_seconds if self.scoring_seconds else 0.0
         return (f"run {self.run!r}: {self.n_sequences:,} sequences, {self.n_tokens:,} tokens{long} "
-                f"in {self.seconds:.1f} s ({rate:,.0f} seq/s) -> {self.db}{self.replaced.line()}")
+                f"in {self.seconds:.1f} s (scoring {self.scoring_seconds:.1f} s, {rate:,.0f} seq/s) "
+                f"-> {self.db}{self.replaced.line()}")
 
 
 def parse_shard(text: str | None, option: str = "shard") -> tuple[int, int] | None:
@@ -257,7 +259,7 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
     finally:
         staged.discard()
     return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
-                         staged.n_truncated, time.perf_counter() - started, replaced)
+                         staged.n_truncated, time.perf_counter() - started, replaced, scoring_seconds)
 
 
 def _import_ray_engine():

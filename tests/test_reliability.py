@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import shutil
 import signal
@@ -571,6 +572,12 @@ def test_sigkill_during_commit(store_copy, other_data, wordpiece_model):
     result = run_cli(*base, "--run", "fresh")
     assert result.returncode == 0, result.stderr
     assert "lossdb: ingested run 'fresh': 12 sequences" in result.stderr
+    # the rate is of the scoring the run records, not of the start-up and model load around it
+    scoring = float(re.search(r"\(scoring ([\d.]+) s, ([\d,]+) seq/s\)", result.stderr)[1])
+    con = duckdb.connect(str(store_copy), read_only=True)
+    recorded = con.execute("SELECT params.scoring_seconds FROM runs WHERE run_id = 'fresh'").fetchone()[0]
+    con.close()
+    assert scoring == pytest.approx(float(recorded), abs=0.051)
     run = content(store_copy)["runs"]["fresh"]
     assert run["data_source"] == str(other_data) and run["status"] == "complete"
     assert content(store_copy)["runs"]["wp"] == before["runs"]["wp"]
