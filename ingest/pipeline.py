@@ -42,6 +42,7 @@ class IngestSummary:
     seconds: float  # all of it: loading the model, scoring, the commit
     replaced: Replaced = field(default_factory=Replaced)
     scoring_seconds: float = 0.0  # the forward passes and staging alone: what the rate is of
+    repeated: writer.RepeatedIds = field(default_factory=writer.RepeatedIds)
 
     def line(self) -> str:
         long = ""
@@ -50,7 +51,7 @@ class IngestSummary:
         rate = self.n_sequences / self.scoring_seconds if self.scoring_seconds else 0.0
         return (f"run {self.run!r}: {self.n_sequences:,} sequences, {self.n_tokens:,} tokens{long} "
                 f"in {self.seconds:.1f} s (scoring {self.scoring_seconds:.1f} s, {rate:,.0f} seq/s) "
-                f"-> {self.db}{self.replaced.line()}")
+                f"-> {self.db}{self.replaced.line()}{self.repeated.line()}")
 
 
 def parse_shard(text: str | None, option: str = "shard") -> tuple[int, int] | None:
@@ -250,8 +251,8 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
             },
         }
         try:
-            replaced = writer.commit(db_path, staged, record, replace=replace, label_versions=label_versions,
-                                     foreign_db=foreign_db)
+            committed = writer.commit(db_path, staged, record, replace=replace, label_versions=label_versions,
+                                      foreign_db=foreign_db)
         except (OSError, duckdb.Error) as e:  # the commit rolled back (and removed a store it created)
             if is_disk_full(e):
                 raise disk_full(Path(db_path).resolve().parent) from None
@@ -259,7 +260,8 @@ def _stage_and_commit(source: Source, new_staged, score, *, db_path, run, model,
     finally:
         staged.discard()
     return IngestSummary(run, db_path, staged.n_sequences, staged.n_tokens, staged.n_windowed,
-                         staged.n_truncated, time.perf_counter() - started, replaced, scoring_seconds)
+                         staged.n_truncated, time.perf_counter() - started, committed.replaced, scoring_seconds,
+                         committed.repeated)
 
 
 def _import_ray_engine():

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -239,16 +239,38 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
             "score the same data (same order, same words) for every run of a group, or use another group")
 
 
+@dataclass
+class RepeatedIds:
+    """Source ids that several sequences of a run carry: annotate and import-labels cannot tell
+    those sequences apart by id."""
+
+    n_sequences: int = 0  # how many sequences carry a repeated id
+    examples: list[tuple[str, int]] = field(default_factory=list)  # (id, how many), most repeated first
+
+    def line(self) -> str:
+        if not self.n_sequences:
+            return ""
+        shown = ", ".join(f"{i!r} x{n}" for i, n in self.examples)
+        return (f"; note: {self.n_sequences:,} sequences share their source id ({shown}), so match those by seq_id "
+                "when you annotate or import labels")
+
+
+@dataclass
+class Committed:
+    replaced: replacing.Replaced  # what became of an earlier run of the name (and its label versions)
+    repeated: RepeatedIds
+
+
 def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, label_versions: str | None = None,
-           foreign_db: bool = False) -> replacing.Replaced:
-    """Move a staged run into the store atomically: every row of it, or nothing. Returns what
-    became of an earlier run of the name (and its label versions)."""
+           foreign_db: bool = False) -> Committed:
+    """Move a staged run into the store atomically: every row of it, or nothing."""
     staged.close()
 
     replaced = replacing.Replaced()
+    repeated = RepeatedIds()
 
     def write(con) -> None:
-        nonlocal replaced
+        nonlocal replaced, repeated
         con.execute(sql.read("commit_memory_limit"))
         replaced = check_run_name(con, run["run"], replace=replace, label_versions=label_versions)
         if replaced.kept:
@@ -274,11 +296,13 @@ def commit(db_path: str, staged: StagedRun, run: dict, *, replace: bool, label_v
         # the default label-issue score weighs the whole run's words, so it comes last (under
         # gold and any label version the commit kept)
         store_db.score_run(con, run["run"])
+        found = con.execute(sql.read("run_repeated_ids"), {"run": run["run"]}).fetchone()
+        repeated = RepeatedIds(int(found[0]), [(e["id"], e["n"]) for e in found[1] or []])
         _fault("commit-before")
 
     write_store(db_path, write, foreign_db=foreign_db, lock_wait=LOCK_WAIT_SECONDS, on_wait=_tell_waiting)
     _fault("commit-after")
-    return replaced
+    return Committed(replaced, repeated)
 
 
 def write_store(db_path: str | os.PathLike, write, *, foreign_db: bool = False, lock_wait: float = 0.0,

@@ -244,6 +244,24 @@ def repeated_store(tmp_path_factory, wordpiece_model, sentences):
     return path, chosen
 
 
+def test_ingest_notes_source_ids_that_repeat(tmp_path, wordpiece_model, sentences):
+    """Two sequences with one id: ingest says so (annotate and import-labels cannot match them by id)."""
+    data = tmp_path / "ids.jsonl"
+    ids = ["a", "b", "a", "c", "b", "a"]
+    data.write_text("".join(json.dumps({"id": i, "tokens": w, "ner_tags": t}) + "\n"
+                            for i, (w, t) in zip(ids, sentences)), "utf-8")
+    result = run_cli("ingest", "-m", wordpiece_model, "-d", str(data), "--run", "dup", "-q",
+                     "--db", str(tmp_path / "s.duckdb"))
+    assert result.returncode == 0, result.stderr
+    assert "; note: 5 sequences share their source id ('a' x3, 'b' x2), so match those by seq_id" in result.stderr
+    unique = run_cli("ingest", "-m", wordpiece_model, "-d", str(data), "--run", "one", "-q", "--limit", "3",
+                     "--db", str(tmp_path / "s.duckdb"))  # a, b, a: still one repeat
+    assert "; note: 2 sequences share their source id ('a' x2)" in unique.stderr
+    fine = run_cli("ingest", "-m", wordpiece_model, "-d", str(data), "--run", "two", "-q", "--limit", "2",
+                   "--db", str(tmp_path / "s.duckdb"))
+    assert fine.returncode == 0 and "; note:" not in fine.stderr
+
+
 def _conll(sentences) -> str:
     return "\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(words, tags)) for words, tags in sentences) + "\n"
 
