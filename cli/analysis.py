@@ -267,8 +267,13 @@ def compare(
     """Two runs over the same data: the sequences whose loss changed most, per-label and per-entity-type changes."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        result = open_store(db).compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode,
-                                           scheme=scheme)
+        store = open_store(db)
+        result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode, scheme=scheme)
+        if what != "sequences":
+            shared = store.compare_overlap(run_a, run_b)
+            if not shared["shared"] == shared["n_a"] == shared["n_b"]:
+                typer.echo(f"lossdb: note: the runs share {shared['shared']:,} sequences of {shared['n_a']:,} and "
+                           f"{shared['n_b']:,}; --what {what} compares each whole run", err=True)
         if out == "table" and what == "sequences":
             result = result.drop(["seq_key", "mean_loss_a", "mean_loss_b", "label_quality_a", "label_quality_b"])
         print_result(result, out)

@@ -314,6 +314,10 @@ class Store:
         return self._table(compare.compare(self.con, run_a, run_b, what=what, n=n, by=by, labels=labels, mode=mode,
                                            scheme=scheme))
 
+    def compare_overlap(self, run_a: str, run_b: str) -> dict:
+        """{'shared', 'n_a', 'n_b'}: the sequences two runs share, and each run's count."""
+        return compare.overlap(self.con, run_a, run_b)
+
     # --- training dynamics: groups of runs, one per checkpoint -------------------------------
 
     def groups(self):

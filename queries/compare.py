@@ -10,7 +10,7 @@ from __future__ import annotations
 from lossdb.errors import StoreError, UsageError
 
 from .analysis import run_labels
-from .core import check_n, check_ranking
+from .core import check_n, check_ranking, resolve_run
 from .result import Result, named
 from .tags import DEFAULT_SCHEME
 
@@ -66,6 +66,13 @@ def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode:
         rows.append(row)
     return Result.from_records(["type", "f1_a", "f1_b", "delta_f1", "precision_a", "precision_b", "delta_precision",
                                 "recall_a", "recall_b", "delta_recall", "support_a", "support_b"], rows)
+
+
+def overlap(con, run_a: str, run_b: str) -> dict:
+    """How many sequences two runs share (paired as compare_sequences pairs them) and how many
+    each has: where they differ, the labels and entities comparisons mix coverage with quality."""
+    a, b = resolve_run(con, run_a), resolve_run(con, run_b)
+    return named(con, "compare_overlap", {"run_a": a, "run_b": b}).one()
 
 
 def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",

@@ -218,6 +218,15 @@ def test_compare_sequences(runs_store, tmp_path, wordpiece_model):
     ingest(wordpiece_model, str(other), db=str(copy), run="other", progress=False)
     with pytest.raises(StoreError, match="share no sequences"):
         lossdb.connect(copy).compare("wp", "other")
+    # a run over part of the data: --what labels says it compares whole runs
+    part = demo.write_conll(demo.make_sentences(12, seed=5)[:6], tmp_path / "part.conll")
+    ingest(wordpiece_model, str(part), db=str(copy), run="part", progress=False)
+    assert lossdb.connect(copy).compare_overlap("other", "part") == {"shared": 6, "n_a": 12, "n_b": 6}
+    noted = run_cli("compare", "other", "part", "--what", "labels", "--db", str(copy))
+    assert noted.returncode == 0 and noted.stderr.strip() == (
+        "lossdb: note: the runs share 6 sequences of 12 and 6; --what labels compares each whole run")
+    same = run_cli("compare", "wp", "sp", "--what", "labels", "--db", str(runs_store))
+    assert same.returncode == 0 and same.stderr == ""
     result = run_cli("compare", "wp", "sp", "--n", "3", "--db", str(runs_store))
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 5, result.stderr
 
