@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from lossdb.errors import InputError, LabelImportError, StoreError, UsageError
+from lossdb.errors import InputError, LabelImportError, QueryError, StoreError, UsageError
 from lossdb.queries import core
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
@@ -82,6 +82,12 @@ def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "la
 def _query_ids(con, run_id: str, text: str) -> list[int]:
     """Run the user's query in a transaction that is always rolled back: it can read, never change."""
     con.execute("BEGIN TRANSACTION")
+    try:
+        core.check_reads_only(con, text)
+    except QueryError as e:  # its hint is `lossdb sql`'s (--write), which export has not
+        con.execute("ROLLBACK")
+        raise UsageError(f"the ids query must only read: {e.message}", "select seq_ids, e.g. "
+                         '"SELECT seq_id FROM sequence_losses WHERE n_errors > 3"', parameter="ids") from e
     try:
         result = core.adhoc(con, text)
     finally:

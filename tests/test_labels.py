@@ -446,6 +446,10 @@ def test_export_selects_the_top_label_issues_by_default(built_store, tmp_path):
     bad = run_cli("export", "--ids", "SELECT 'x' AS seq_id", "--to", "jsonl", "--out", str(tmp_path / "u.jsonl"),
                   "--db", str(built_store))
     assert bad.returncode == 2 and "seq_id" in bad.stderr and not (tmp_path / "u.jsonl").exists()
+    writes = run_cli("export", "--ids", "DELETE FROM runs", "--to", "jsonl", "--out", str(tmp_path / "u.jsonl"),
+                     "--db", str(built_store))
+    assert writes.returncode == 2 and "the ids query must only read" in writes.stderr
+    assert "--write" not in writes.stderr  # export has no --write to suggest
 
 
 def test_read_only_label_commands_do_not_import_the_ml_stack(built_store, tmp_path):
