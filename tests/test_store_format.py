@@ -26,7 +26,7 @@ import pytest
 
 import lossdb
 from lossdb import sql
-from lossdb.errors import LossdbError, QueryError
+from lossdb.errors import LossdbError, QueryError, UsageError
 from lossdb.queries import db as store_db
 
 from .conftest import run_cli
@@ -306,14 +306,14 @@ def test_store_sql_and_export_ids_refuse_what_does_not_only_read(battery_store, 
         for case, statement in REFUSED.items():
             with pytest.raises(QueryError, match="--write"):
                 store.sql(fill(statement, battery_store))
-            with pytest.raises(QueryError, match="--write"):
+            with pytest.raises(UsageError, match="the ids query must only read"):  # export has no write=
                 store.export(tmp_path / "out.conll", format="conll", ids=fill(statement, battery_store))
             assert folder_state(tmp_path) == before, case
         for case, statement in ALLOWED.items():
             assert len(store.sql(fill(statement, battery_store))) > 0, case
     line = assert_clean_error(run_cli("export", "--to", "conll", "--out", str(tmp_path / "out.conll"), "--ids",
                                       fill(REFUSED["the issue's sequence"], battery_store), "--db", str(battery_store)),
-                              "--write")
+                              "the ids query must only read", "(--ids)")
     assert "ATTACH" in line
     assert folder_state(tmp_path) == before
 
