@@ -153,7 +153,7 @@ def runs(db: DbOption = None, format: FormatOption = "table") -> None:
 @app.command("sql")
 def sql_command(
     statement: Annotated[str, typer.Argument(help="SQL to run, e.g. \"SELECT * FROM sequence_losses LIMIT 5\".")],
-    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, bound to $NAME (repeatable).")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="NAME=VALUE, bound to $NAME as text (repeatable; cast it for a number: $NAME::INTEGER).")] = None,
     db: DbOption = None,
     format: FormatOption = "table",
     write: Annotated[bool, typer.Option("--write", help="Run statements that change the store, settings or files (the store opened read-write).")] = False,
