@@ -77,7 +77,9 @@ def diff_labels(
         if out == "table":  # run_id and the text make the table too wide
             result = result.drop(["run_id", "text"])
         print_result(result, out)
-        typer.echo(f"lossdb: {len(result.rows)} entity changes in {sequences} sequences ({from_} -> {to})", err=True)
+        changes = len(result.rows)
+        typer.echo(f"lossdb: {changes} entity change{'s' if changes != 1 else ''} in {sequences} "
+                   f"sequence{'s' if sequences != 1 else ''} ({from_} -> {to})", err=True)
 
 
 @app.command()
