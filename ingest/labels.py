@@ -147,8 +147,10 @@ class ImportSummary:
     def line(self) -> str:
         skipped = f"; {len(self.unannotated)} tasks without an annotation kept their gold labels" if self.unannotated else ""
         verb = "replaced" if self.replaced else "imported"
+        same = ("; note: it changes no label, so `issues --evaluate` has no positives to find in it"
+                if not self.n_changed else "")
         return (f"{verb} label version {self.version!r} of run {self.run!r} from {self.source} ({self.format}): "
-                f"{self.n_read:,} sequences read, {self.n_changed:,} differ from gold{skipped}")
+                f"{self.n_read:,} sequences read, {self.n_changed:,} differ from gold{skipped}{same}")
 
 
 @dataclass

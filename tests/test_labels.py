@@ -480,3 +480,16 @@ def test_a_file_from_another_run_matches_by_seq_key(store_copy, tmp_path):
     gold0 = con.execute("SELECT labels FROM sequences WHERE seq_id = 0").fetchone()[0]
     assert stored == ([(0, ["O"] * len(lines[0]["words"]))] if any(t != "O" for t in gold0) else [])
     con.close()
+
+
+def test_importing_a_version_that_changes_nothing_says_so(store_copy, tmp_path):
+    exported = tmp_path / "same.jsonl"
+    assert run_cli("export", "--to", "jsonl", "--all", "--out", str(exported), "--db", str(store_copy)).returncode == 0
+    result = run_cli("import-labels", str(exported), "--as", "same", "--db", str(store_copy))
+    assert result.returncode == 0, result.stderr
+    assert "0 differ from gold; note: it changes no label" in result.stderr
+    edited = [json.loads(line) for line in exported.read_text("utf-8").splitlines()]
+    edited[0]["labels"][0] = "B-LOC" if edited[0]["labels"][0] != "B-LOC" else "O"
+    exported.write_text("".join(json.dumps(e) + "\n" for e in edited), "utf-8")
+    changed = run_cli("import-labels", str(exported), "--as", "one", "--db", str(store_copy))
+    assert "1 differ from gold" in changed.stderr and "note" not in changed.stderr.split("differ from gold")[1]
