@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
-from lossdb.errors import InputError, OutputError, UsageError, first_line
-from lossdb.outfile import mode_for
+from lossdb.errors import InputError, UsageError, first_line
+from lossdb.outfile import mode_for, write_error
 
 from . import model_files
 
@@ -536,28 +536,11 @@ def _create(make, path: Path):
 
 
 def _raise_write_error(error: BaseException, path: Path):
-    """Re-raise `error`; an OSError while writing `path`, anywhere in its cause chain, becomes
-    a one-line OutputError (disk full, permission denied, ...), its cause kept."""
-    translated = _write_error(error, path)
+    """Re-raise `error`; an OSError while writing `path` becomes an OutputError (outfile.write_error)."""
+    translated = write_error(error, path)
     if translated is error:
         raise error
     raise translated from error
-
-
-def _write_error(error: BaseException, path: Path) -> BaseException:
-    import errno
-
-    seen, visited = error, set()
-    while seen is not None and not isinstance(seen, OSError) and id(seen) not in visited:
-        visited.add(id(seen))
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(error, (OutputError, KeyboardInterrupt)) or not isinstance(seen, OSError):
-        return error
-    if seen.errno in (errno.ENOSPC, errno.EDQUOT):
-        return OutputError(f"no space left on the disk at {path.parent}, nothing written to {path}",
-                           "free some space, or choose another --out")
-    reason = seen.strerror or first_line(seen)
-    return OutputError(f"cannot write {path}: {reason}, nothing written", "choose another --out")
 
 
 # --- what an export writes ------------------------------------------------------------------

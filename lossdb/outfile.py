@@ -4,7 +4,9 @@
   command line), as `export` does: a second `lossdb report` never overwrites the first silently.
 - The file appears whole or not at all: it is written to a temporary file beside it and renamed
   over the target, so a full disk or an interrupt leaves no partial (or 0-byte) file.
-- A full disk is one line that names it (`DiskFullError`), not "internal error".
+- A failed write (a full disk, a folder it may not write in) is one line that names it
+  (`OutputError`, `write_error`), not "internal error"; a full disk under a store is a
+  `DiskFullError` (`disk_full`).
 - It gets the permissions a plain `open(path, "w")` would (the umask's, or those of the file
   it replaces), not the private 0600 of a temporary file.
 """
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from lossdb.errors import DiskFullError, UsageError
+from lossdb.errors import DiskFullError, OutputError, UsageError, first_line
 
 
 def check_new(path: str | os.PathLike, *, force: bool = False) -> Path:
@@ -37,23 +39,42 @@ def check_new(path: str | os.PathLike, *, force: bool = False) -> Path:
 @contextmanager
 def replacing(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path` to write; on success it is renamed to `path`, on
-    any failure it is removed (and a full disk becomes a DiskFullError)."""
+    any failure it is removed (and a failed write, a full disk or a folder it may not write in,
+    becomes an OutputError)."""
     out = check_new(path, force=force)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
+    except OSError as e:
+        raise write_error(e, out) from e
     tmp = Path(name)
     try:
         os.fchmod(fd, mode_for(out))  # mkstemp's 0600 would make a shared report unreadable to others
         os.close(fd)
         yield tmp
         os.replace(tmp, out)
-    except OSError as e:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if is_disk_full(e):
-            raise disk_full(out.parent) from None
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        translated = write_error(e, out)
+        if translated is e:
+            raise
+        raise translated from e
+
+
+def write_error(error: BaseException, path: Path) -> BaseException:
+    """What to raise for `error` while writing the file `path`: an OSError anywhere in its cause
+    chain (a library may wrap it) becomes a one-line OutputError (disk full, permission denied,
+    ...); anything else is `error` itself."""
+    seen, visited = error, set()
+    while seen is not None and not isinstance(seen, OSError) and id(seen) not in visited:
+        visited.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(error, (OutputError, KeyboardInterrupt)) or not isinstance(seen, OSError):
+        return error
+    if is_disk_full(seen):
+        return OutputError(f"no space left on the disk at {path.parent}, nothing written to {path}",
+                           "free some space, or choose another --out")
+    reason = seen.strerror or first_line(seen)
+    return OutputError(f"cannot write {path}: {reason}, nothing written", "choose another --out")
 
 
 def mode_for(out: Path) -> int:

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from lossdb import demo, plots
-from lossdb.errors import DiskFullError, InputError, StoreError, UsageError
+from lossdb.errors import DiskFullError, InputError, OutputError, StoreError, UsageError
 from lossdb.ingest import ingest
 from lossdb.ingest.merge import merge
 from lossdb.queries import analysis, metadata
@@ -376,8 +376,26 @@ def test_full_disk_during_plot_and_report_leaves_no_file(small_disk, built_store
         target = out or disk / "c.svg"
         extra = ["--out", str(target)] if out else ["--plot", str(target), "--format", "json"]
         result = run_cli(*args, *extra, "--db", str(built_store))
-        one_error_line(result, f"no space left on the disk at {disk}", code=4)
+        one_error_line(result, f"no space left on the disk at {disk}", code=7)  # an output file, as export's
         assert list(disk.iterdir()) == [], args
+
+
+def test_a_folder_it_may_not_write_in_is_one_line(built_store, tmp_path):
+    """report, plot and export alike: exit 7 and the path, not an internal error."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    drop = ["setpriv", "--inh-caps=-dac_override", "--bounding-set=-dac_override"] if os.geteuid() == 0 else []
+    for args, name in ((["report", "--n", "2"], "r.html"), (["plot", "loss-by-label"], "l.svg"),
+                       (["export", "--to", "jsonl", "--n", "2"], "e.jsonl")):
+        result = subprocess.run([*drop, sys.executable, "-m", "lossdb.cli.app", *args, "--out", str(folder / name),
+                                 "--db", str(built_store)], capture_output=True, text=True, timeout=120)
+        one_error_line(result, f"cannot write {folder / name}: Permission denied", code=7)
+    assert list(folder.iterdir()) == []
 
 
 def test_a_failed_write_leaves_no_partial_file(built_store, tmp_path, monkeypatch):
@@ -395,7 +413,7 @@ def test_a_failed_write_leaves_no_partial_file(built_store, tmp_path, monkeypatc
     fig = plots.figure(con, "loss-hist")
     con.close()
     monkeypatch.setattr(Figure, "savefig", half_written)
-    with pytest.raises(DiskFullError, match=f"no space left on the disk at {tmp_path}"):
+    with pytest.raises(OutputError, match=f"no space left on the disk at {tmp_path}"):
         plots.save(fig, tmp_path / "h.png")
     assert list(tmp_path.iterdir()) == []
 
