@@ -39,7 +39,14 @@ class Store:
         if not read_only and not Path(self.path).exists():  # a Store opens a store; ingest makes one
             raise StoreError(f"no lossdb store at {self.path}", "run `lossdb ingest` first, or give the path of a store",
                              parameter="path")
-        self.con = db.connect(self.path, read_only=read_only)
+        self._con = db.connect(self.path, read_only=read_only)
+
+    @property
+    def con(self):
+        """The DuckDB connection: for SQL of your own (read-only unless opened read-write)."""
+        if self._con is None:
+            raise StoreError(f"the store {self.path} is closed", "open it again with lossdb.connect(path)")
+        return self._con
 
     def _table(self, result: Result, *, shaded: str | None = None):
         """`result` as this store returns tables: a DataFrame (one Jupyter shades, for `shaded`
@@ -341,7 +348,10 @@ class Store:
     # --- lifetime ----------------------------------------------------------------------
 
     def close(self) -> None:
-        self.con.close()
+        """Close the connection (again: nothing); the Store cannot be used after it."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def __enter__(self) -> "Store":
         return self
@@ -350,7 +360,7 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        mode = "read-only" if self.read_only else "read-write"
+        mode = "closed" if self._con is None else "read-only" if self.read_only else "read-write"
         return f"<lossdb.Store {self.path} ({mode})>"
 
 

@@ -230,3 +230,15 @@ def test_a_store_whose_views_another_lossdb_made_is_read_as_is_then_refreshed_by
     con = duckdb.connect(str(store_copy), read_only=True)
     assert "total_loss" in [d[0] for d in con.execute("SELECT * FROM sequence_losses LIMIT 0").description]
     con.close()
+
+
+def test_a_closed_store_says_it_is_closed(store_copy):
+    with lossdb.connect(store_copy) as store:
+        assert len(store.top(1)) == 1
+    assert "(closed)" in repr(store)
+    with pytest.raises(lossdb.errors.StoreError, match="is closed; open it again"):
+        store.top(1)
+    store.close()  # twice: nothing
+    # and then the same process may write to it, as the README's snippet does
+    with lossdb.connect(store_copy, read_only=False) as writer:
+        assert writer.sql("SELECT count(*) AS n FROM runs")["n"][0] >= 1
