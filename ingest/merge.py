@@ -26,6 +26,7 @@ from lossdb.queries.sqlnames import quote_identifier
 
 from . import writer
 
+EXISTS_HINT = "merge into another --db file, or pass --replace"
 VERSIONS_HINT = "merge into a new --db file, or replace the run with `lossdb ingest --replace --label-versions`"
 SAME_ACROSS_SHARDS = ("model", "model_revision", "data_source", "split", "label_names", "group_name", "step")
 # An out-of-fold run scores fold i with model i (trained without fold i): its shards differ in model.
@@ -61,7 +62,7 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
 
     def write(con) -> None:
         for run, record in merged.items():
-            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
+            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT, exists_hint=EXISTS_HINT)
             writer.delete_run(con, run)
             for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                 _copy_rows(con, source, run)
@@ -90,7 +91,7 @@ def _check_target(target: str, runs: dict, tables: dict, *, replace: bool) -> No
         if state.kind != "lossdb" or "runs" not in state.objects:
             return
         for run in runs:
-            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT)
+            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT, exists_hint=EXISTS_HINT)
         if tables:
             _check_metadata(con, target, tables)
     finally:

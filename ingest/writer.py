@@ -192,13 +192,14 @@ def check_run_text(run: str) -> str:
 
 
 def check_run_name(con, run: str, *, replace: bool, label_versions: str | None = None,
-                   versions_hint: str | None = None) -> replacing.Replaced:
+                   versions_hint: str | None = None, exists_hint: str = "choose another --run name, or pass --replace"
+                   ) -> replacing.Replaced:
     """Refuse to overwrite a complete run unless replace, or one with label versions unless
     `label_versions` says what becomes of them (lossdb.ingest.replace); an unfinished run is
     always replaced. Returns what replacing will do."""
     row = con.execute(sql.read("run_status"), {"run": run}).fetchone()
     if row and row[0] == "complete" and not replace:
-        raise StoreError(f"run {run!r} already exists in this store", "choose another --run name, or pass --replace")
+        raise StoreError(f"run {run!r} already exists in this store", exists_hint)
     if not row or row[0] != "complete":
         return replacing.Replaced()
     found = replacing.check(con, run, label_versions, hint=versions_hint)
