@@ -23,9 +23,9 @@ def report(
     """Write a run's report: one self-contained HTML file to open in any browser."""
     with errors({"path": "--out"}):
         count = parse_count(n)
-        from lossdb import outfile
+        from lossdb import report as reports
 
-        outfile.check_new(out, force=force)  # before the queries, not after
+        reports.check_path(out, force=force)  # before the queries, not after
         started = time.perf_counter()
         built = open_store(db).report(count, run=run, against=against)
         path = built.save(out, force=force)

@@ -41,8 +41,9 @@ class Report:
     sections: list[str] = field(default_factory=list)
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the page to `path`: whole or not at all, replacing an existing file only with
-        `force` (lossdb.outfile's rule)."""
+        """Write the page to `path` (.html): whole or not at all, replacing an existing file only
+        with `force` (lossdb.outfile's rule)."""
+        check_path(path, force=force)
         with outfile.replacing(path, force=force) as tmp:
             tmp.write_text(self.html, encoding="utf-8")
         return Path(path)
@@ -54,6 +55,14 @@ class Report:
     def __repr__(self) -> str:
         against = f" against {self.against!r}" if self.against else ""
         return f"<lossdb.Report run {self.run!r}{against}: {len(self.html) / 1024:.0f} KiB>"
+
+
+def check_path(path: str | Path, *, force: bool = False) -> Path:
+    """`path` if a report may be written there: an .html (or .htm) file, new unless `force`."""
+    if Path(path).suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"{Path(path).name} is not an .html file, and a report is HTML",
+                         f"name it {Path(path).with_suffix('.html').name}", parameter="path")
+    return outfile.check_new(path, force=force)
 
 
 # --- gathering ------------------------------------------------------------------------------------

@@ -439,6 +439,13 @@ def test_damaged_store_file_is_named_as_such(built_store, wordpiece_model, conll
 # --- 13: one rule for every file a command writes ---------------------------------------------------------------
 
 
+def test_a_report_is_written_only_to_an_html_name(built_store, tmp_path):
+    """It silently wrote HTML into r.txt; datamap and plot refuse a suffix they do not write too."""
+    result = run_cli("report", "--n", "2", "--out", str(tmp_path / "r.txt"), "--db", str(built_store))
+    one_error_line(result, "r.txt is not an .html file", "name it r.html", code=2)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_every_written_file_is_replaced_only_with_force(built_store, tmp_path):
     for args, flag in ((["report", "--n", "2"], "--out"), (["plot", "loss-hist"], "--out"),
                        (["confusion", "--format", "json"], "--plot")):
