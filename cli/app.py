@@ -7,6 +7,7 @@ or lossdb.ingest for scoring) and formats what it returns (common.py, format.py)
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from typer.main import get_command
@@ -15,6 +16,22 @@ from . import analysis, commands, dynamics, labels, report  # noqa: F401  (impor
 from .common import app
 
 __all__ = ["app", "main"]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from lossdb.queries import db
+        from lossdb.version import __version__
+
+        typer.echo(f"lossdb {__version__} ({db.schema_version()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _lossdb(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                  help="Show lossdb's version and its store schema, and stop.")] = False
+            ) -> None:
+    """Find where a token-classification model fails and where its dataset's labels are wrong."""
 
 # Typer 0.26 carries its own copy of click, earlier versions use click itself: the exceptions
 # come from wherever Typer's own BadParameter does.

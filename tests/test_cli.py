@@ -242,3 +242,11 @@ def test_a_closed_store_says_it_is_closed(store_copy):
     # and then the same process may write to it, as the README's snippet does
     with lossdb.connect(store_copy, read_only=False) as writer:
         assert writer.sql("SELECT count(*) AS n FROM runs")["n"][0] >= 1
+
+
+def test_version_names_lossdb_and_its_schema():
+    from lossdb.queries import db
+
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"lossdb {lossdb.__version__} ({db.schema_version()})"
