@@ -31,7 +31,8 @@ def _show_version(value: bool) -> None:
 def _lossdb(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                                   help="Show lossdb's version and its store schema, and stop.")] = False
             ) -> None:
-    """Find where a token-classification model fails and where its dataset's labels are wrong."""
+    pass  # the options of `lossdb` itself; the help text is the app's (common.py)
+
 
 # Typer 0.26 carries its own copy of click, earlier versions use click itself: the exceptions
 # come from wherever Typer's own BadParameter does.

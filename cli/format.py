@@ -181,18 +181,14 @@ def terminal_colour(records: list[dict], stream=None):
     return colour
 
 
-def sample_heading(record: dict) -> str:
-    extra = ""
-    if record.get("mean_loss") is not None:
-        extra += f"  mean_loss {record['mean_loss']:.3f}"
-    if record.get("label_quality") is not None:
-        extra += f"  label_quality {record['label_quality']:.3f}"
-    return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {_cell(record['run_id'])}"
-
-
 # The sequence scores beside total_loss that a record may carry (`top` ranks by any of them):
 # the table's heading shows them, and so do JSON and CSV.
 SCORES = ("mean_loss", "label_quality")
+
+
+def sample_heading(record: dict) -> str:
+    extra = "".join(f"  {k} {record[k]:.3f}" for k in SCORES if record.get(k) is not None)
+    return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {_cell(record['run_id'])}"
 
 
 def top_json(records: list[dict]) -> str:

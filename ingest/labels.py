@@ -83,12 +83,11 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
     """Run the user's query in a transaction that is always rolled back: it can read, never change."""
     con.execute("BEGIN TRANSACTION")
     try:
-        core.check_reads_only(con, text)
-    except QueryError as e:  # its hint is `lossdb sql`'s (--write), which export has not
-        con.execute("ROLLBACK")
-        raise UsageError(f"the ids query must only read: {e.message}", "select seq_ids, e.g. "
-                         '"SELECT seq_id FROM sequence_losses WHERE n_errors > 3"', parameter="ids") from e
-    try:
+        try:
+            core.check_reads_only(con, text)
+        except QueryError as e:  # its hint is `lossdb sql`'s (--write), which export has not
+            raise UsageError(f"the ids query must only read: {e.message}", "select seq_ids, e.g. "
+                             '"SELECT seq_id FROM sequence_losses WHERE n_errors > 3"', parameter="ids") from e
         result = core.adhoc(con, text)
     finally:
         con.execute("ROLLBACK")

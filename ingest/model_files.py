@@ -28,7 +28,7 @@ def check_model(spec: str) -> None:
     if not path.exists():
         if looks_local or not HUB_ID.fullmatch(spec):
             raise InputError(f"model path {spec} does not exist", "pass a model folder or a Hugging Face hub id")
-        _check_hub_model(spec)
+        check_hub(spec, "model")
         return
     if path.is_file():
         raise InputError(f"{spec} is a file, not a model folder", "pass the folder that holds config.json")
@@ -57,10 +57,6 @@ def label_names(spec: str) -> list[str] | None:
     if not names or not all(isinstance(n, str) for n in names) or all(n.startswith("LABEL_") for n in names):
         return None
     return names
-
-
-def _check_hub_model(spec: str) -> None:
-    check_hub(spec, "model")
 
 
 def check_hub(spec: str, repo_type: str) -> None:

@@ -22,7 +22,7 @@ def _runs(con, run_a: str, run_b: str, labels: str) -> tuple[str, str, str]:
     b, labels_b = run_labels(con, run_b, labels)
     if a == b:
         raise UsageError(f"both runs are {a!r}", "compare two different runs, e.g. two checkpoints over the same data")
-    shared = named(con, "compare_count", {"run_a": a, "run_b": b}).value("n")
+    shared = named(con, "compare_overlap", {"run_a": a, "run_b": b}).value("shared")
     if not shared:
         raise StoreError(f"runs {a!r} and {b!r} share no sequences",
                          "compare runs over the same data: sequences pair up by source id, else by their words")

@@ -103,10 +103,11 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
 
     Unless `write`, every statement must only read (checked before any runs): opening the
     store read-only alone would still let COPY, EXPORT or ATTACH write files and databases."""
-    if not text or not text.strip() or not split_statements(con, text):  # blank, or only ';' and comments
+    statements = split_statements(con, text) if text and text.strip() else []
+    if not statements:  # blank, or only ';' and comments
         raise UsageError("the SQL statement is empty", 'e.g. lossdb sql "SELECT * FROM sequence_losses LIMIT 5"')
     if not write:
-        check_reads_only(con, text)
+        check_reads_only(con, text, statements)
         return execute(con, text, params)
     if params:  # bound values: one statement
         result = execute(con, text, params)
@@ -115,7 +116,7 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
     # Each statement commits on its own, unless the script says BEGIN: each commit is counted as
     # it happens, so Ctrl-C in the middle of a script says that what ran before it was kept.
     result, explicit = Result([], []), False
-    for statement in split_statements(con, text):
+    for statement in statements:
         result = execute(con, statement.query)
         word = statement.query.replace(";", " ").split()[0].upper() if statement.type.name == "TRANSACTION" else ""
         if word in ("BEGIN", "START"):

@@ -96,13 +96,13 @@ _READING_PRAGMAS = {
 }
 
 
-def check_reads_only(con: duckdb.DuckDBPyConnection, text: str) -> None:
+def check_reads_only(con: duckdb.DuckDBPyConnection, text: str, statements: list | None = None) -> None:
     """Refuse SQL that would do anything but read, before any of it runs: each statement of a
     script is judged by the type DuckDB's own parser gives it. Reading files in a SELECT
     (read_csv, read_parquet) stays allowed; writing files (COPY, EXPORT), other databases
     (ATTACH, DETACH, USE), extensions (INSTALL, LOAD), settings (SET, RESET, writing PRAGMAs)
-    and the store itself are not."""
-    statements = split_statements(con, text)
+    and the store itself are not. `statements`: the text already split (split_statements)."""
+    statements = split_statements(con, text) if statements is None else statements
     for number, statement in enumerate(statements, 1):
         what = _refused(con, statement)
         if what:

@@ -10,7 +10,7 @@ WITH by_id AS (
 ),
 keyed AS (
     SELECT run_id, seq_id, seq_key,
-           CASE WHEN (SELECT yes FROM by_id) THEN seq_key ELSE words_hash(words) END AS pair_key
+           CASE WHEN (SELECT yes FROM by_id) THEN seq_key ELSE words_hash END AS pair_key  -- stored at commit
     FROM sequences
     WHERE run_id IN (p_run_a, p_run_b)
 ),
