@@ -225,6 +225,14 @@ def test_compare_sequences(runs_store, tmp_path, wordpiece_model):
     noted = run_cli("compare", "other", "part", "--what", "labels", "--db", str(copy))
     assert noted.returncode == 0 and noted.stderr.strip() == (
         "lossdb: note: the runs share 6 sequences of 12 and 6; --what labels compares each whole run")
+    # repeated sentences: the k-th copy pairs with the k-th, and the overlap counts those pairs
+    sentences = demo.make_sentences(2, seed=7)
+    for run, picks in (("rep_a", [0, 0, 0, 1]), ("rep_b", [1, 0, 1, 0])):
+        data = demo.write_conll([sentences[i] for i in picks], tmp_path / f"{run}.conll")
+        ingest(wordpiece_model, str(data), db=str(copy), run=run, progress=False)
+    pairs = lossdb.connect(copy).compare("rep_a", "rep_b", n=100)
+    assert sorted(zip(pairs["seq_id_a"], pairs["seq_id_b"])) == [(0, 1), (1, 3), (3, 0)]
+    assert lossdb.connect(copy).compare_overlap("rep_a", "rep_b") == {"shared": 3, "n_a": 4, "n_b": 4}
     same = run_cli("compare", "wp", "sp", "--what", "labels", "--db", str(runs_store))
     assert same.returncode == 0 and same.stderr == ""
     result = run_cli("compare", "wp", "sp", "--n", "3", "--db", str(runs_store))
