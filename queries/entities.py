@@ -282,6 +282,7 @@ def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "de
     run_id = resolve_run(con, run)
     labels = check_labels(con, run_id, labels)
     names = label_names(con, run_id)
+    tags.check_strict(mode, scheme, names, run_id)
     tables = TagTables.of(names, scheme)
     o_code = names.index("O") + 1 if "O" in names else -1  # (tables.outside is the separator, K+1)
 

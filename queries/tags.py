@@ -193,6 +193,45 @@ def refuse_tag(rules: Scheme, tag: str) -> UsageError:
                       f"(one of {', '.join(SCHEMES)})")
 
 
+def _can_make_entities(rules: Scheme, label_names: Sequence[str]) -> bool:
+    """Can any run of these tags (and O) make an entity under `rules`: start it, continue it,
+    and end it well before the next tag?"""
+    outside = strict_parts(OUTSIDE)
+    parts = [p for p in (strict_parts(t) for t in label_names) if rules.allows(p[0]) and p != outside]
+    around = [*parts, outside]
+    reached = [p for p in parts if any(rules.is_start(before, p) for before in around)]
+    seen = set(reached)
+    while reached:  # every tag an entity can get to from a start
+        tag = reached.pop()
+        if any(rules.is_end(tag, after) for after in around):
+            return True
+        for p in parts:
+            if p not in seen and rules.is_inside(tag, p):
+                seen.add(p)
+                reached.append(p)
+    return False
+
+
+def check_strict(mode: str, scheme: str, label_names: Sequence[str], run: str) -> None:
+    """In strict mode, refuse a scheme under which the run's tags make no entity at all: IOB2
+    tags read as IOBES or BILOU never end one (no E-/S-, L-/U-), IOE tags read as IOB2 never
+    start one, and every score would read 0 as if the model had found nothing."""
+    if mode != "strict":
+        return
+    rules = Scheme.named(scheme)
+    entity_tags = [t for t in label_names if strict_parts(t)[0] != OUTSIDE]
+    if not entity_tags or _can_make_entities(rules, label_names):
+        return
+    fits = [name for name in dict.fromkeys((DEFAULT_SCHEME, *SCHEMES))
+            if all(Scheme.named(name).allows(strict_parts(t)[0]) for t in label_names)
+            and _can_make_entities(Scheme.named(name), label_names)]
+    shown = ", ".join(entity_tags[:4]) + (", ..." if len(entity_tags) > 4 else "")
+    raise UsageError(f"strict mode with the {rules.name} scheme finds no entity in run {run!r}: its tags "
+                     f"({shown}) make none under {rules.name}",
+                     f"name the scheme the tags follow: {' or '.join(fits)}" if fits else "decode in the default mode",
+                     parameter="scheme")
+
+
 def _strict(tags: Sequence[str], rules: Scheme) -> list[Span]:
     """seqeval.scheme.Tokens.entities: an entity starts where the scheme's start patterns say,
     takes every following tag that continues it, and counts only if it ends well."""

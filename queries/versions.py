@@ -32,10 +32,10 @@ from typing import Iterable, Sequence
 
 from lossdb.errors import InputError, UsageError
 
-from .core import GOLD, check_labels, check_n, resolve_run
+from .core import GOLD, check_labels, check_n, label_names, resolve_run
 from .result import Result, named
 # (entity_types and iob2 too: ingest reads them from here)
-from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, entities, entity_types,  # noqa: F401
+from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, check_strict, entities, entity_types,  # noqa: F401
                    iob2, scores)
 
 BUCKET_DIMENSIONS = ("entity_length", "sequence_length", "word_frequency")
@@ -278,6 +278,7 @@ def seen_unseen(con, *, train, run: str | None = None, labels: str = GOLD, mode:
     own words. Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
     mode, scheme = check_mode(mode), check_scheme(scheme)
+    check_strict(mode, scheme, label_names(con, run_id), run_id)
     info = named(con, "versions_run_info", {"run": run_id}).one()
     forms, _description = training_surfaces(con, train, label_names=info["label_names"])
     buckets = {name: _Bucket() for name in ("seen", "unseen")}
@@ -355,6 +356,7 @@ def buckets(con, *, run: str | None = None, labels: str = GOLD, by: str | None =
     Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
     mode, scheme = check_mode(mode), check_scheme(scheme)
+    check_strict(mode, scheme, label_names(con, run_id), run_id)
     dimensions = BUCKET_DIMENSIONS if by is None else (by,)
     for d in dimensions:
         if d not in BUCKET_DIMENSIONS:
@@ -451,6 +453,7 @@ def decoding_differences(con, *, run: str | None = None, labels: str = GOLD, sch
     decoding)."""
     run_id, labels = _prepare(con, run, labels)
     scheme = check_scheme(scheme)
+    check_strict("strict", scheme, label_names(con, run_id), run_id)
     out = []
     for row in word_rows(con, run_id, labels):
         decoded = {mode: (set(entities(row.labels, mode, scheme)), set(entities(row.preds, mode, scheme)))

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import lossdb
 from lossdb.errors import UsageError
 from lossdb.queries import db as store_db
 from lossdb.queries import entities
@@ -20,7 +21,7 @@ from lossdb.queries import entities
 from .conftest import PANX, PANX_MODEL, needs_shared, run_cli
 
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
-from seqeval.scheme import IOB2, IOBES  # noqa: E402
+from seqeval.scheme import IOB1, IOB2, IOBES  # noqa: E402
 
 PANX_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
@@ -142,14 +143,30 @@ def test_entities_cli_in_every_format(built_store):
         assert result.returncode == 0 and "micro avg" in result.stdout, result.stderr
     bad = run_cli("entities", "--mode", "lenient", "--db", str(built_store))
     assert bad.returncode == 2 and "unknown entity mode" in bad.stderr
-    # strict mode for another scheme: IOB2 tags read as IOBES, where an entity must end in E- or S-
-    iobes = run_cli("entities", "--mode", "strict", "--scheme", "bioes", "--format", "json", "--db", str(built_store))
-    assert iobes.returncode == 0, iobes.stderr
+    # strict mode for another scheme: IOB2 tags read as IOB1, where B- only separates two entities
+    iob1 = run_cli("entities", "--mode", "strict", "--scheme", "iob1", "--format", "json", "--db", str(built_store))
+    assert iob1.returncode == 0, iob1.stderr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        want = seqeval_metrics.classification_report(gold, pred, mode="strict", scheme=IOBES, output_dict=True,
+        want = seqeval_metrics.classification_report(gold, pred, mode="strict", scheme=IOB1, output_dict=True,
                                                      zero_division=0)
-    assert_matches_seqeval([tuple(r.values()) for r in json.loads(iobes.stdout)], want)
+    assert_matches_seqeval([tuple(r.values()) for r in json.loads(iob1.stdout)], want)
+    # as IOBES, where an entity must end in E- or S-, these tags make no entity at all: seqeval
+    # scores that 0 everywhere; lossdb says the scheme is wrong, and which ones fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert seqeval_metrics.classification_report(gold, pred, mode="strict", scheme=IOBES, output_dict=True,
+                                                     zero_division=0)["micro avg"]["support"] == 0
+    for command in (["entities"], ["summary"], ["buckets"], ["decoding"]):
+        refused = run_cli(*command, "--mode", "strict", "--scheme", "bioes", "--db", str(built_store)) \
+            if command[0] != "decoding" else run_cli(*command, "--scheme", "bioes", "--db", str(built_store))
+        assert refused.returncode == 2 and refused.stdout == "", refused.stdout
+        assert refused.stderr.startswith("lossdb: error: strict mode with the IOBES scheme finds no entity in run "
+                                         "'wp': its tags (B-"), refused.stderr
+        assert refused.stderr.rstrip().endswith("name the scheme the tags follow: IOB2 or IOB1 (--scheme)")
+    with pytest.raises(UsageError, match="finds no entity"):
+        lossdb.connect(built_store).entity_scores(mode="strict", scheme="BILOU")
+    assert len(lossdb.connect(built_store).entity_scores(mode="default", scheme="BILOU"))  # the default mode reads any tags
     bad = run_cli("entities", "--mode", "strict", "--scheme", "IOB3", "--db", str(built_store))
     assert bad.returncode == 2 and "unknown tag scheme 'IOB3'" in bad.stderr
 

@@ -266,15 +266,15 @@ def test_compare_labels_and_entities(runs_store):
         assert got.loc[name, "delta_f1"] == pytest.approx(f1["sp"][name]["f1-score"] - f1["wp"][name]["f1-score"])
     result = run_cli("compare", "wp", "sp", "--what", "entities", "--format", "markdown", "--db", str(runs_store))
     assert result.returncode == 0 and "| micro avg |" in result.stdout, result.stderr
-    # strict mode for the scheme given (IOB2 tags read as IOBES), as seqeval's strict mode reads them
-    from seqeval.scheme import IOB2, IOBES
+    # strict mode for the scheme given (IOB2 tags read as IOB1), as seqeval's strict mode reads them
+    from seqeval.scheme import IOB1, IOB2
     schemes_differ = []
-    result = run_cli("compare", "wp", "sp", "--what", "entities", "--mode", "strict", "--scheme", "IOBES",
+    result = run_cli("compare", "wp", "sp", "--what", "entities", "--mode", "strict", "--scheme", "IOB1",
                      "--format", "json", "--db", str(runs_store))
     assert result.returncode == 0, result.stderr
     got = {row["type"]: row for row in json.loads(result.stdout)}
     # and so does summary's
-    result = run_cli("summary", "--mode", "strict", "--scheme", "IOBES", "--format", "json", "--db", str(runs_store))
+    result = run_cli("summary", "--mode", "strict", "--scheme", "IOB1", "--format", "json", "--db", str(runs_store))
     assert result.returncode == 0, result.stderr
     summary = {row["run_id"]: row for row in json.loads(result.stdout)}
     for run, side in (("wp", "a"), ("sp", "b")):
@@ -282,7 +282,7 @@ def test_compare_labels_and_entities(runs_store):
         pred = [g["pred"].tolist() for _, g in frames[run].groupby("seq_id")]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            want = seqeval.classification_report(gold, pred, mode="strict", scheme=IOBES, output_dict=True,
+            want = seqeval.classification_report(gold, pred, mode="strict", scheme=IOB1, output_dict=True,
                                                  zero_division=0)
         assert got["micro avg"][f"f1_{side}"] == pytest.approx(want["micro avg"]["f1-score"])
         assert want["micro avg"]["f1-score"] != pytest.approx(f1[run]["micro avg"]["f1-score"])

@@ -4,6 +4,7 @@ the SQL macros, and the callers that decode tag lists (label versions' questions
 Studio export, the demo)."""
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 
@@ -314,10 +315,45 @@ def test_diffs_read_entities_not_tags():
 
 
 def test_scheme_on_the_command_line(built_store):
-    # the tiny store's IOB2 tags read as IOBES: a B- entity never reaches an E- tag, so strict finds none
-    result = run_cli("decoding", "--scheme", "bioes", "--format", "json", "--db", str(built_store))
+    # the tiny store's IOB2 tags read as IOB1: B- only separates two entities, so strict finds fewer
+    result = run_cli("decoding", "--scheme", "iob1", "--format", "json", "--db", str(built_store))
     assert result.returncode == 0, result.stderr
     micro = next(r for r in json.loads(result.stdout) if r["type"] == "micro avg")
     assert micro["support_default"] > 0 and micro["support_strict"] < micro["support_default"]
     bad = run_cli("buckets", "--mode", "strict", "--scheme", "IOB3", "--db", str(built_store))
     assert bad.returncode == 2 and "unknown tag scheme 'IOB3'" in bad.stderr
+
+
+def test_strict_refuses_a_scheme_the_tags_cannot_end_in():
+    iob2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    iobes = [*iob2, "E-PER", "S-PER", "E-LOC", "S-LOC"]
+    for names, scheme in ((iob2, "IOB2"), (iob2, "IOB1"), (iobes, "IOBES"), (["O", "I-PER", "E-PER"], "IOE2"),
+                          (["O"], "BILOU")):
+        tags.check_strict("strict", scheme, names, "r")  # an entity can end: nothing to say
+    tags.check_strict("default", "BILOU", iob2, "r")  # the default mode reads any scheme
+    with pytest.raises(UsageError, match=r"BILOU scheme finds no entity in run 'r': its tags \(B-PER, I-PER, "
+                                         r"B-LOC, I-LOC\) make none under BILOU") as refused:
+        tags.check_strict("strict", "BILOU", iob2, "r")
+    assert refused.value.hint == "name the scheme the tags follow: IOB2 or IOB1"
+    with pytest.raises(UsageError) as refused:
+        tags.check_strict("strict", "IOB2", ["O", "I-PER", "E-PER"], "r")  # IOE tags: B- starts every IOB2 entity
+    assert "IOE" in refused.value.hint and refused.value.parameter == "scheme"
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sets(st.sampled_from(["B-PER", "I-PER", "E-PER", "S-PER", "L-PER", "U-PER", "B-LOC", "I-LOC"]), min_size=1),
+       st.sampled_from(tags.SCHEMES), st.lists(st.integers(0, 99), min_size=1, max_size=40))
+def test_strict_refuses_only_where_no_entity_can_decode(names, scheme, picks):
+    names = ["O", *sorted(names)]
+    rules = tags.Scheme.named(scheme)
+    allowed = [t for t in names if rules.allows(tags.strict_parts(t)[0])]
+    sequence = [allowed[i % len(allowed)] for i in picks]
+    try:
+        tags.check_strict("strict", scheme, names, "r")
+    except UsageError:
+        assert tags.entities(sequence, "strict", scheme) == []  # refused: no sequence of these tags makes one
+    # and where it lets a scheme through, some short sequence of the tags does make an entity
+    else:
+        found = any(tags.entities(list(seq), "strict", scheme)
+                    for n in (1, 2, 3) for seq in itertools.product(allowed, repeat=n))
+        assert found or allowed == ["O"]
