@@ -203,12 +203,13 @@ def summary(
     mode: ModeOption = "default",
     scheme: SchemeOption = "IOB2",
     labels: LabelsOption = "gold",
+    run: Annotated[Optional[list[str]], typer.Option("--run", help="Only this run (repeatable) [default: every complete run].")] = None,
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Per run (or per split, language or model): counts, mean loss, token accuracy, entity F1."""
-    with reading(db, format) as (store, out):
-        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme)
+    with reading(db, format, {"runs": "--run"}) as (store, out):
+        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme, runs=run)
         if out == "table" and by == "run":
             result = result.drop(["created_at", "model", "data_source", "labels"])
         print_result(result, out)

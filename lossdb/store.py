@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from lossdb import plots, report
 from lossdb.errors import StoreError
@@ -287,10 +287,11 @@ class Store:
                                            run=run, labels=labels))
 
     def summary(self, *, by: str = "run", labels: str = core.GOLD, entities: bool = True, mode: str = "default",
-                scheme: str = DEFAULT_SCHEME):
-        """Per run (or split, language, model): counts, mean loss, token accuracy, entity F1."""
+                scheme: str = DEFAULT_SCHEME, runs: Sequence[str] | None = None):
+        """Per run (or split, language, model): counts, mean loss, token accuracy, entity F1;
+        `runs` names the runs to include (all complete runs by default)."""
         return self._table(analysis.summary(self.con, by=by, labels=labels, entities=entities, mode=mode,
-                                            scheme=scheme))
+                                            scheme=scheme, runs=runs))
 
     def annotate(self, path: str | os.PathLike, *, key: str, match: str = "auto", name: str = metadata.DEFAULT_TABLE,
                  replace: bool = False, run: str | None = None):

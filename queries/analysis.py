@@ -6,10 +6,12 @@ answers against any label version: ``labels="gold"`` is the source's own labels.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from lossdb.errors import StoreError, UsageError
 
 from . import tags
-from .core import GOLD, check_labels, check_n, check_seq_id, label_names, run_labels
+from .core import GOLD, check_labels, check_n, check_seq_id, label_names, resolve_run, run_labels
 from .result import Result, named
 
 TOKEN_LISTS = ("tokens", "labels", "preds", "losses")  # a sequence's aligned lists, as `top` returns them
@@ -123,17 +125,21 @@ def with_token_lists(con, ranked: Result, run_id: str, labels: str) -> Result:
 
 
 def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True, mode: str = "default",
-            scheme: str = tags.DEFAULT_SCHEME) -> Result:
+            scheme: str = tags.DEFAULT_SCHEME, runs: Sequence[str] | None = None) -> Result:
     """Per run (or per split, language or model, over the runs that share it): sequences, labelled
     tokens, token errors, mean loss per labelled token, token accuracy, sequences with errors,
     mean posterior_softmin (comparable across runs, unlike label_quality's rank) and, with `entities`, entity-level micro precision / recall / F1 (seqeval,
     `mode`, and `scheme` in strict mode) judged against label version `labels` where a run has it
     (gold otherwise).
-    language is read from the data source's name (e.g. PAN-X.de), NULL when it names none."""
+    language is read from the data source's name (e.g. PAN-X.de), NULL when it names none.
+    `runs`: only these runs (each resolved as --run is; all complete runs when None)."""
     if by not in SUMMARY_GROUPS:
         raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}", parameter="by")
     base = named(con, "run_summary")
     records = base.records()
+    if runs is not None:
+        wanted = {resolve_run(con, r) for r in runs}
+        records = [r for r in records if r["run_id"] in wanted]
     for r in records:
         r["labels"] = GOLD
         if entities:

@@ -295,3 +295,19 @@ def test_compare_labels_and_entities(runs_store):
     assert any(schemes_differ)  # so the scheme given is the one read
     same = run_cli("compare", "wp", "wp", "--db", str(runs_store))
     assert same.returncode == 2 and "both runs" in same.stderr
+
+
+def test_summary_of_chosen_runs(runs_store):
+    store = lossdb.connect(runs_store)
+    every = store.summary(entities=False).set_index("run_id")
+    assert {"wp", "sp"} <= set(every.index)
+    one = store.summary(runs=["sp"], entities=False)
+    assert one["run_id"].tolist() == ["sp"] and one.iloc[0]["n_labelled"] == every.loc["sp", "n_labelled"]
+    result = run_cli("summary", "--run", "wp", "--run", "sp", "--by", "model", "--no-entities", "-f", "json",
+                     "--db", str(runs_store))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert sum(r["n_runs"] for r in rows) == 2 and sorted(", ".join(r["runs"] for r in rows).split(", ")) == ["sp", "wp"]
+    missing = run_cli("summary", "--run", "nope", "--db", str(runs_store))
+    assert missing.returncode != 0 and missing.stdout == ""
+    assert missing.stderr.startswith("lossdb: error: no complete run named 'nope'"), missing.stderr
