@@ -28,9 +28,19 @@ class ShadedFrame(pd.DataFrame):
 
     _metadata = ["_kind", "_scale"]
 
+    # Anything derived from it (a slice, a copy, .T) is a plain DataFrame: the shading reads
+    # this frame's own layout (a 'losses' row, or loss columns). pandas builds some results
+    # with type(self) instead of _constructor (transpose of object columns), hence transpose.
     @property
     def _constructor(self):
         return pd.DataFrame
+
+    def transpose(self, *args, **kwargs) -> pd.DataFrame:
+        return pd.DataFrame(self).transpose(*args, **kwargs)
+
+    @property
+    def T(self) -> pd.DataFrame:  # noqa: N802 (pandas' name)
+        return self.transpose()
 
     @classmethod
     def of(cls, frame: pd.DataFrame, *, kind: str, scale: float | None = None) -> "ShadedFrame":

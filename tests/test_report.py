@@ -265,6 +265,9 @@ def test_store_report_and_shaded_frames(built_store, tmp_path):
     assert f">{worst}</td>" in cells
     assert all("background-color" in f._repr_html_() for f in frames)
     assert type(frame.iloc[:, :2]).__name__ == "DataFrame"  # derived frames are plain
+    # .T too (pandas builds it with type(self)): read down, it displays as any DataFrame
+    for derived in (frame.T, frame.transpose(), top.T):
+        assert type(derived).__name__ == "DataFrame" and "<table" in derived._repr_html_()
 
 
 def test_top_colours_losses_on_a_terminal_only(built_store):
