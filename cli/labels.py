@@ -39,7 +39,7 @@ def export(
 def import_labels(
     path: Annotated[Path, typer.Argument(help="Corrected labels: Label Studio JSON export, CoNLL, JSONL, Parquet or a hf-dataset folder.")],
     as_: Annotated[str, typer.Option("--as", help="Name of the new label version.")],
-    run: RunOption = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="Run to import into [default: the run the file's rows name, as `lossdb export` writes them, else the newest].")] = None,
     format: Annotated[Optional[str], typer.Option("--format", "-f", help="label-studio, conll, jsonl, parquet or hf-dataset [default: from the suffix].")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a label version of the same name.")] = False,
     words_column: Annotated[Optional[str], typer.Option("--words-column", help="JSONL/Parquet/dataset column of words (as for ingest).")] = None,

@@ -165,19 +165,25 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
                   replace: bool = False, words_column: str | None = None, tags_column: str | None = None,
                   id_column: str | None = None) -> ImportSummary:
     """Import the labels in `path` as label version `name` of a run (the connection must be
-    read-write). Everything is checked first; then one transaction writes the version.
+    read-write). Everything is checked first; then one transaction writes the version. `run`
+    defaults to the run the file's rows name (`lossdb export` writes it), else the newest.
     `words_column`, `tags_column` and `id_column` choose JSON Lines/Parquet/dataset columns, as
     for ingest. A file without ids that holds the run's sentences, all of them in the run's
     order, is matched by position; otherwise by seq_id, else seq_key, else its words."""
     versions.check_version_name(name)
+    read = label_io.read_labels(path, fmt, words_column=words_column, tags_column=tags_column, id_column=id_column)
+    if not read.records and not read.unannotated:
+        raise InputError(f"{path} holds no sequences", "pass a file exported by `lossdb export` and corrected")
+    # a file `lossdb export` wrote names its run in every row: that run, unless told otherwise
+    file_runs = {r.run for r in read.records if r.run is not None}
+    named_run = next(iter(file_runs)) if len(file_runs) == 1 else None
+    if run is None and named_run is not None and named(con, "resolve_run", {"run": named_run}).value("found"):
+        run = named_run
     run_id = core.resolve_run(con, run)
     exists = named(con, "versions_exists", {"run": run_id, "version": name}).value("found")
     if exists and not replace:
         raise StoreError(f"run {run_id!r} already has a label version {name!r}",
                          "choose another name, or replace it", parameter="replace")
-    read = label_io.read_labels(path, fmt, words_column=words_column, tags_column=tags_column, id_column=id_column)
-    if not read.records and not read.unannotated:
-        raise InputError(f"{path} holds no sequences", "pass a file exported by `lossdb export` and corrected")
     label_names = list(named(con, "versions_run_info", {"run": run_id}).rows[0][1])
     stored = [_Stored(*row) for row in named(con, "versions_run_sequences", {"run": run_id}).rows]
     labels, problems = _resolve(read.records, stored, run_id, label_names, read.label_names)
@@ -187,10 +193,13 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
         # a file without ids that was meant as a copy of the whole run: why it was not matched by
         # position comes first, since the problems of matching by words follow from it
         why = _not_in_order(read.records, stored, run_id)
+        elsewhere = named_run is not None and named_run != run_id
         raise LabelImportError(
             f"cannot import {Path(path).name}: {why + '; ' if why else ''}"
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing imported: {shown}{more}",
-            "fix them in the file and import again (the store is unchanged)", problems)
+            f"its rows come from run {named_run!r}: import it into that run (the store is unchanged)" if elsewhere
+            else "fix them in the file and import again (the store is unchanged)", problems,
+            parameter="run" if elsewhere else None)
     gold = {s.seq_id: s.gold for s in stored}
     changed = sorted((seq_id, tags) for seq_id, tags in labels.items() if tags != gold[seq_id])
     _write_version(con, run_id, name, str(path), changed, replace=replace)

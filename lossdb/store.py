@@ -142,7 +142,8 @@ class Store:
                       format: str | None = None, replace: bool = False, words_column: str | None = None,
                       tags_column: str | None = None, id_column: str | None = None):
         """Import corrected labels (Label Studio JSON export, CoNLL, JSONL, Parquet, hf-dataset
-        folder) as label version `name`, all or nothing. Needs a store opened with
+        folder) as label version `name`, all or nothing, into `run` (default: the run the file's
+        rows name, as `export` writes them, else the newest). Needs a store opened with
         ``read_only=False``. Returns an ImportSummary."""
         from lossdb.ingest.labels import import_labels
 

@@ -311,3 +311,23 @@ def test_summary_of_chosen_runs(runs_store):
     missing = run_cli("summary", "--run", "nope", "--db", str(runs_store))
     assert missing.returncode != 0 and missing.stdout == ""
     assert missing.stderr.startswith("lossdb: error: no complete run named 'nope'"), missing.stderr
+
+
+def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
+    # 'ids' is the newest run; a file exported from 'wp' goes back to 'wp' without being told
+    out = tmp_path / "wp.jsonl"
+    with lossdb.connect(runs_copy) as store:
+        store.export(out, format="jsonl", run="wp", everything=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows[0]["labels"] = ["B-LOC" if t == "O" else t for t in rows[0]["labels"]]
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with lossdb.connect(runs_copy, read_only=False) as store:
+        summary = store.import_labels(out, name="fixed")
+        assert summary.run == "wp" and summary.n_changed == 1
+        assert store.label_versions(run="wp")["version"].tolist() == ["gold", "fixed"]
+        assert store.label_versions(run="ids")["version"].tolist() == ["gold"]
+    # told another run, whose sequences it does not name: refused, naming the file's run
+    refused = run_cli("import-labels", str(out), "--as", "other", "--run", "ids", "--db", str(runs_copy))
+    assert refused.returncode == 3 and refused.stdout == ""
+    assert refused.stderr.rstrip().endswith("its rows come from run 'wp': import it into that run (the store is "
+                                            "unchanged) (--run)"), refused.stderr
