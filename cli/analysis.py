@@ -233,9 +233,10 @@ def annotate(
         result = open_store(db, read_only=False).annotate(file, key=key, match=match, name=name, replace=replace,
                                                           run=run)
         r = result.one()
+        of_run = f" of run {r['run']!r}" if r["run"] else ""
         typer.echo(f"lossdb: loaded {r['n_rows']:,} rows of {r['source']} into table {r['name']!r} "
-                   f"({r['n_matched']:,} name a stored sequence; matched by {r['match_by']} on column {r['key_column']!r})",
-                   err=True)
+                   f"({r['n_matched']:,} name a stored sequence; matched by {r['match_by']}{of_run} on column "
+                   f"{r['key_column']!r})", err=True)
 
 
 @app.command("metadata")

@@ -68,8 +68,8 @@ def _check_name(con, name: str, replace: bool) -> None:
             raise StoreError(f"metadata table {name!r} already exists in this store",
                              "replace it, or choose another name", parameter="replace")
     elif name.lower() in taken:
-        raise UsageError(f"{name!r} is one of the store's own tables or views",
-                         "choose another name for the metadata table", parameter="name")
+        raise UsageError(f"{name!r} is already a table or view of this store, and not one that annotate loaded "
+                         "(replace only replaces those)", "choose another name for the metadata table", parameter="name")
 
 
 def _reader(path: Path) -> str:
@@ -136,41 +136,44 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
     The table gets the file's columns plus ``seq_key``, the stable key of the matched
     sequences, so it joins every run over the same data. Replacing a table of that name takes
     `replace`. Needs a store opened for writing. Returns one row: name, file, key_column,
-    match_by, n_rows, n_matched (rows naming a stored sequence).
+    match_by, run (whose row indices matched, with seq_id), n_rows, n_matched (rows naming a
+    stored sequence).
     """
     if match not in MATCHES:
         raise UsageError(f"unknown match {match!r}", f"choose one of {', '.join(MATCHES)}", parameter="match")
     path = Path(path)
     _check_name(con, name, replace)
     run_id = resolve_run(con, run) if match == "seq_id" else None
-    columns = _load(con, path)
-    key, key_type = _key_column(columns, key, path)
-    if any(c.lower() == "seq_key" for c, _ in columns):
-        raise InputError(f"{path} has a column named seq_key, which lossdb adds itself", "rename that column")
-    tried = match
-    if match == "auto":
-        if key_type.endswith("[]"):
-            match = tried = "text"
-        else:
-            n_rows, n_matched = _keyed(con, key, "id", None)
-            match, tried = ("id", "id") if n_matched else ("text", "id or text")
-    n_rows, n_matched = _keyed(con, key, match, run_id)
-    if n_matched == 0 and n_rows:
-        hint = ("name the sequences' id column as the key, or match by text or seq_id"
-                if match != "seq_id" else "check the row indices against the run (lossdb runs)")
-        raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)
-    table = quote_identifier(name)
-    with transaction(con):
-        if replace:
-            _run(con, sql.read("annotate_drop").replace("{table}", table))
-        _run(con, sql.read("annotate_create").replace("{table}", table))
-        _run(con, sql.read("annotate_unregister"), {"name": name})
-        _run(con, sql.read("annotate_register"), {
-            "name": name, "source": str(path), "key_column": key, "match_by": match,
-            "n_rows": n_rows, "n_matched": n_matched})
-    _run(con, sql.read("annotate_cleanup"))
-    return Result(["name", "source", "key_column", "match_by", "n_rows", "n_matched"],
-                  [(name, str(path), key, match, n_rows, n_matched)])
+    try:
+        columns = _load(con, path)
+        key, key_type = _key_column(columns, key, path)
+        if any(c.lower() == "seq_key" for c, _ in columns):
+            raise InputError(f"{path} has a column named seq_key, which lossdb adds itself", "rename that column")
+        tried = match
+        if match == "auto":
+            if key_type.endswith("[]"):
+                match = tried = "text"
+            else:
+                n_rows, n_matched = _keyed(con, key, "id", None)
+                match, tried = ("id", "id") if n_matched else ("text", "id or text")
+        n_rows, n_matched = _keyed(con, key, match, run_id)
+        if n_matched == 0 and n_rows:
+            hint = ("name the sequences' id column as the key, or match by text or seq_id"
+                    if match != "seq_id" else "check the row indices against the run (lossdb runs)")
+            raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)
+        table = quote_identifier(name)
+        with transaction(con):
+            if replace:
+                _run(con, sql.read("annotate_drop").replace("{table}", table))
+            _run(con, sql.read("annotate_create").replace("{table}", table))
+            _run(con, sql.read("annotate_unregister"), {"name": name})
+            _run(con, sql.read("annotate_register"), {
+                "name": name, "source": str(path), "key_column": key, "match_by": match,
+                "n_rows": n_rows, "n_matched": n_matched})
+    finally:  # the staging tables go, loaded or refused
+        _run(con, sql.read("annotate_cleanup"))
+    return Result(["name", "source", "key_column", "match_by", "run", "n_rows", "n_matched"],
+                  [(name, str(path), key, match, run_id, n_rows, n_matched)])
 
 
 # --- reading: filter and group by a metadata column -----------------------------------------------------

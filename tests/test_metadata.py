@@ -77,6 +77,7 @@ def test_annotate_csv_by_row_index(runs_copy, tmp_path):
     listing = lossdb.connect(runs_copy).metadata()
     assert listing.iloc[0][["name", "key_column", "match_by", "n_rows", "n_matched"]].tolist() == \
         ["metadata", "seq", "seq_id", 60, 60]
+    assert "matched by seq_id of run 'wp' on column 'seq'" in result.stderr  # row indices are one run's
 
 
 def test_annotate_parquet_by_id(runs_copy, tmp_path):
@@ -124,8 +125,16 @@ def test_annotate_refuses_what_it_cannot_use(runs_copy, tmp_path):
         store.annotate(tmp_path / "meta.csv", key="nope")
     with pytest.raises(InputError, match="names a sequence"):
         store.annotate(tmp_path / "meta.csv", key="annotator")  # neither an id nor a sentence
-    with pytest.raises(UsageError, match="own tables"):
-        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", name="tokens")
+    with pytest.raises(UsageError, match="'tokens' is already a table or view of this store, and not one that annotate"):
+        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", name="tokens", replace=True)
+    store.sql("CREATE TABLE notes AS SELECT 1 AS x", write=True)  # the user's own table: refused alike
+    with pytest.raises(UsageError, match="'notes' is already a table or view of this store"):
+        store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", name="notes", replace=True)
+    # a refused load leaves no staging table behind in the session
+    staging = "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name LIKE 'lossdb_annotation%'"
+    with pytest.raises(InputError, match="names a sequence"):
+        store.annotate(tmp_path / "meta.csv", key="annotator")
+    assert store.sql(staging)["n"].iloc[0] == 0
     with pytest.raises(UsageError, match="plain table name"):
         store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", name='x"; DROP TABLE tokens; --')
     (tmp_path / "meta.xlsx").write_bytes(b"PK")
