@@ -219,10 +219,11 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
     a step the group already holds, or (`whole`: not a shard) other sequences."""
     group, step = run["group"], run.get("step")
     found = con.execute(sql.read("group_check"), {"run": run["run"], "group": group, "step": step}).fetchone()
-    reference, label_names, n_only_here, n_only_there, first_seq_id, step_taken = found
+    reference, label_names, n_only_here, n_only_there, first_seq_id, n_relabelled, first_relabelled, step_taken = found
     if step_taken:
         raise StoreError(f"group {group!r} already has a run at step {step}",
-                         "give this run another step, or replace that run (same run name, replace)")
+                         "give this run another step, or replace that run: ingest under its name with replace",
+                         parameter="replace")
     if reference is None:
         return
     if list(label_names) != list(run["label_names"]):
@@ -233,6 +234,13 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
             f"run {run['run']!r} does not cover the same sequences as run {reference!r} of group {group!r} "
             f"({n_only_here} only in this run, {n_only_there} only in {reference!r}; first seq_id {first_seq_id})",
             "score the same data (same order, same words) for every run of a group, or use another group")
+    if n_relabelled:
+        raise InputError(
+            f"run {run['run']!r} gives {n_relabelled} sequence{'s' if n_relabelled != 1 else ''} other gold labels "
+            f"than run {reference!r} of group {group!r} (first seq_id {first_relabelled}), and a group's dynamics "
+            "judge every step against the same labels",
+            "score the same labelled file as the group's other runs (import other labels as a label version), "
+            "or use another group")
 
 
 @dataclass

@@ -434,6 +434,16 @@ def test_ingest_with_a_group_checks_that_its_runs_cover_the_same_sequences(tmp_p
                progress=False)
     with pytest.raises(StoreError, match="group 'ckpts' already has a run at step 100"):
         ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", group="ckpts", step=100, progress=False)
+    # the same sentences with one gold tag changed: a group's dynamics would judge steps by different labels
+    lines = conll_file.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    word, tag = lines[first].rsplit(maxsplit=1)
+    lines[first] = f"{word} {'B-ORG' if tag != 'B-ORG' else 'B-LOC'}"
+    relabelled = tmp_path / "relabelled.conll"
+    relabelled.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"run 'ckpt-2' gives 1 sequence other gold labels than run 'ckpt-1' of "
+                                         r"group 'ckpts' \(first seq_id 0\)"):
+        ingest(wordpiece_model, str(relabelled), db=str(store), run="ckpt-2", group="ckpts", step=200, progress=False)
     con = duckdb.connect(str(store), read_only=True)
     assert con.execute("SELECT run_id, group_name, step FROM runs").fetchall() == [("ckpt-1", "ckpts", 100)]
     assert con.execute("SELECT DISTINCT run_id FROM tokens").fetchall() == [("ckpt-1",)]
