@@ -149,6 +149,8 @@ def ingest(
     _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
     model_files.check_model(model)
     n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
+    if group is not None:
+        _check_group_early(db_path, run, group, step, n_expected, whole=shard_of is None)
 
     common = dict(db_path=db_path, run=run, model=model, replace=replace, label_versions=label_versions,
                   group=group, step=step,
@@ -308,6 +310,21 @@ def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str |
         if damaged is None:
             raise
         raise damaged from None
+    finally:
+        con.close()
+
+
+def _check_group_early(db_path: str, run: str, group: str, step: int | None, n_expected: int | None, *,
+                       whole: bool) -> None:
+    """Refuse before scoring what the group would refuse at commit, where it can be told now."""
+    if not Path(db_path).exists():
+        return
+    try:
+        con = store_db.connect(db_path)
+    except StoreError:  # an older store, which the commit migrates first; check_group sees to it then
+        return
+    try:
+        writer.check_group_early(con, run, group, step, n_expected, whole=whole)
     finally:
         con.close()
 

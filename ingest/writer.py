@@ -213,6 +213,26 @@ def delete_run(con, run: str, *, keep_versions: bool = False) -> None:
         con.execute(sql.read(f"delete_run_{table}"), {"run": run})
 
 
+def _step_taken(group: str, step) -> StoreError:
+    return StoreError(f"group {group!r} already has a run at step {step}",
+                      "give this run another step, or replace that run: ingest under its name with replace",
+                      parameter="replace")
+
+
+def check_group_early(con, run: str, group: str, step: int | None, n_sequences: int | None, *, whole: bool) -> None:
+    """What check_group can tell before the model runs (so a refusal costs no scoring): a step
+    the group holds, and (`whole`, the count known) another number of sequences."""
+    taken, reference, n_reference = con.execute(sql.read("group_precheck"),
+                                                {"run": run, "group": group, "step": step}).fetchone()
+    if taken:
+        raise _step_taken(group, step)
+    if whole and reference is not None and n_sequences is not None and n_sequences != n_reference:
+        raise InputError(
+            f"run {run!r} would have {n_sequences:,} sequences and run {reference!r} of group {group!r} has "
+            f"{n_reference:,}, so they cannot cover the same sequences",
+            "score the same data (same order, same words) for every run of a group, or use another group")
+
+
 def check_group(con, run: dict, *, whole: bool = True) -> None:
     """Refuse a run of a group (inside the commit's transaction, after its sequences are
     written) that would not line up with the group's other runs: another step's label names,
@@ -221,9 +241,7 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
     found = con.execute(sql.read("group_check"), {"run": run["run"], "group": group, "step": step}).fetchone()
     reference, label_names, n_only_here, n_only_there, first_seq_id, n_relabelled, first_relabelled, step_taken = found
     if step_taken:
-        raise StoreError(f"group {group!r} already has a run at step {step}",
-                         "give this run another step, or replace that run: ingest under its name with replace",
-                         parameter="replace")
+        raise _step_taken(group, step)
     if reference is None:
         return
     if list(label_names) != list(run["label_names"]):

@@ -428,10 +428,21 @@ def test_ingest_with_a_group_checks_that_its_runs_cover_the_same_sequences(tmp_p
 
     store = tmp_path / "g.duckdb"
     ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-1", group="ckpts", step=100, progress=False)
-    with pytest.raises(InputError, match=r"does not cover the same sequences as run 'ckpt-1' of group 'ckpts' "
-                                         r"\(0 only in this run, 30 only in 'ckpt-1'; first seq_id 30\)"):
+    # refused before the model runs (the count is known from the data), with the commit's rule
+    with pytest.raises(InputError, match=r"run 'ckpt-2' would have 30 sequences and run 'ckpt-1' of group 'ckpts' "
+                                         r"has 60, so they cannot cover the same sequences"):
         ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", group="ckpts", step=200, limit=30,
                progress=False)
+    # the commit's own check, where the counts agree but the sequences do not
+    con = duckdb.connect(str(store))
+    con.execute("UPDATE sequences SET seq_key = 'other' WHERE seq_id = 5")
+    con.close()
+    with pytest.raises(InputError, match=r"does not cover the same sequences as run 'ckpt-1' of group 'ckpts' "
+                                         r"\(1 only in this run, 1 only in 'ckpt-1'; first seq_id 5\)"):
+        ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", group="ckpts", step=200, progress=False)
+    con = duckdb.connect(str(store))
+    con.execute("UPDATE sequences SET seq_key = coalesce(source_id, words_hash) WHERE seq_id = 5")
+    con.close()
     with pytest.raises(StoreError, match="group 'ckpts' already has a run at step 100"):
         ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", group="ckpts", step=100, progress=False)
     # the same sentences with one gold tag changed: a group's dynamics would judge steps by different labels
