@@ -20,8 +20,8 @@ def export(
     run: RunOption = None,
     labels: LabelsOption = "gold",
     by: Annotated[str, typer.Option(help="Rank by label_quality (lowest first), total_loss or mean_loss.")] = "label_quality",
-    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many of the ranked sequences.")] = "200",
-    ids: Annotated[Optional[str], typer.Option("--ids", help="A read-only query whose seq_id column picks the sequences.")] = None,
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many of the ranked sequences [default: 200].")] = None,
+    ids: Annotated[Optional[str], typer.Option("--ids", help="A read-only query whose seq_id column (else its first) picks the sequences.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Export every sequence of the run.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     fold: Annotated[Optional[str], typer.Option("--fold", metavar="i/K", help="Every sequence but those with seq_id % K == i: the training data for fold i's model (out-of-fold runs).")] = None,
@@ -29,7 +29,7 @@ def export(
 ) -> None:
     """Write sequences for review or training: the top label issues by default, or --ids, or --all, or --fold."""
     with errors({"format": "--to", "everything": "--all"}):
-        count = parse_count(n)
+        count = parse_count(n) if n is not None else None
         summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by, n=count, ids=ids,
                                         everything=all_, force=force, fold=fold)
         typer.echo(f"lossdb: {summary.line()}", err=True)

@@ -64,14 +64,17 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def detect_format(path: Path) -> str:
-    """The format of a file from its suffix (a folder is a saved Hugging Face dataset)."""
+def detect_format(path: Path, *, nameable: bool = False) -> str:
+    """The format of a file from its suffix (a folder is a saved Hugging Face dataset).
+    `nameable`: the caller takes a `format` (import-labels), which the hint offers."""
     if path.is_dir():
         return "hf-dataset"
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
+        suffixes = ".conll/.conllu/.iob/.tsv, .jsonl, .json (Label Studio), .parquet"
         raise InputError(f"cannot tell the format of {path} from its suffix {path.suffix!r}",
-                         "use .conll/.conllu/.iob/.tsv, .jsonl, .json (Label Studio), .parquet, or name the format")
+                         f"name the format ({', '.join(FORMATS)}), or rename the file to {suffixes}" if nameable
+                         else f"rename the file to {suffixes}", parameter="format" if nameable else None)
     if fmt == "json":
         return "label-studio" if _first_character(path) == "[" else "jsonl"
     return fmt

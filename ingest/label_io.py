@@ -127,7 +127,7 @@ def read_labels(path: str | os.PathLike, fmt: str | None = None, *, words_column
     path = Path(path)
     if not path.exists():
         raise InputError(f"label file {path} does not exist", "check the path")
-    fmt = check_format(fmt) if fmt else detect_format(path)
+    fmt = check_format(fmt) if fmt else detect_format(path, nameable=True)
     if fmt == "label-studio":
         if path.is_dir():
             raise InputError(f"{path} is a folder", "pass Label Studio's JSON export (a file)")

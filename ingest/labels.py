@@ -54,24 +54,30 @@ class ExportSummary:
 
 
 def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "label_quality",
-                     n: int = DEFAULT_EXPORT_N, ids: str | None = None, everything: bool = False,
+                     n: int | None = None, ids: str | None = None, everything: bool = False,
                      fold: str | None = None) -> tuple[list[int], str]:
     """The seq_ids to export, in order, and a description of the selection: every sequence, the
-    seq_ids a read-only query returns (its seq_id column, else its first), the top n by `by`, or
-    (`fold` 'i/K') every sequence but fold i: the training data of the model that scores fold i
-    (`ingest --shard i/K` picks the same seq_id % K == i)."""
-    if everything and ids:
-        raise UsageError("everything and ids choose the sequences in two ways", "pass one of them", parameter="ids")
+    seq_ids a read-only query returns (its seq_id column, else its first), the top n by `by`
+    (n: DEFAULT_EXPORT_N unless given), or (`fold` 'i/K', K at least 2) every sequence but fold
+    i: the training data of the model that scores fold i (`ingest --shard i/K` picks the same
+    seq_id % K == i). Two ways of choosing at once are refused."""
+    chosen_by = [name for name, given in (("everything", everything), ("ids", bool(ids)), ("fold", fold is not None),
+                                          ("n", n is not None)) if given]
+    if len(chosen_by) > 1:
+        raise UsageError(f"{' and '.join(chosen_by)} choose the sequences in {len(chosen_by)} ways",
+                         "pass one of them", parameter=chosen_by[-1])
     if fold is not None:
-        if ids:
-            raise UsageError("fold and ids choose the sequences in two ways", "pass one of them", parameter="fold")
         index, count = parse_shard(fold, "fold")
+        if count < 2:
+            raise UsageError(f"fold {fold} leaves no training data (every sequence is in fold {index})",
+                             "split into at least 2 folds, e.g. 0/5", parameter="fold")
         kept = [seq_id for seq_id in named(con, "export_all", {"run": run_id}).column("seq_id") if seq_id % count != index]
         return kept, f"every sequence but fold {index}/{count}"
     if everything:
         return named(con, "export_all", {"run": run_id}).column("seq_id"), "every sequence"
     if ids:
         return _query_ids(con, run_id, ids), "the sequences of the ids query"
+    n = DEFAULT_EXPORT_N if n is None else n
     core.check_n(n)
     core.check_ranking(by)
     chosen = named(con, "export_ranked", {"run": run_id, "labels": labels, "n": n, "by": by}).column("seq_id")
@@ -111,7 +117,7 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
 
 
 def export_labels(con, out: str | os.PathLike, *, fmt: str, run: str | None = None, labels: str | None = None,
-                  by: str = "label_quality", n: int = DEFAULT_EXPORT_N, ids: str | None = None,
+                  by: str = "label_quality", n: int | None = None, ids: str | None = None,
                   everything: bool = False, force: bool = False, fold: str | None = None) -> ExportSummary:
     """Write the selected sequences of a run (default: the top `n` label issues, lowest label
     quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`."""

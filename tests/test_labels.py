@@ -493,3 +493,21 @@ def test_importing_a_version_that_changes_nothing_says_so(store_copy, tmp_path):
     exported.write_text("".join(json.dumps(e) + "\n" for e in edited), "utf-8")
     changed = run_cli("import-labels", str(exported), "--as", "one", "--db", str(store_copy))
     assert "1 differ from gold" in changed.stderr and "note" not in changed.stderr.split("differ from gold")[1]
+
+
+def test_a_file_of_an_unknown_suffix_imports_with_its_format_named(store_copy, tmp_path):
+    out = tmp_path / "all.label-studio"  # export takes any suffix it does not know
+    assert run_cli("export", "--to", "label-studio", "--all", "--out", str(out), "--db", str(store_copy)).returncode == 0
+    refused = run_cli("import-labels", str(out), "--as", "x", "--db", str(store_copy))
+    assert refused.returncode == 3 and refused.stderr.startswith(f"lossdb: error: cannot tell the format of {out}")
+    assert "name the format (label-studio, conll, jsonl, parquet, hf-dataset)" in refused.stderr
+    assert refused.stderr.rstrip().endswith("(--format)")
+    named = run_cli("import-labels", str(out), "--as", "x", "--format", "label-studio", "--db", str(store_copy))
+    assert named.returncode == 0, named.stderr
+    # ingest, which takes no format, asks only for a suffix it knows
+    from lossdb.errors import InputError
+    from lossdb.ingest import formats
+
+    with pytest.raises(InputError, match="rename the file to .conll") as unknown:
+        formats.open_file(out)
+    assert "name the format" not in str(unknown.value) and unknown.value.parameter is None
