@@ -129,6 +129,8 @@ def parse_pairs(items: list[str] | None, option: str, example: str) -> list[tupl
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise UsageError(f"{option} {item!r} is not NAME=VALUE", f"e.g. {option} {example}")
+        if any(name == seen for seen, _ in pairs):
+            raise UsageError(f"{option} {name} is given twice", f"give each NAME once, e.g. {option} {example}")
         pairs.append((name, value))
     return pairs
 

@@ -2,7 +2,7 @@
 the checks every question shares (the run, the label version, n, the ranking)."""
 from __future__ import annotations
 
-from lossdb.errors import StoreError, UsageError
+from lossdb.errors import QueryError, StoreError, UsageError
 
 from . import db
 from .result import Result, check_reads_only, execute, named, split_statements
@@ -115,16 +115,29 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
         return result
     # Each statement commits on its own, unless the script says BEGIN: each commit is counted as
     # it happens, so Ctrl-C in the middle of a script says that what ran before it was kept.
-    result, explicit = Result([], []), False
-    for statement in statements:
-        result = execute(con, statement.query)
-        word = statement.query.replace(";", " ").split()[0].upper() if statement.type.name == "TRANSACTION" else ""
+    result, explicit, saved, pending = Result([], []), False, 0, 0
+    for number, statement in enumerate(statements, 1):
+        try:
+            result = execute(con, statement.query)
+        except QueryError as e:
+            if len(statements) > 1:  # which one failed, and what the ones before it left in the store
+                kept = f"{saved} that changed the store before it saved" if saved else "nothing saved"
+                if explicit and pending:
+                    kept += f", its transaction's {pending} rolled back"
+                e.message = f"{e.message} (statement {number} of {len(statements)}; {kept})"
+            raise
+        kind = statement.type.name
+        word = statement.query.replace(";", " ").split()[0].upper() if kind == "TRANSACTION" else ""
+        changes = kind not in ("SELECT", "TRANSACTION", "EXPLAIN")
         if word in ("BEGIN", "START"):
-            explicit = True
+            explicit, pending = True, 0
         elif word in ("ROLLBACK", "ABORT"):
-            explicit = False
-        elif not explicit or word in ("COMMIT", "END"):
-            explicit = False
+            explicit, pending = False, 0
+        elif explicit and word not in ("COMMIT", "END"):
+            pending += changes
+        else:  # a statement outside BEGIN commits on its own; COMMIT commits the transaction's
+            saved += pending if word else changes
+            explicit, pending = False, 0
             db.note_saved()
     return result
 

@@ -5,6 +5,7 @@ whole `lossdb top`); the Python API turns a Result into a DataFrame with `.df()`
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +132,8 @@ def _refused(con: duckdb.DuckDBPyConnection, statement) -> str | None:
     words = sql.tokens(statement.query)
     first = words[0][1].upper() if words else kind
     second = words[1][1].lower() if len(words) > 1 else ""
+    if kind == "MULTI" and first == "PIVOT":  # DuckDB plans a PIVOT as several statements; it reads
+        return None
     if kind in ("PRAGMA", "CALL") and second in _READING_PRAGMAS and all(token != "=" for _, token in words):
         return None
     if first in ("PRAGMA", "CALL", "SET", "RESET"):
@@ -151,6 +154,25 @@ def named(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None)
     return execute(con, sql.read(name), params)
 
 
+def _parameter_error(text: str) -> QueryError | None:
+    """DuckDB's words for values bound to the wrong $names, in the user's: which name, and the fix."""
+    missing = re.search(r"Values were not provided for the following parameters: (.+)", text)
+    if missing:
+        names = [n.strip() for n in missing.group(1).splitlines()[0].split(",")]
+        listed = ", ".join(f"${n}" for n in names)
+        return QueryError(f"the statement uses {listed}, and no value is given for {'it' if len(names) == 1 else 'them'}",
+                          f"pass --param {names[0]}=VALUE (params={{'{names[0]}': ...}} in Python)")
+    excess = re.search(r"identifiers of the excess parameters: (.+)", text)
+    if excess:
+        names = [n.strip() for n in excess.group(1).splitlines()[0].split(",")]
+        return QueryError(f"a value is given for {', '.join(names)}, which the statement does not use as "
+                          f"{', '.join('$' + n for n in names)}", "leave it out, or use it in the statement")
+    if "Parameter/argument count mismatch" in text and "Expected 0" in text:
+        return QueryError("values are given, and the statement has no $name to bind them to",
+                          "leave out the values, or write $NAME where each goes")
+    return None
+
+
 def query_error(error: duckdb.Error) -> QueryError | StoreError:
     from .db import damage_error
 
@@ -164,6 +186,9 @@ def query_error(error: duckdb.Error) -> QueryError | StoreError:
                           "pass --write to let `lossdb sql` change the store")
     if isinstance(error, duckdb.ParserException):
         return QueryError(f"SQL does not parse: {first}", "check the statement's syntax")
+    parameters = _parameter_error(text)
+    if parameters is not None:
+        return parameters
     if isinstance(error, duckdb.CatalogException):
         return QueryError(first, "list the tables and views with: lossdb sql \"SHOW TABLES\"")
     return QueryError(first, "check the statement against the schema (lossdb sql \"DESCRIBE tokens\")")

@@ -277,6 +277,7 @@ ALLOWED = {
     "SUMMARIZE": "SUMMARIZE runs",
     "EXPLAIN": "EXPLAIN SELECT * FROM tokens",
     "PRAGMA that reads": "PRAGMA table_info('runs')",
+    "PIVOT": "PIVOT (SELECT run_id, seq_id % 2 AS parity FROM sequences) ON parity USING count(*)",
     "reading a CSV": "SELECT s.seq_id, m.source FROM sequence_losses AS s JOIN read_csv('{tmp}/meta.csv') AS m "
                      "USING (seq_id) ORDER BY s.seq_id",
     "two reads": "SELECT 1 AS a; SELECT 2 AS b",
@@ -318,7 +319,7 @@ def test_store_sql_and_export_ids_refuse_what_does_not_only_read(battery_store, 
     assert folder_state(tmp_path) == before
 
 
-@pytest.mark.parametrize("case", ["SELECT", "DESCRIBE", "SUMMARIZE", "PRAGMA that reads", "reading a CSV"])
+@pytest.mark.parametrize("case", ["SELECT", "DESCRIBE", "SUMMARIZE", "PRAGMA that reads", "PIVOT", "reading a CSV"])
 def test_sql_without_write_runs_what_only_reads(case, battery_store):
     result = run_cli("sql", fill(ALLOWED[case], battery_store), "-f", "json", "--db", str(battery_store))
     assert result.returncode == 0, result.stderr
@@ -334,6 +335,27 @@ def test_write_runs_them_where_asked(store_copy, tmp_path):
         assert store.sql("SELECT x FROM notes")["x"].tolist() == [1]
     with lossdb.connect(store_copy) as store, pytest.raises(LossdbError, match="read_only=False"):
         store.sql("CREATE TABLE more AS SELECT 1 AS x", write=True)
+    # a script that fails part way says which statement, and what the ones before it left
+    failed = run_cli("sql", "--write", "CREATE TABLE a1 (x INTEGER); BEGIN; INSERT INTO a1 VALUES (1); "
+                     "INSERT INTO nosuch VALUES (1)", "--db", str(store_copy))
+    assert failed.returncode == 5 and "(statement 4 of 4; 1 that changed the store before it saved, its " \
+        "transaction's 1 rolled back)" in failed.stderr, failed.stderr
+    with lossdb.connect(store_copy) as store:
+        assert store.sql("SELECT count(*) AS n FROM a1")["n"].tolist() == [0]
+    first = run_cli("sql", "--write", "INSERT INTO nosuch VALUES (1); CREATE TABLE a2 (x INTEGER)", "--db", str(store_copy))
+    assert first.returncode == 5 and "(statement 1 of 2; nothing saved)" in first.stderr
+
+
+def test_sql_parameters_that_do_not_fit_say_which(built_store):
+    for args, said in ((["SELECT $a"], "the statement uses $a, and no value is given for it; pass --param a=VALUE"),
+                       (["SELECT $a, $b", "-p", "a=1"], "the statement uses $b, and no value is given for it"),
+                       (["SELECT 1", "-p", "a=1"], "values are given, and the statement has no $name to bind them to"),
+                       (["SELECT $a", "-p", "b=1"], "a value is given for b, which the statement does not use as $b"),
+                       (["SELECT $a", "-p", "a=1", "-p", "a=2"], "--param a is given twice")):
+        result = run_cli("sql", *args, "--db", str(built_store))
+        assert result.returncode in (2, 5) and result.stdout == "" and said in result.stderr, result.stderr
+    assert run_cli("sql", "SELECT $a::INTEGER + 1 AS n", "-p", "a=1", "-f", "csv",
+                   "--db", str(built_store)).stdout.splitlines() == ["n", "2"]
 
 
 # --- foreign DuckDB files ---------------------------------------------------------------------------------------
