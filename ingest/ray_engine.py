@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import shutil
+import socket
 import signal
 import tempfile
 import uuid
@@ -97,6 +98,8 @@ def check(*, ray_address: str | None, workers: int | None, gpus_per_worker: floa
         raise UsageError(f"--gpus-per-worker must be 0 or more, not {gpus_per_worker}", "e.g. --gpus-per-worker 1")
     if ray_address is not None and not ray_address.strip():
         raise UsageError("--ray-address is empty", "use auto, HOST:PORT or ray://HOST:PORT")
+    if not ray.is_initialized():  # (once joined, ray.init is not called again)
+        _check_reachable(ray_address or os.environ.get("RAY_ADDRESS"))
     if staging is None:
         return
     if _is_remote(staging):
@@ -260,6 +263,25 @@ def _connect(address: str | None) -> bool:
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     ray.data.DataContext.get_current().enable_progress_bars = False
     return started
+
+
+CONNECT_SECONDS = 5.0
+
+
+def _check_reachable(address: str | None) -> None:
+    """A HOST:PORT (or ray://HOST:PORT) that nothing answers on is refused at once: ray.init
+    would retry it for minutes, printing only Ray's own log lines."""
+    if not address or address == "auto" or address == "local":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise EngineError(f"--ray-address {address!r} is not HOST:PORT", "use auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as e:
+        raise EngineError(f"cannot reach the Ray cluster at {address}: {e.strerror or first_line(e)}",
+                          "start one with `ray start --head`, check the address, or leave out --ray-address "
+                          "(and RAY_ADDRESS) for a local one") from None
 
 
 def _check_cluster(staging: str | None) -> None:

@@ -18,7 +18,7 @@ import ray
 from lossdb.errors import EngineError, UsageError
 from lossdb.ingest import ingest, ray_engine, writer
 
-from .conftest import fetch
+from .conftest import fetch, run_cli
 from .test_ingest import token_rows
 
 # Small chunks, so that 60 sequences make several chunks shared by both workers.
@@ -116,6 +116,24 @@ def test_ray_options_are_checked_before_anything_runs(wordpiece_model, conll_fil
     with pytest.raises(UsageError, match="unknown --engine"):
         ingest(wordpiece_model, str(conll_file), db=db, engine="spark")
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_an_address_nothing_answers_on_is_one_line_at_once(wordpiece_model, conll_file, tmp_path):
+    import socket
+
+    with socket.socket() as free:  # a port nothing listens on once this closes
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    db = tmp_path / "x.duckdb"
+    result = run_cli("ingest", "--engine", "ray", "--ray-address", f"127.0.0.1:{port}", "--model", str(wordpiece_model),
+                     "--data", str(conll_file), "--db", str(db), "-q")
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"lossdb: error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused; start one with")
+    assert not db.exists()
+    bad = run_cli("ingest", "--engine", "ray", "--ray-address", "somewhere", "--model", str(wordpiece_model),
+                  "--data", str(conll_file), "--db", str(db), "-q")
+    assert bad.returncode == 6 and "--ray-address 'somewhere' is not HOST:PORT" in bad.stderr
 
 
 def test_a_plain_ingest_imports_neither_ray_nor_onnxruntime(wordpiece_model, conll_file, tmp_path):
