@@ -267,7 +267,7 @@ def compare(
     format: FormatOption = "table",
 ) -> None:
     """Two runs over the same data: the sequences whose loss changed most, per-label and per-entity-type changes."""
-    with errors():
+    with errors({"run_a": None, "run_b": None}):
         count, out = parse_count(n), check_format(format)
         store = open_store(db)
         result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode, scheme=scheme)

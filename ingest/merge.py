@@ -47,6 +47,8 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
         raise InputError(f"{target} is both the target and a source", "merge into a new --db file")
     parts = defaultdict(list)  # run_id -> [(source path, runs record)]
     for source in sources:
+        if not Path(source).exists():
+            raise InputError(f"no shard store at {source}", "check the shard paths (each an ingest --shard i/N store)")
         con = store_db.connect(source)
         try:
             for record in named(con, "shard_runs").records():

@@ -40,7 +40,8 @@ class Replaced:
 def check_policy(label_versions: str | None) -> str | None:
     if label_versions is not None and label_versions not in POLICIES:
         raise UsageError(f"label_versions must be keep or drop, not {label_versions!r}",
-                         "keep: carry them over to the new run (same words); drop: delete them with the run")
+                         "keep: carry them over to the new run (same words); drop: delete them with the run",
+                         parameter="label_versions")
     return label_versions
 
 

@@ -84,7 +84,7 @@ def collect(con, *, run: str | None = None, against: str | None = None, n: int =
     run_id = queries.resolve_run(con, run)
     other = None
     if against is not None:
-        other = queries.resolve_run(con, against)
+        other = queries.resolve_run(con, against, "against")
         if other == run_id:
             raise UsageError(f"against names the report's own run {run_id!r}", "choose another run (see `lossdb runs`)",
                              parameter="against")

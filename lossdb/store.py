@@ -92,7 +92,8 @@ class Store:
             yield ShadedFrame.of(pd.DataFrame(view).T, kind="sample", scale=scale)
 
     def ranks(self, seq_ids, *, run: str | None = None, by: str = "total_loss"):
-        """Where each of `seq_ids` ranks among all the run's sequences by `by` (1 = worst)."""
+        """Where each of `seq_ids` (one id, or several) ranks among all the run's sequences by
+        `by` (1 = worst); an id the run lacks is an error."""
         return self._table(core.ranks(self.con, seq_ids, run=run, by=by))
 
     def report(self, n: int = 50, *, run: str | None = None, against: str | None = None):

@@ -102,6 +102,12 @@ def search(con, token: str | None = None, *, word: str | None = None, label: str
         raise UsageError("search needs something to look for",
                          "give a token (e.g. '▁('), or a word, label, pred, or errors=True")
     run_id, labels = run_labels(con, run, labels)
+    names = label_names(con, run_id)
+    for parameter, value in (("label", label), ("pred", pred)):
+        if value is not None and value not in names:  # 'ORG' for B-ORG/I-ORG would find nothing, silently
+            like = [n for n in names if n.lower().endswith("-" + value.lower()) or n.lower() == value.lower()]
+            raise UsageError(f"run {run_id!r} has no label {value!r}",
+                             f"choose one of {', '.join(like or names)}", parameter=parameter)
     ranked = named(con, "search", {"run": run_id, "labels": labels, "token": token, "word": word,
                                    "label": label, "pred": pred, "errors": bool(errors), "n": n})
     return with_token_lists(con, ranked, run_id, labels)
@@ -138,7 +144,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     base = named(con, "run_summary")
     records = base.records()
     if runs is not None:
-        wanted = {resolve_run(con, r) for r in runs}
+        wanted = {resolve_run(con, r, "runs") for r in runs}
         records = [r for r in records if r["run_id"] in wanted]
     for r in records:
         r["labels"] = GOLD

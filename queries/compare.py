@@ -18,8 +18,8 @@ VIEWS = ("sequences", "labels", "entities")
 
 
 def _runs(con, run_a: str, run_b: str, labels: str) -> tuple[str, str, str]:
-    a, labels_a = run_labels(con, run_a, labels)
-    b, labels_b = run_labels(con, run_b, labels)
+    a, labels_a = run_labels(con, run_a, labels, "run_a")
+    b, labels_b = run_labels(con, run_b, labels, "run_b")
     if a == b:
         raise UsageError(f"both runs are {a!r}", "compare two different runs, e.g. two checkpoints over the same data")
     shared = named(con, "compare_overlap", {"run_a": a, "run_b": b}).value("shared")
@@ -71,7 +71,7 @@ def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode:
 def overlap(con, run_a: str, run_b: str) -> dict:
     """How many sequences two runs share (paired as compare_sequences pairs them) and how many
     each has: where they differ, the labels and entities comparisons mix coverage with quality."""
-    a, b = resolve_run(con, run_a), resolve_run(con, run_b)
+    a, b = resolve_run(con, run_a, "run_a"), resolve_run(con, run_b, "run_b")
     return named(con, "compare_overlap", {"run_a": a, "run_b": b}).one()
 
 
@@ -79,7 +79,7 @@ def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10
             labels: str = "gold", mode: str = "default", scheme: str = DEFAULT_SCHEME) -> Result:
     """One of the three comparisons: ``what`` is sequences, labels or entities."""
     if what not in VIEWS:
-        raise UsageError(f"cannot compare {what!r}", f"choose one of {', '.join(VIEWS)}")
+        raise UsageError(f"cannot compare {what!r}", f"choose one of {', '.join(VIEWS)}", parameter="what")
     if what == "sequences":
         return compare_sequences(con, run_a, run_b, n=n, by=by, labels=labels)
     if what == "labels":

@@ -11,8 +11,9 @@ RANKINGS = ("total_loss", "mean_loss", "label_quality")
 GOLD = "gold"  # the source's own labels: the label version every run has
 
 
-def resolve_run(con, run: str | None) -> str:
-    """The run a query reads: `run` if it is complete, else the newest complete run."""
+def resolve_run(con, run: str | None, parameter: str = "run") -> str:
+    """The run a query reads: `run` if it is complete, else the newest complete run.
+    `parameter`: the caller's argument that named it, for the error."""
     resolved = named(con, "resolve_run", {"run": run}).one()
     if resolved["found"]:
         return resolved["run_id"]
@@ -20,7 +21,8 @@ def resolve_run(con, run: str | None) -> str:
     if run is None:
         raise StoreError("the store has no complete run yet", "run `lossdb ingest` first")
     listing = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
-    raise StoreError(f"no complete run named {run!r} in this store", f"choose one of: {listing} (see `lossdb runs`)")
+    raise StoreError(f"no complete run named {run!r} in this store", f"choose one of: {listing} (see `lossdb runs`)",
+                     parameter=parameter)
 
 
 def label_names(con, run_id: str) -> list[str]:
@@ -46,9 +48,9 @@ def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels"
                      parameter=parameter)
 
 
-def run_labels(con, run: str | None, labels: str | None) -> tuple[str, str]:
+def run_labels(con, run: str | None, labels: str | None, parameter: str = "run") -> tuple[str, str]:
     """(run_id, label version) checked: the run complete, the version one it has."""
-    run_id = resolve_run(con, run)
+    run_id = resolve_run(con, run, parameter)
     return run_id, check_labels(con, run_id, labels)
 
 
@@ -94,7 +96,8 @@ def sequence_rows(con, seq_id: int, *, run: str | None = None) -> Result:
     run_id = resolve_run(con, run)
     result = named(con, "sequence_rows", {"run": run_id, "seq_id": seq_id})
     if not result.rows:
-        raise StoreError(f"run {run_id!r} has no sequence {seq_id}", "seq_id is the row's index in the source")
+        raise StoreError(f"run {run_id!r} has no sequence {seq_id}", "seq_id is the row's index in the source",
+                         parameter="seq_id")
     return result
 
 
@@ -143,9 +146,18 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
 
 
 def ranks(con, seq_ids, *, run: str | None = None, by: str = "total_loss") -> Result:
-    """Where each of `seq_ids` ranks among every sequence of the run by `by` (1 = worst, as
-    `top` ranks them): rank, seq_id, best first; ids the run lacks are left out."""
+    """Where each of `seq_ids` (one, or several) ranks among every sequence of the run by `by`
+    (1 = worst, as `top` ranks them): rank, seq_id, best first. An id the run lacks is an error."""
     run_id = resolve_run(con, run)
+    wanted = [seq_ids] if isinstance(seq_ids, int) and not isinstance(seq_ids, bool) else list(seq_ids)
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in wanted):
+        raise UsageError(f"seq_ids must be whole numbers, not {seq_ids!r}", "e.g. [3, 17] or 3", parameter="seq_ids")
     n = named(con, "versions_run_info", {"run": run_id}).value("n_sequences")
-    return named(con, "sequence_ranks", {"run": run_id, "by": check_ranking(by), "n": max(int(n), 1),
-                                         "seq_ids": sorted({int(i) for i in seq_ids})})
+    result = named(con, "sequence_ranks", {"run": run_id, "by": check_ranking(by), "n": max(int(n), 1),
+                                           "seq_ids": sorted(set(wanted))})
+    missing = sorted(set(wanted) - set(result.column("seq_id")))
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        raise StoreError(f"run {run_id!r} has no sequence {shown}", "seq_id is the row's index in the source",
+                         parameter="seq_ids")
+    return result

@@ -72,8 +72,12 @@ EVALUATION_KS = (10, 50, 100)
 
 def check_method(method: str) -> str:
     if method not in METHODS:
-        raise UsageError(f"unknown label-issue method {method!r}",
-                         f"choose one of {', '.join(METHODS)} (see `lossdb issues --methods`)")
+        from .dynamics import METHODS as GROUP_METHODS
+
+        hint = (f"{method} ranks by training dynamics: name the run group too" if method in GROUP_METHODS
+                else f"choose one of {', '.join(METHODS)} (see `lossdb issues --methods`)")
+        raise UsageError(f"unknown label-issue method {method!r}", hint, parameter="group" if method in GROUP_METHODS
+                         else "method")
     return method
 
 

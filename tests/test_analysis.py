@@ -231,6 +231,12 @@ def test_search_by_word_label_prediction_and_errors(built_store):
     assert store.search("no-such-token").empty
     with pytest.raises(UsageError, match="something to look for"):
         store.search()
+    # a label the run does not have (the type, not the tag) is said, with the tags it may mean
+    with pytest.raises(UsageError, match=r"run 'wp' has no label 'LOC'; choose one of B-LOC, I-LOC") as refused:
+        store.search(label="LOC")
+    assert refused.value.parameter == "label"
+    result = run_cli("search", "--pred", "loc", "--db", str(built_store))
+    assert result.returncode == 2 and "has no label 'loc'; choose one of B-LOC, I-LOC (--pred)" in result.stderr
 
 
 # --- summaries -----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import lossdb
-from lossdb.errors import LabelImportError, UsageError
+from lossdb.errors import LabelImportError, StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
 from lossdb.queries.result import Result
@@ -59,7 +59,12 @@ def test_what_the_cli_did_alone_is_in_the_library(built_store):
         top = store.top(4, by="label_quality").column("seq_id")
         ranks = store.ranks(list(reversed(top)), by="label_quality")  # the demo's planted-error ranks
         assert ranks.column("rank") == [1, 2, 3, 4] and ranks.column("seq_id") == top
-        assert store.ranks([top[2], 10**9], by="label_quality").rows == [(3, top[2])]  # ids the run lacks: left out
+        assert store.ranks(top[2], by="label_quality").rows == [(3, top[2])]  # one id alone
+        with pytest.raises(StoreError, match="run 'wp' has no sequence 1000000000") as missing:
+            store.ranks([top[2], 10**9], by="label_quality")  # an id the run lacks: said, not left out
+        assert missing.value.parameter == "seq_ids"
+        with pytest.raises(UsageError, match="seq_ids must be whole numbers"):
+            store.ranks(["3"])
         every = store.consistency(labels="gold")
         assert store.consistency(n=1).rows == every.rows[:1]  # `consistency --n` slices in the library
     cli = run_cli("consistency", "--n", "1", "-f", "json", "--db", str(built_store))
