@@ -159,7 +159,9 @@ class StoreState:
 
     @property
     def views_stale(self) -> bool:
-        return self.fingerprint != sql.schema_fingerprint()
+        """The stored views and macros are not this lossdb's: another fingerprint, or one of
+        them dropped since (by hand, through `sql --write`)."""
+        return self.fingerprint != sql.schema_fingerprint() or not sql.schema_names() <= self.objects.keys()
 
 
 def inspect(con: duckdb.DuckDBPyConnection) -> StoreState:

@@ -81,6 +81,13 @@ def schema_fingerprint() -> str:
 
 
 @cache
+def schema_names() -> frozenset[str]:
+    """The (lower-case) names of the views and macros the schema files define."""
+    return frozenset(re.search(r"CREATE OR REPLACE (?:VIEW|MACRO) (\w+)", without_comments(statement)).group(1).lower()
+                     for _, statement in schema_statements())
+
+
+@cache
 def temporary_schema_statements() -> tuple[str, ...]:
     """The views and macros as TEMP objects: what a connection that must not change the file
     defines over a store whose stored definitions are another lossdb's."""

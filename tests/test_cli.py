@@ -232,6 +232,20 @@ def test_a_store_whose_views_another_lossdb_made_is_read_as_is_then_refreshed_by
     con.close()
 
 
+def test_a_dropped_view_is_read_as_this_lossdbs_then_restored_by_upgrade(store_copy):
+    con = duckdb.connect(str(store_copy))
+    con.execute("DROP VIEW sequence_losses")  # same fingerprint, one object gone (a `sql --write` by hand)
+    con.close()
+    result = run_cli("top", "--n", "1", "-f", "json", "--db", str(store_copy))
+    assert result.returncode == 0 and len(json.loads(result.stdout)) == 1, result.stderr
+    upgraded = run_cli("upgrade", "--db", str(store_copy))
+    assert upgraded.returncode == 0 and "refreshed" in upgraded.stderr, upgraded.stderr
+    con = duckdb.connect(str(store_copy), read_only=True)
+    assert con.execute("SELECT count(*) FROM sequence_losses").fetchone()[0] == 60
+    con.close()
+    assert "already up to date" in run_cli("upgrade", "--db", str(store_copy)).stderr
+
+
 def test_a_closed_store_says_it_is_closed(store_copy):
     with lossdb.connect(store_copy) as store:
         assert len(store.top(1)) == 1
