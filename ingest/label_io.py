@@ -95,14 +95,16 @@ def _check_file_target(path: Path, force: bool) -> None:
         raise InputError(f"{path} is a folder, and this format writes a file",
                           "choose a file path (e.g. review.json) for --out")
     if path.exists() and not force:
-        raise InputError(f"{path} already exists", "choose another --out, or pass --force to replace it")
+        raise UsageError(f"{path} already exists", "choose another path, or pass --force (force=True) to replace it",
+                         parameter="out")
 
 
 def _check_folder_target(folder: Path, force: bool) -> None:
     if not folder.exists():
         return
     if not force:
-        raise InputError(f"{folder} already exists", "choose another --out, or pass --force to replace it")
+        raise UsageError(f"{folder} already exists", "choose another path, or pass --force (force=True) to replace it",
+                         parameter="out")
     if not formats.is_lossdb_export(folder):
         what = "a folder lossdb did not export" if folder.is_dir() else "a file, not a dataset lossdb exported"
         raise InputError(f"{folder} is {what} (no {formats.EXPORT_MARKER}); --force replaces only lossdb's own "
