@@ -43,6 +43,7 @@ class IngestSummary:
     replaced: Replaced = field(default_factory=Replaced)
     scoring_seconds: float = 0.0  # the forward passes and staging alone: what the rate is of
     repeated: writer.RepeatedIds = field(default_factory=writer.RepeatedIds)
+    migrated: str = ""  # what the commit did to an older store first, if anything
 
     def line(self) -> str:
         long = ""
@@ -51,7 +52,7 @@ class IngestSummary:
         rate = self.n_sequences / self.scoring_seconds if self.scoring_seconds else 0.0
         return (f"run {self.run!r}: {self.n_sequences:,} sequences, {self.n_tokens:,} tokens{long} "
                 f"in {self.seconds:.1f} s (scoring {self.scoring_seconds:.1f} s, {rate:,.0f} seq/s) "
-                f"-> {self.db}{self.replaced.line()}{self.repeated.line()}")
+                f"-> {self.db}{self.replaced.line()}{self.repeated.line()}{self.migrated}")
 
 
 def parse_shard(text: str | None, option: str = "shard") -> tuple[int, int] | None:
@@ -146,7 +147,7 @@ def ingest(
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
-    _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
+    migrated = _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
     model_files.check_model(model)
     n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
     if group is not None:
@@ -174,6 +175,7 @@ def ingest(
         summary = score_and_commit(source, loaded, max_length=limit_length, chunk_size=chunk_size,
                                    extra_params={"engine": "local", "backend": backend}, **common)
     summary.seconds = time.perf_counter() - started
+    summary.migrated = migrated
     return summary
 
 
@@ -286,8 +288,9 @@ def check_group_step(group: str | None, step: int | None) -> None:
 
 
 def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str | None = None,
-                 foreign_db: bool = False) -> None:
+                 foreign_db: bool = False) -> str:
     """Fail before scoring if the store can't take this run; never create the file here.
+    Returns a note for the summary where the commit will migrate an older store first.
 
     The store is opened read-write for a moment, as the commit will: a store that another
     process holds open (a reader as much as a writer) is reported now, not after scoring; so
@@ -297,7 +300,7 @@ def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str |
     if not path.parent.exists():
         raise StoreError(f"folder {path.parent} does not exist", "create it, or choose another --db path")
     if not path.exists():
-        return
+        return ""
     con = store_db.open_file(path, read_only=False)
     try:
         store_db._check_length(con, path)
@@ -305,6 +308,12 @@ def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str |
         store_db.check_writable(path, state, foreign_db=foreign_db)
         if "runs" in state.objects and state.kind == "lossdb":
             writer.check_run_name(con, run, replace=replace, label_versions=label_versions)
+        if state.kind != "lossdb" or not state.pending:
+            return ""
+        names = ", ".join(f"{m.version:04d} {m.name}" for m in state.pending)
+        older_format = (f"; it stays in a DuckDB format 1.x clients cannot open until `lossdb upgrade --db {path}`"
+                        if store_db.storage_is_newer(con) else "")
+        return f"; note: the store was migrated first (migrations {names}){older_format}"
     except duckdb.Error as e:
         damaged = store_db.damage_error(e, path)
         if damaged is None:

@@ -326,7 +326,7 @@ def upgrade(path: str | os.PathLike | None = None) -> list[str]:
         if state.kind != "lossdb":
             check_readable(db, state)  # says what the file is instead
         _check_not_newer(db, state)
-        if not _storage_is_newer(con):
+        if not storage_is_newer(con):
             return apply_schema(con)
         remove_stale_siblings(db, "upgrade")
         fresh = sibling(db, "upgrade")
@@ -348,7 +348,7 @@ def upgrade(path: str | os.PathLike | None = None) -> list[str]:
         con.close()
 
 
-def _storage_is_newer(con: duckdb.DuckDBPyConnection) -> bool:
+def storage_is_newer(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the file's storage version is newer than STORAGE_VERSION (1.x clients cannot open it)."""
     found = con.execute(sql.read("storage_version")).fetchone()[0] or ""
     numbers = tuple(int(n) for n in re.findall(r"\d+", found)[:3])

@@ -180,6 +180,20 @@ def test_only_upgrade_migrates_other_writing_commands_ask_for_it(release_store, 
         assert file_state(release_store) == before, args
 
 
+def test_ingest_into_a_release_store_migrates_it_and_says_so(release_store, wordpiece_model, conll_file):
+    result = run_cli("ingest", "--model", str(wordpiece_model), "--data", str(conll_file), "--run", "new",
+                     "--db", str(release_store), "-q")
+    assert result.returncode == 0, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "; note: the store was migrated first (migrations 0001 tables, 0002 word_codes" in line
+    assert line.endswith(f"it stays in a DuckDB format 1.x clients cannot open until `lossdb upgrade --db "
+                         f"{release_store}`")
+    assert run_cli("top", "--n", "1", "--run", "new", "--db", str(release_store)).returncode == 0
+    again = run_cli("ingest", "--model", str(wordpiece_model), "--data", str(conll_file), "--run", "newer",
+                    "--db", str(release_store), "-q")
+    assert again.returncode == 0 and "migrated" not in again.stderr, again.stderr
+
+
 def test_upgrade_applies_what_is_pending_once_and_top_is_the_release_top(release_store):
     con = duckdb.connect(str(release_store), read_only=True)
     tokens = con.execute("SELECT md5(string_agg(t::VARCHAR, '|' ORDER BY seq_id, position)) FROM tokens AS t").fetchone()
