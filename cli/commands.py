@@ -148,7 +148,8 @@ def runs(db: DbOption = None, format: FormatOption = "table") -> None:
             records = result.records()
             for r in records:
                 r["created_at"] = f"{r['created_at']:%Y-%m-%d %H:%M:%S}"
-            result = type(result).from_records(RUNS_TABLE, records)
+            grouped = ["group_name", "step"] if any(r.get("group_name") for r in records) else []
+            result = type(result).from_records(RUNS_TABLE + grouped, records)
         print_result(result, out)
 
 

@@ -21,6 +21,14 @@ TABLE_COLUMNS = ("rank", "seq_id", "confidence", "variability", "correctness", "
                  "min_confidence", "worst_word", "worst_label", "worst_pred", "region", "text")
 
 
+def note_one_run(store, group: str) -> None:
+    """Dynamics over one run say nothing of training: variability and forgetting are 0 for all."""
+    n_runs = next((g["n_runs"] for g in store.groups().records() if g["group_name"] == group), None)  # (a CLI store: Results)
+    if n_runs == 1:
+        typer.echo(f"lossdb: note: group {group!r} has one run so far; variability and forgetting need two or more "
+                   "(every sequence's are 0)", err=True)
+
+
 def print_ranked(result: Result, out: str) -> None:
     """Sequences ranked by a group method: every column in json / csv, the main ones in a table."""
     if out in ("json", "csv"):
@@ -43,10 +51,13 @@ def dynamics(
     with errors():
         count, out = parse_count(n), check_format(format)
         store = open_store(db)
+        result = store.dynamics(group, seq_id=seq_id) if seq_id is not None else store.dynamics(group, n=count,
+                                                                                               method=method)
+        note_one_run(store, group)
         if seq_id is not None:
-            print_result(store.dynamics(group, seq_id=seq_id), out)
-            return
-        print_ranked(store.dynamics(group, n=count, method=method), out)
+            print_result(result, out)
+        else:
+            print_ranked(result, out)
 
 
 @app.command()
@@ -59,7 +70,9 @@ def datamap(
     """Draw the data map of a group: variability (x) against confidence (y) per sequence,
     coloured by correctness, with the easy / ambiguous / hard-to-learn regions."""
     with errors({"path": "--out"}):
-        open_store(db).datamap(group, out, force=force)
+        store = open_store(db)
+        store.datamap(group, out, force=force)
+        note_one_run(store, group)
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 
@@ -71,4 +84,15 @@ def issues_for_group(*, group: str, count: int, method: str, db, out: str, run=N
         raise UsageError("--seq-id with --group: a sequence's words across the group's runs",
                          f"use lossdb dynamics --group {group} --seq-id {seq_id}")
 
-    print_ranked(open_store(db).dynamics(group, n=count, method=method), out)
+    store = open_store(db)
+    result = store.dynamics(group, n=count, method=method)
+    note_one_run(store, group)
+    print_ranked(result, out)
+
+
+@app.command()
+def groups(db: DbOption = None, format: FormatOption = "table") -> None:
+    """The run groups in the store (ingest --group, LossdbCallback), with their number of runs."""
+    with errors():
+        out = check_format(format)
+        print_result(open_store(db).groups(), out)

@@ -428,6 +428,13 @@ def test_ingest_with_a_group_checks_that_its_runs_cover_the_same_sequences(tmp_p
 
     store = tmp_path / "g.duckdb"
     ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-1", group="ckpts", step=100, progress=False)
+    listed = run_cli("runs", "--db", str(store)).stdout.splitlines()  # a store with groups shows them
+    assert listed[0].split()[-2:] == ["group_name", "step"] and listed[2].split()[-2:] == ["ckpts", "100"]
+    groups = json.loads(run_cli("groups", "-f", "json", "--db", str(store)).stdout)
+    assert [(g["group_name"], g["n_runs"]) for g in groups] == [("ckpts", 1)]
+    one = run_cli("dynamics", "--group", "ckpts", "--n", "2", "--db", str(store))
+    assert one.returncode == 0 and one.stderr.strip() == ("lossdb: note: group 'ckpts' has one run so far; variability "
+                                                          "and forgetting need two or more (every sequence's are 0)")
     # refused before the model runs (the count is known from the data), with the commit's rule
     with pytest.raises(InputError, match=r"run 'ckpt-2' would have 30 sequences and run 'ckpt-1' of group 'ckpts' "
                                          r"has 60, so they cannot cover the same sequences"):
