@@ -314,7 +314,8 @@ class Store:
         return self._table(metadata.top_where(self.con, n, where, run=run, by=by, labels=labels))
 
     def meta_groups(self, column: str, *, run: str | None = None, by: str = "total_loss", labels: str = core.GOLD):
-        """The run's sequences grouped by a metadata column: counts, losses, label quality, errors."""
+        """The run's sequences grouped by a metadata column: counts, losses, label quality, errors
+        (mean_loss: the group's loss per labelled token, as in summary)."""
         return self._table(metadata.meta_groups(self.con, column, run=run, by=by, labels=labels))
 
     def compare(self, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",

@@ -230,7 +230,8 @@ def meta_groups(con, column: str, *, run: str | None = None, by: str = "total_lo
     """The run's sequences grouped by a metadata column's value (NULL: no metadata), ranked by
     `by` (mean total loss or mean loss highest first, mean label quality lowest first):
     n_sequences, mean_total_loss, mean_loss, mean_label_quality, n_errors, error_rate,
-    n_sequences_with_errors."""
+    n_sequences_with_errors. mean_loss here is the group's loss per labelled token (its tokens'
+    total over their number, as summary's), not the mean of its sequences' mean_loss."""
     check_ranking(by)
     run_id, labels = run_labels(con, run, labels)
     table, name = resolve_column(con, column)
