@@ -150,8 +150,17 @@ def _refused(con: duckdb.DuckDBPyConnection, statement) -> str | None:
 
 
 def named(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> Result:
-    """Run sql/queries/<name>.sql."""
-    return execute(con, sql.read(name), params)
+    """Run sql/queries/<name>.sql. lossdb's own SQL that names a table or column the store lacks
+    means the store was changed by hand (a table dropped, a column altered): said as such,
+    not with the hints for SQL the user typed."""
+    try:
+        return execute(con, sql.read(name), params)
+    except QueryError as e:
+        if isinstance(e.__cause__, (duckdb.CatalogException, duckdb.BinderException)):
+            raise StoreError(f"the store lacks a table or column lossdb reads, as if changed by hand: {e.message}",
+                             "run `lossdb upgrade` once (it restores the views and macros), else ingest the runs "
+                             "again into a new store") from e.__cause__
+        raise
 
 
 def _parameter_error(text: str) -> QueryError | None:

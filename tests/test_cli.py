@@ -247,6 +247,17 @@ def test_a_dropped_view_is_read_as_this_lossdbs_then_restored_by_upgrade(store_c
     assert "already up to date" in run_cli("upgrade", "--db", str(store_copy)).stderr
 
 
+def test_a_table_dropped_by_hand_is_said_as_such(store_copy):
+    con = duckdb.connect(str(store_copy))
+    con.execute("DROP TABLE version_quality")
+    con.close()
+    result = run_cli("issues", "--n", "1", "--db", str(store_copy))
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr.startswith("lossdb: error: the store lacks a table or column lossdb reads, as if changed by "
+                                    "hand: Catalog Error: Table with name version_quality does not exist"), result.stderr
+    assert "SHOW TABLES" not in result.stderr  # the hints for SQL the user typed are not this one's
+
+
 def test_a_closed_store_says_it_is_closed(store_copy):
     with lossdb.connect(store_copy) as store:
         assert len(store.top(1)) == 1
