@@ -21,6 +21,13 @@ from .result import Result, named
 # How `issues --group` ranks sequences: aum, confidence and correctness by the sequence's
 # worst word (lowest first), forgetting and variability highest first.
 METHODS = ("aum", "confidence", "correctness", "forgetting", "variability")
+DESCRIPTIONS = {
+    "aum": "worst word's area under the margin across the group's runs (Pleiss et al. 2020)",
+    "confidence": "worst word's mean probability of its label across the runs (data maps)",
+    "correctness": "worst word's share of runs that predict its label",
+    "forgetting": "forgetting events (a word right at one step, wrong at the next), most first",
+    "variability": "spread of the label's probability across the runs, highest first (data maps)",
+}
 
 
 def check_method(method: str) -> str:

@@ -82,9 +82,13 @@ def check_method(method: str) -> str:
 
 
 def methods() -> Result:
-    """The ranking methods: name, whether it is the default, what it scores."""
-    return Result(["method", "default", "description"],
-                  [(name, name == DEFAULT_METHOD, text) for name, text in METHODS.items()])
+    """The ranking methods: name, whether it is the default, what it ranks (one run, or a group
+    of runs: issues --group), what it scores."""
+    from .dynamics import DESCRIPTIONS
+
+    return Result(["method", "default", "ranks", "description"],
+                  [(name, name == DEFAULT_METHOD, "run", text) for name, text in METHODS.items()]
+                  + [(name, False, "group", text) for name, text in DESCRIPTIONS.items()])
 
 
 def label_scores(con, *, run: str | None = None, labels: str = "gold") -> Result:

@@ -291,8 +291,10 @@ def test_cli_and_python_give_the_same_numbers(store_copy, tmp_path):
     assert " * " in default_line
     one = run_cli("issues", "--evaluate", "fixed", "--method", "softmin", "-f", "json", "--db", str(store_copy))
     assert json.loads(one.stdout) == [pytest.approx(w) for w in want if w["method"] == "softmin"]
-    listed = run_cli("issues", "--methods", "-f", "json")
-    assert [m["method"] for m in json.loads(listed.stdout)] == list(rankings.METHODS)
+    listed = json.loads(run_cli("issues", "--methods", "-f", "json").stdout)
+    assert [m["method"] for m in listed if m["ranks"] == "run"] == list(rankings.METHODS)
+    from lossdb.queries import dynamics
+    assert [m["method"] for m in listed if m["ranks"] == "group"] == list(dynamics.METHODS)  # issues --group's
 
 
 def test_evaluate_refuses_bad_input(built_store):
