@@ -79,17 +79,21 @@ class Store:
                 labels: str = core.GOLD) -> Iterator:
         """One DataFrame per sequence, rows tokens / labels / preds / losses and one column per
         position (the first special token dropped, losses to two decimals), as the book's
-        ``get_samples`` yields them."""
+        ``get_samples`` yields them. Bad arguments are refused here, not at the first next()."""
         import pandas as pd
 
         from lossdb.styled import ShadedFrame
 
         records = core.top(self.con, n, run=run, by=by, labels=labels).records()
         scale = display.loss_scale(records)
-        for record in records:
-            view = display.book_view(record)
-            view["losses"] = [f"{loss:.2f}" for loss in view["losses"]]
-            yield ShadedFrame.of(pd.DataFrame(view).T, kind="sample", scale=scale)
+
+        def frames() -> Iterator:
+            for record in records:
+                view = display.book_view(record)
+                view["losses"] = [f"{loss:.2f}" for loss in view["losses"]]
+                yield ShadedFrame.of(pd.DataFrame(view).T, kind="sample", scale=scale)
+
+        return frames()
 
     def ranks(self, seq_ids, *, run: str | None = None, by: str = "total_loss"):
         """Where each of `seq_ids` (one id, or several) ranks among all the run's sequences by

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 import lossdb
+from lossdb.errors import UsageError
 from lossdb.queries import db as store_db
 
 from .conftest import PANX, PANX_MODEL, needs_shared, run_cli
@@ -256,6 +257,8 @@ def test_store_report_and_shaded_frames(built_store, tmp_path):
 
     frames = list(store.samples(3))
     frame = frames[0]
+    with pytest.raises(UsageError, match="n must be"):
+        store.samples(0)  # refused at the call, not at the first next()
     assert list(frame.index) == ["tokens", "labels", "preds", "losses"]
     cells = frame._repr_html_()
     # One scale for the three: the highest loss among them is the full red.
