@@ -162,7 +162,7 @@ def sql_command(
     write: Annotated[bool, typer.Option("--write", help="Run statements that change the store, settings or files (the store opened read-write).")] = False,
 ) -> None:
     """Ad-hoc SQL on the store: only statements that read, unless --write."""
-    with errors():
+    with errors({"params": "--param"}):
         out = check_format(format)
         params = dict(parse_pairs(param, "--param", "run=my-run"))
         result = open_store(db, read_only=not write).sql(statement, params or None, write=write)

@@ -109,6 +109,9 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
     statements = split_statements(con, text) if text and text.strip() else []
     if not statements:  # blank, or only ';' and comments
         raise UsageError("the SQL statement is empty", 'e.g. lossdb sql "SELECT * FROM sequence_losses LIMIT 5"')
+    if params and len(statements) > 1:  # DuckDB would run the others first, then refuse
+        raise UsageError(f"values bind to one statement, and this SQL has {len(statements)}",
+                         "run the statement that takes them on its own", parameter="params")
     if not write:
         check_reads_only(con, text, statements)
         return execute(con, text, params)

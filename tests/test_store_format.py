@@ -358,6 +358,11 @@ def test_write_runs_them_where_asked(store_copy, tmp_path):
         assert store.sql("SELECT count(*) AS n FROM a1")["n"].tolist() == [0]
     first = run_cli("sql", "--write", "INSERT INTO nosuch VALUES (1); CREATE TABLE a2 (x INTEGER)", "--db", str(store_copy))
     assert first.returncode == 5 and "(statement 1 of 2; nothing saved)" in first.stderr
+    bound = run_cli("sql", "--write", "CREATE TABLE a3 (x TEXT); INSERT INTO a3 VALUES ($n)", "-p", "n=hello",
+                    "--db", str(store_copy))  # refused before any of it runs: no a3 left behind
+    assert bound.returncode == 2 and "values bind to one statement" in bound.stderr
+    with lossdb.connect(store_copy) as store:
+        assert store.sql("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'a3'")["n"].tolist() == [0]
 
 
 def test_sql_parameters_that_do_not_fit_say_which(built_store):
@@ -365,7 +370,9 @@ def test_sql_parameters_that_do_not_fit_say_which(built_store):
                        (["SELECT $a, $b", "-p", "a=1"], "the statement uses $b, and no value is given for it"),
                        (["SELECT 1", "-p", "a=1"], "values are given, and the statement has no $name to bind them to"),
                        (["SELECT $a", "-p", "b=1"], "a value is given for b, which the statement does not use as $b"),
-                       (["SELECT $a", "-p", "a=1", "-p", "a=2"], "--param a is given twice")):
+                       (["SELECT $a", "-p", "a=1", "-p", "a=2"], "--param a is given twice"),
+                       (["SELECT 1; SELECT $a", "-p", "a=1"], "values bind to one statement, and this SQL has 2; "
+                                                            "run the statement that takes them on its own (--param)")):
         result = run_cli("sql", *args, "--db", str(built_store))
         assert result.returncode in (2, 5) and result.stdout == "" and said in result.stderr, result.stderr
     assert run_cli("sql", "SELECT $a::INTEGER + 1 AS n", "-p", "a=1", "-f", "csv",
