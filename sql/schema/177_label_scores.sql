@@ -84,11 +84,22 @@ SELECT seq_id, n_labelled,
             ELSE 1 - pow(1 - threshold_min, n_labelled) END AS threshold_sidak,
        total_loss
 FROM scored
+),
+ranked AS (
+    -- ranks among the scored sequences only (a sequence with no labelled word has none)
+    SELECT *,
+           rank() OVER (PARTITION BY posterior_softmin IS NULL ORDER BY posterior_softmin) - 1 AS r_posterior,
+           count(*) OVER (PARTITION BY posterior_softmin IS NULL) - 1 AS n_posterior,
+           rank() OVER (PARTITION BY softmin IS NULL ORDER BY softmin) - 1 AS r_softmin,
+           count(*) OVER (PARTITION BY softmin IS NULL) - 1 AS n_softmin
+    FROM all_scores
 )
-SELECT *,
-       -- ranks among the scored sequences only (a sequence with no labelled word has none)
-       CASE WHEN posterior_softmin IS NOT NULL AND softmin IS NOT NULL THEN
-           (percent_rank() OVER (PARTITION BY posterior_softmin IS NULL ORDER BY posterior_softmin)
-            + percent_rank() OVER (PARTITION BY softmin IS NULL ORDER BY softmin)) / 2
+SELECT * EXCLUDE (r_posterior, n_posterior, r_softmin, n_softmin),
+       -- the mean of the two percent ranks, r / n each (percent_rank's (rank - 1) / (rows - 1)),
+       -- over one common denominator: the numerator is a whole number, so two sequences whose
+       -- means tie get the same double and rank by seq_id, not by rounding
+       CASE WHEN posterior_softmin IS NULL OR softmin IS NULL THEN NULL
+            WHEN n_posterior = 0 OR n_softmin = 0 THEN 0.0
+            ELSE (r_posterior * n_softmin + r_softmin * n_posterior)::DOUBLE / (2 * n_posterior * n_softmin)
        END AS rank_mean
-FROM all_scores;
+FROM ranked;
