@@ -211,7 +211,7 @@ def summary(
     with reading(db, format, {"runs": "--run"}) as (store, out):
         result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme, runs=run)
         if out == "table" and by == "run":
-            result = result.drop(["created_at", "model", "data_source", "labels"])
+            result = result.drop(["created_at", "model", "data_source"] + (["labels"] if labels == "gold" else []))
         print_result(result, out)
 
 

@@ -134,9 +134,10 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
             scheme: str = tags.DEFAULT_SCHEME, runs: Sequence[str] | None = None) -> Result:
     """Per run (or per split, language or model, over the runs that share it): sequences, labelled
     tokens, token errors, mean loss per labelled token, token accuracy, sequences with errors,
-    mean posterior_softmin (comparable across runs, unlike label_quality's rank) and, with `entities`, entity-level micro precision / recall / F1 (seqeval,
-    `mode`, and `scheme` in strict mode) judged against label version `labels` where a run has it
-    (gold otherwise).
+    mean posterior_softmin (comparable across runs, unlike label_quality's rank) and, with
+    `entities`, entity-level micro precision / recall / F1 (seqeval, `mode`, and `scheme` in
+    strict mode); all of it judged against label version `labels` where a run has it (gold
+    otherwise: the `labels` column says which). A version no run summarised has is an error.
     language is read from the data source's name (e.g. PAN-X.de), NULL when it names none.
     `runs`: only these runs (each resolved as --run is; all complete runs when None)."""
     if by not in SUMMARY_GROUPS:
@@ -147,19 +148,23 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
         wanted = {resolve_run(con, r, "runs") for r in runs}
         records = [r for r in records if r["run_id"] in wanted]
     for r in records:
-        r["labels"] = GOLD
+        r["labels"] = labels if labels == GOLD or _has_version(con, r["run_id"], labels) else GOLD
+    if labels != GOLD and records and all(r["labels"] == GOLD for r in records):
+        check_labels(con, records[0]["run_id"], labels)  # the error, naming the versions there are
+    for r in records:
+        version = r["labels"]
+        if version != GOLD:
+            r.update(named(con, "summary_under_version", {"run": r["run_id"], "labels": version}).one())
         if entities:
             from . import entities as entity_queries  # numpy loads here, not for every command
 
-            version = labels if labels == GOLD or _has_version(con, r["run_id"], labels) else GOLD
-            r["labels"] = version
             micro = next(row for row in entity_queries.entity_scores(
                 con, run=r["run_id"], labels=version, mode=mode, scheme=scheme).records() if row["type"] == "micro avg")
             r.update(entity_precision=micro["precision"], entity_recall=micro["recall"], entity_f1=micro["f1"],
                      n_entities=micro["support"], n_pred_entities=micro["n_pred"],
                      n_correct_entities=micro["n_correct"])
     if by == "run":
-        columns = list(base.columns) + (["labels", "entity_precision", "entity_recall", "entity_f1"] if entities else [])
+        columns = list(base.columns) + ["labels"] + (["entity_precision", "entity_recall", "entity_f1"] if entities else [])
         return Result(columns, [tuple(r[c] for c in columns) for r in records])
     groups: dict = {}
     for r in records:

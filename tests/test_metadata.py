@@ -328,13 +328,31 @@ def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
     with lossdb.connect(runs_copy) as store:
         store.export(out, format="jsonl", run="wp", everything=True)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    rows[0]["labels"] = ["B-LOC" if t == "O" else t for t in rows[0]["labels"]]
+    assert rows[0]["labels"] != rows[0]["preds"]
+    rows[0]["labels"] = rows[0]["preds"]  # the model's tags: that sequence's errors go
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with lossdb.connect(runs_copy, read_only=False) as store:
         summary = store.import_labels(out, name="fixed")
         assert summary.run == "wp" and summary.n_changed == 1
         assert store.label_versions(run="wp")["version"].tolist() == ["gold", "fixed"]
         assert store.label_versions(run="ids")["version"].tolist() == ["gold"]
+    # summary judges every figure of a run by the version where the run has it, and says which
+    with lossdb.connect(runs_copy) as store:
+        rows = store.summary(labels="fixed").set_index("run_id")
+        tokens = store.sql("SELECT count(*) FILTER (WHERE label IS NOT NULL) AS n, "
+                           "count(*) FILTER (WHERE label IS NOT NULL AND pred <> label) AS errors, "
+                           "avg(loss) FILTER (WHERE label IS NOT NULL) AS mean_loss "
+                           "FROM token_labels('wp', p_labels := 'fixed')").iloc[0]
+        gold = store.summary().set_index("run_id")
+    assert rows.loc["wp", "labels"] == "fixed" and rows.loc["sp", "labels"] == "gold"
+    assert rows.loc["wp", "n_errors"] == tokens["errors"] != gold.loc["wp", "n_errors"]
+    assert rows.loc["wp", "mean_loss"] == pytest.approx(tokens["mean_loss"])
+    assert rows.loc["wp", "token_accuracy"] == pytest.approx(1 - tokens["errors"] / tokens["n"])
+    assert rows.loc["sp", "n_errors"] == gold.loc["sp", "n_errors"]
+    table = run_cli("summary", "--labels", "fixed", "--no-entities", "--db", str(runs_copy)).stdout
+    assert table.splitlines()[0].split()[-1] == "labels"  # shown where it is not gold
+    missing = run_cli("summary", "--labels", "nosuch", "--db", str(runs_copy))
+    assert missing.returncode == 4 and "has no label version 'nosuch'" in missing.stderr
     # told another run, whose sequences it does not name: refused, naming the file's run
     refused = run_cli("import-labels", str(out), "--as", "other", "--run", "ids", "--db", str(runs_copy))
     assert refused.returncode == 3 and refused.stdout == ""
