@@ -56,8 +56,18 @@ def import_labels(
 
 
 @app.command("labels")
-def labels_command(run: RunOption = None, db: DbOption = None, format: FormatOption = "table") -> None:
-    """The label versions of a run, gold first, with what each changed."""
+def labels_command(
+    run: RunOption = None,
+    delete: Annotated[Optional[str], typer.Option("--delete", metavar="VERSION", help="Delete this label version of the run (its labels and scores).")] = None,
+    db: DbOption = None,
+    format: FormatOption = "table",
+) -> None:
+    """The label versions of a run, gold first, with what each changed; or --delete one."""
+    if delete is not None:
+        with errors({"name": "--delete"}):
+            run_id = open_store(db, read_only=False).delete_label_version(delete, run=run)
+            typer.echo(f"lossdb: deleted label version {delete!r} of run {run_id!r}", err=True)
+        return
     with reading(db, format) as (store, out):
         print_result(store.label_versions(run=run), out)
 

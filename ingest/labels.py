@@ -212,6 +212,22 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
     return ImportSummary(run_id, name, str(path), read.format, len(labels), len(changed), read.unannotated, bool(exists))
 
 
+def delete_label_version(con, name: str, *, run: str | None = None) -> str:
+    """Delete label version `name` of a run (its word labels and stored scores too), in one
+    transaction; returns the run's id. Gold is the source's and cannot go."""
+    run_id = core.resolve_run(con, run)
+    if name == core.GOLD:
+        raise UsageError("gold is the source's labels, not a version that can be deleted",
+                         "name a label version (see `lossdb labels`)", parameter="name")
+    core.check_labels(con, run_id, name, "name")
+    params = {"run": run_id, "version": name}
+    with store_db.transaction(con):
+        named(con, "versions_delete_labels", params)
+        named(con, "versions_delete_version", params)
+        named(con, "delete_version_quality", params)
+    return run_id
+
+
 def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple[int, list[str]]], *, replace: bool) -> None:
     import pyarrow as pa
 
@@ -219,12 +235,13 @@ def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple
                        "labels": pa.array([c[1] for c in changed], type=pa.list_(pa.string()))})
     params = {"run": run_id, "version": name}
     with store_db.transaction(con):
-        if named(con, "versions_exists", params).value("found"):
-            if not replace:
-                raise StoreError(f"run {run_id!r} already has a label version {name!r}",
-                                 "choose another name, or replace it", parameter="replace")
-            named(con, "versions_delete_labels", params)
-            named(con, "versions_delete_version", params)
+        if named(con, "versions_exists", params).value("found") and not replace:
+            raise StoreError(f"run {run_id!r} already has a label version {name!r}",
+                             "choose another name, or replace it", parameter="replace")
+        # rows of the name with no label_versions row (that row deleted by hand) go too, or the
+        # version would read them twice over
+        named(con, "versions_delete_labels", params)
+        named(con, "versions_delete_version", params)
         con.register("import_labels_staged", staged)
         try:
             named(con, "versions_insert_labels", params)

@@ -160,6 +160,14 @@ class Store:
         """The label versions of a run, gold first, with their entity changes against gold."""
         return self._table(versions.label_versions(self.con, run=run))
 
+    def delete_label_version(self, name: str, *, run: str | None = None) -> str:
+        """Delete label version `name` of `run` (its word labels and stored scores too); returns
+        the run's id. Needs ``read_only=False``."""
+        from lossdb.ingest.labels import delete_label_version
+
+        self._writable()
+        return delete_label_version(self.con, name, run=run)
+
     def diff_labels(self, to_labels: str, *, from_labels: str = core.GOLD, run: str | None = None):
         """One row per entity change (added, removed, retyped, reshaped, split, merged, retagged)."""
         return self._table(versions.diff_labels(self.con, run=run, from_labels=from_labels, to_labels=to_labels))

@@ -35,13 +35,19 @@ def version_names(con, run_id: str) -> list[str]:
     return named(con, "versions_list", {"run": run_id}).column("version")
 
 
-def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels") -> str:
+def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels", run_parameter: str = "run") -> str:
     """`labels` if run_id has that version ('gold' always), else a StoreError naming the versions
-    (and `parameter`, the caller's name for the version it was given)."""
+    (and `parameter`, the caller's name for the version it was given), or the runs that have it
+    (and `run_parameter`, the caller's name for the run)."""
     if labels is None or labels == GOLD:
         return GOLD
     if named(con, "versions_exists", {"run": run_id, "version": labels}).value("found"):
         return labels
+    elsewhere = named(con, "version_runs", {"version": labels}).column("run_id")
+    if elsewhere:  # the version is another run's: the fix is that run (--run), not another name
+        shown = ", ".join(repr(r) for r in elsewhere[:3])
+        raise StoreError(f"run {run_id!r} has no label version {labels!r}; run{'s' if len(elsewhere) > 1 else ''} "
+                         f"{shown} {'have' if len(elsewhere) > 1 else 'has'} it", "name that run", parameter=run_parameter)
     names = version_names(con, run_id)
     raise StoreError(f"run {run_id!r} has no label version {labels!r}",
                      f"choose one of: {', '.join(repr(n) for n in names)} (see `lossdb labels --run {run_id}`)",
@@ -51,7 +57,7 @@ def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels"
 def run_labels(con, run: str | None, labels: str | None, parameter: str = "run") -> tuple[str, str]:
     """(run_id, label version) checked: the run complete, the version one it has."""
     run_id = resolve_run(con, run, parameter)
-    return run_id, check_labels(con, run_id, labels)
+    return run_id, check_labels(con, run_id, labels, run_parameter=parameter)
 
 
 def check_n(n: int, what: str = "n") -> int:

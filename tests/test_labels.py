@@ -15,7 +15,7 @@ from lossdb.ingest import label_io
 from lossdb.ingest.labels import LabelImportError, export_labels, import_labels
 from lossdb.queries import core, db as store_db, rankings, versions
 
-from .conftest import run_cli
+from .conftest import fetch, run_cli
 
 AWKWARD = [
     (["Angela", "Merkel", "besuchte", "東京", "und", "😀", "."], ["B-PER", "I-PER", "O", "B-LOC", "O", "O", "O"]),
@@ -511,3 +511,30 @@ def test_a_file_of_an_unknown_suffix_imports_with_its_format_named(store_copy, t
     with pytest.raises(InputError, match="rename the file to .conll") as unknown:
         formats.open_file(out)
     assert "name the format" not in str(unknown.value) and unknown.value.parameter is None
+
+
+def test_a_version_is_deleted_whole_and_its_name_imports_afresh(store_copy, tmp_path):
+    exported = tmp_path / "one.jsonl"
+    assert run_cli("export", "--to", "jsonl", "--all", "--out", str(exported), "--db", str(store_copy)).returncode == 0
+    edited = [json.loads(line) for line in exported.read_text("utf-8").splitlines()]
+    edited[0]["labels"][0] = "B-LOC" if edited[0]["labels"][0] != "B-LOC" else "O"
+    exported.write_text("".join(json.dumps(e) + "\n" for e in edited), "utf-8")
+    assert run_cli("import-labels", str(exported), "--as", "one", "--db", str(store_copy)).returncode == 0
+    deleted = run_cli("labels", "--delete", "one", "--db", str(store_copy))
+    assert deleted.returncode == 0 and deleted.stderr.strip() == "lossdb: deleted label version 'one' of run 'wp'"
+    left = fetch(store_copy, "SELECT (SELECT count(*) FROM sequence_labels), (SELECT count(*) FROM label_versions), "
+                             "(SELECT count(*) FROM version_quality)", one=True)
+    assert left == (0, 0, 0)
+    again = run_cli("labels", "--delete", "one", "--db", str(store_copy))
+    assert again.returncode == 4 and "has no label version 'one'" in again.stderr and "(--delete)" in again.stderr
+    gold = run_cli("labels", "--delete", "gold", "--db", str(store_copy))
+    assert gold.returncode == 2 and "gold is the source's labels" in gold.stderr
+    # a label_versions row deleted by hand leaves rows behind; importing the name again replaces them
+    assert run_cli("import-labels", str(exported), "--as", "one", "--db", str(store_copy)).returncode == 0
+    con = duckdb.connect(str(store_copy))
+    con.execute("DELETE FROM label_versions WHERE version = 'one'")
+    con.close()
+    assert run_cli("import-labels", str(exported), "--as", "one", "--db", str(store_copy)).returncode == 0
+    assert fetch(store_copy, "SELECT count(*) FROM sequence_labels WHERE version = 'one'", one=True) == (1,)
+    n_tokens = fetch(store_copy, "SELECT count(*) FROM tokens WHERE run_id = 'wp'", one=True)
+    assert fetch(store_copy, "SELECT count(*) FROM token_labels('wp', p_labels := 'one')", one=True) == n_tokens

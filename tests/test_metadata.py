@@ -353,6 +353,10 @@ def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
     assert table.splitlines()[0].split()[-1] == "labels"  # shown where it is not gold
     missing = run_cli("summary", "--labels", "nosuch", "--db", str(runs_copy))
     assert missing.returncode == 4 and "has no label version 'nosuch'" in missing.stderr
+    # the next command defaults to the newest run, which lacks it: the fix named is the run that has it
+    newest = run_cli("issues", "--evaluate", "fixed", "--db", str(runs_copy))
+    assert newest.returncode == 4 and newest.stderr.strip() == (
+        "lossdb: error: run 'ids' has no label version 'fixed'; run 'wp' has it; name that run (--run)")
     # told another run, whose sequences it does not name: refused, naming the file's run
     refused = run_cli("import-labels", str(out), "--as", "other", "--run", "ids", "--db", str(runs_copy))
     assert refused.returncode == 3 and refused.stdout == ""
