@@ -61,11 +61,12 @@ def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "la
     (n: DEFAULT_EXPORT_N unless given), or (`fold` 'i/K', K at least 2) every sequence but fold
     i: the training data of the model that scores fold i (`ingest --shard i/K` picks the same
     seq_id % K == i). Two ways of choosing at once are refused."""
+    ways = {"everything": "every sequence", "ids": "an ids query", "fold": "a fold", "n": "the top n"}
     chosen_by = [name for name, given in (("everything", everything), ("ids", bool(ids)), ("fold", fold is not None),
                                           ("n", n is not None)) if given]
     if len(chosen_by) > 1:
-        raise UsageError(f"{' and '.join(chosen_by)} choose the sequences in {len(chosen_by)} ways",
-                         "pass one of them", parameter=chosen_by[-1])
+        raise UsageError(f"{' and '.join(ways[c] for c in chosen_by)} choose the sequences {len(chosen_by)} ways",
+                         "give one of them", parameter=chosen_by[-1])
     if fold is not None:
         index, count = parse_shard(fold, "fold")
         if count < 2:
@@ -108,6 +109,9 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
             raise UsageError(f"the ids query returned {value!r} where a seq_id belongs",
                              "select the seq_id column (whole numbers)", parameter="ids")
         ids.setdefault(value, None)
+    if not ids:  # an empty review file is no one's intent
+        raise UsageError("the ids query selects no sequence", 'check its WHERE, e.g. "SELECT seq_id FROM '
+                         'sequence_losses WHERE n_errors > 3"', parameter="ids")
     known = set(named(con, "export_all", {"run": run_id}).column("seq_id"))
     missing = [i for i in ids if i not in known]
     if missing:

@@ -527,6 +527,10 @@ def test_a_version_is_deleted_whole_and_its_name_imports_afresh(store_copy, tmp_
     assert left == (0, 0, 0)
     again = run_cli("labels", "--delete", "one", "--db", str(store_copy))
     assert again.returncode == 4 and "has no label version 'one'" in again.stderr and "(--delete)" in again.stderr
+    nothing = run_cli("export", "--to", "jsonl", "--ids", "SELECT seq_id FROM sequences WHERE false", "--out",
+                      str(tmp_path / "none.jsonl"), "--db", str(store_copy))  # an empty review file: refused
+    assert nothing.returncode == 2 and "the ids query selects no sequence" in nothing.stderr
+    assert not (tmp_path / "none.jsonl").exists()
     gold = run_cli("labels", "--delete", "gold", "--db", str(store_copy))
     assert gold.returncode == 2 and "gold is the source's labels" in gold.stderr
     # a label_versions row deleted by hand leaves rows behind; importing the name again replaces them
