@@ -203,13 +203,17 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
         # a file without ids that was meant as a copy of the whole run: why it was not matched by
         # position comes first, since the problems of matching by words follow from it
         why = _not_in_order(read.records, stored, run_id)
-        elsewhere = named_run is not None and named_run != run_id
+        if named_run is not None and named_run != run_id:
+            hint = f"its rows come from run {named_run!r}: import it into that run (the store is unchanged)"
+        elif named_run is None and run is None and (holder := _run_with_words(con, read.records, run_id)):
+            hint = f"run {holder!r} holds every sentence of it: import it into that run (the store is unchanged)"
+        else:
+            hint = ""
         raise LabelImportError(
             f"cannot import {Path(path).name}: {why + '; ' if why else ''}"
             f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing imported: {shown}{more}",
-            f"its rows come from run {named_run!r}: import it into that run (the store is unchanged)" if elsewhere
-            else "fix them in the file and import again (the store is unchanged)", problems,
-            parameter="run" if elsewhere else None)
+            hint or "fix them in the file and import again (the store is unchanged)", problems,
+            parameter="run" if hint else None)
     gold = {s.seq_id: s.gold for s in stored}
     changed = sorted((seq_id, tags) for seq_id, tags in labels.items() if tags != gold[seq_id])
     _write_version(con, run_id, name, str(path), changed, replace=replace)
@@ -230,6 +234,18 @@ def delete_label_version(con, name: str, *, run: str | None = None) -> str:
         named(con, "versions_delete_version", params)
         named(con, "delete_version_quality", params)
     return run_id
+
+
+def _run_with_words(con, records: Sequence[Record], run_id: str) -> str | None:
+    """Another run that holds every sentence of the file, where run `run_id` does not."""
+    from .score_steps import words_hash
+
+    hashes = sorted({words_hash(r.words) for r in records if r.words is not None})
+    if not hashes:
+        return None
+    found = named(con, "runs_with_words", {"hashes": hashes}).records()
+    best = next((f["run_id"] for f in found if f["n_found"] == len(hashes)), None)
+    return best if best != run_id else None
 
 
 def _write_version(con, run_id: str, name: str, source: str, changed: list[tuple[int, list[str]]], *, replace: bool) -> None:

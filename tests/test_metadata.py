@@ -3,6 +3,7 @@ and grouped by it, and comparing two runs over the same data."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 
@@ -357,6 +358,18 @@ def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
     newest = run_cli("issues", "--evaluate", "fixed", "--db", str(runs_copy))
     assert newest.returncode == 4 and newest.stderr.strip() == (
         "lossdb: error: run 'ids' has no label version 'fixed'; run 'wp' has it; name that run (--run)")
+    # a file of wp's sentences that names no run or id: the newest run ('ids') lacks two of them,
+    # so the refusal names the run that holds them all
+    plain = tmp_path / "plain.jsonl"
+    exported = [json.loads(line) for line in out.read_text().splitlines()][:2]
+    plain.write_text("".join(json.dumps({"words": r["words"], "labels": r["labels"]}) + "\n" for r in exported))
+    con = duckdb.connect(str(runs_copy))
+    con.execute("UPDATE sequences SET words_hash = 'x' || seq_id WHERE run_id = 'ids' AND seq_id < 2")
+    con.close()
+    guessed = run_cli("import-labels", str(plain), "--as", "plain", "--db", str(runs_copy))
+    assert guessed.returncode == 3, guessed.stderr
+    assert re.search(r"run '(sp|wp)' holds every sentence of it: import it into that run \(the store is unchanged\) "
+                     r"\(--run\)$", guessed.stderr.rstrip()), guessed.stderr
     # told another run, whose sequences it does not name: refused, naming the file's run
     refused = run_cli("import-labels", str(out), "--as", "other", "--run", "ids", "--db", str(runs_copy))
     assert refused.returncode == 3 and refused.stdout == ""
