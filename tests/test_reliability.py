@@ -96,6 +96,13 @@ def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=full_env, preexec_fn=heed_ctrl_c)
 
 
+def run_heeding_ctrl_c(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """run_cli, with Ctrl-C heeded in the child whatever the test run's own SIGINT is (see heed_ctrl_c)."""
+    process = start_cli(*args, env=env)
+    stdout, stderr = process.communicate(timeout=600)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 def heed_ctrl_c() -> None:
     """In the child: Ctrl-C and SIGTERM heeded. A test run started in the background (`make test &`
     in a script) ignores SIGINT, its children inherit that, and lossdb, like Python, leaves an
@@ -597,11 +604,11 @@ def test_ctrl_c_says_whether_the_run_was_saved(store_copy, other_data, wordpiece
     and it says that instead of "the store is unchanged"."""
     before = content(store_copy)
     base = ["ingest", "-m", wordpiece_model, "-d", str(other_data), "--db", str(store_copy)]
-    result = run_cli(*base, "--run", "early", env={"LOSSDB_FAULT": "commit-before:SIGINT"})
+    result = run_heeding_ctrl_c(*base, "--run", "early", env={"LOSSDB_FAULT": "commit-before:SIGINT"})
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip().splitlines() == ["lossdb: interrupted; the store is unchanged"]
     killed_run_left_nothing(store_copy, before, "early")
-    result = run_cli(*base, "--run", "late", env={"LOSSDB_FAULT": "commit-after:SIGINT"})
+    result = run_heeding_ctrl_c(*base, "--run", "late", env={"LOSSDB_FAULT": "commit-after:SIGINT"})
     assert result.returncode == 130, result.stderr
     assert result.stderr.strip().splitlines() == ["lossdb: interrupted after saving its changes to the store"]
     assert run_ids(store_copy) == {"wp", "late"}
