@@ -60,7 +60,7 @@ EXPORT_MARKER = "lossdb-export.json"  # in every hf-dataset folder lossdb writes
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise UsageError(f"unknown label format {fmt!r}", f"choose one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown label format {fmt!r}", f"choose one of {', '.join(FORMATS)}", parameter="format")
     return fmt
 
 

@@ -53,7 +53,7 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise UsageError(f"unknown entity mode {mode!r}",
                          "choose default (seqeval's default: conlleval's lenient chunks) or strict "
-                         "(seqeval's strict mode, for one scheme)")
+                         "(seqeval's strict mode, for one scheme)", parameter="mode")
     return mode
 
 
@@ -62,7 +62,8 @@ def check_scheme(scheme: str) -> str:
     name = scheme.upper() if isinstance(scheme, str) else scheme
     name = ALIASES.get(name, name)
     if name not in SCHEMES:
-        raise UsageError(f"unknown tag scheme {scheme!r}", f"choose one of {', '.join(SCHEMES)} (BIOES is IOBES)")
+        raise UsageError(f"unknown tag scheme {scheme!r}", f"choose one of {', '.join(SCHEMES)} (BIOES is IOBES)",
+                         parameter="scheme")
     return name
 
 
