@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 
-from .common import CountOption, DbOption, ForceOption, RunOption, app, errors, open_store, parse_count
+from .common import CountOption, DbOption, ForceOption, LabelsOption, RunOption, app, errors, open_store, parse_count
 
 
 @app.command()
@@ -16,6 +16,7 @@ def report(
     run: RunOption = None,
     against: Annotated[Optional[str], typer.Option("--against", help="Another run: add the sequences whose loss changed most.")] = None,
     n: CountOption = "50",
+    labels: LabelsOption = "gold",
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     db: DbOption = None,
     force: ForceOption = False,
@@ -27,7 +28,7 @@ def report(
 
         reports.check_path(out, force=force)  # before the queries, not after
         started = time.perf_counter()
-        built = open_store(db).report(count, run=run, against=against)
+        built = open_store(db).report(count, run=run, against=against, labels=labels)
         path = built.save(out, force=force)
         typer.echo(f"lossdb: wrote {path} (run {built.run}, {len(built.html.encode()) / 1024:.0f} KiB) "
                    f"in {time.perf_counter() - started:.1f}s", err=True)
@@ -38,6 +39,7 @@ def plot(
     kind: Annotated[str, typer.Argument(metavar="KIND", help="confusion, loss-by-label or loss-hist.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Image file: .png or .svg.")],
     run: RunOption = None,
+    labels: LabelsOption = "gold",
     db: DbOption = None,
     force: ForceOption = False,
 ) -> None:
@@ -48,5 +50,5 @@ def plot(
 
         plots.check_kind(kind)
         plots.check_out(out, force=force)
-        open_store(db).plot(kind, out, run=run, force=force)
+        open_store(db).plot(kind, out, run=run, labels=labels, force=force)
         typer.echo(f"lossdb: wrote {out}", err=True)

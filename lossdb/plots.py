@@ -273,12 +273,12 @@ def data(con, kind: str, *, run: str | None = None, labels: str = core.GOLD):
         return analysis.confusion_long(con, run=run, labels=labels)
     if kind == "loss-by-label":
         return analysis.loss_by_label(con, run=run, labels=labels)
-    return display.loss_histogram(con, run=run)
+    return display.loss_histogram(con, run=run, labels=labels)
 
 
 def figure(con, kind: str, *, run: str | None = None, labels: str = core.GOLD):
     """Figure `kind` of `run` (default: the newest complete run), drawn from `data`, judged
-    against label version `labels` (the loss histogram reads the stored gold losses)."""
+    against label version `labels`."""
     result = data(con, kind, run=run, labels=labels)
     if kind == "confusion":
         title = "Confusion matrix (row-normalised)" + ("" if labels in (None, core.GOLD) else f", labels {labels}")

@@ -68,20 +68,23 @@ def check_path(path: str | Path, *, force: bool = False) -> Path:
 # --- gathering ------------------------------------------------------------------------------------
 
 
-def build(con, *, run: str | None = None, against: str | None = None, n: int = 50) -> Report:
-    """Query the store and render the report of `run` (default: the newest complete run);
-    with `against`, also the sequences whose loss changed most between the two runs."""
-    data = collect(con, run=run, against=against, n=n)
+def build(con, *, run: str | None = None, against: str | None = None, n: int = 50, labels: str = "gold") -> Report:
+    """Query the store and render the report of `run` (default: the newest complete run),
+    judged against label version `labels`; with `against`, also the sequences whose loss
+    changed most between the two runs (both judged against `labels`)."""
+    data = collect(con, run=run, against=against, n=n, labels=labels)
     page, sections = render(data)
     return Report(page, data["run"]["run_id"], data["against"], sections)
 
 
-def collect(con, *, run: str | None = None, against: str | None = None, n: int = 50) -> dict[str, Any]:
-    """Everything the report shows: the Results of the query functions the CLI prints."""
+def collect(con, *, run: str | None = None, against: str | None = None, n: int = 50,
+            labels: str = "gold") -> dict[str, Any]:
+    """Everything the report shows: the Results of the query functions the CLI prints, each
+    judged against label version `labels`."""
     from lossdb.queries import entities  # numpy loads here: `import lossdb` stays light
 
     queries.check_n(n)
-    run_id = queries.resolve_run(con, run)
+    run_id, labels = queries.run_labels(con, run, labels)
     other = None
     if against is not None:
         other = queries.resolve_run(con, against, "against")
@@ -89,26 +92,27 @@ def collect(con, *, run: str | None = None, against: str | None = None, n: int =
             raise UsageError(f"against names the report's own run {run_id!r}", "choose another run (see `lossdb runs`)",
                              parameter="against")
     record = next(r for r in queries.runs(con).records() if r["run_id"] == run_id)
-    tops = {by: queries.top(con, n, run=run_id, by=by).records() for by in RANKINGS}
+    tops = {by: queries.top(con, n, run=run_id, by=by, labels=labels).records() for by in RANKINGS}
     seq_ids = sorted({r["seq_id"] for rows in tops.values() for r in rows})
-    entity_scores, entity_errors = entities.scores_and_errors(con, run=run_id)
+    entity_scores, entity_errors = entities.scores_and_errors(con, run=run_id, labels=labels)
     return {
         "run": record,
+        "labels": labels,
         "against": other,
         "n": n,
         "tops": tops,
-        "details": display.sequence_details(con, seq_ids, run=run_id).records(),
-        "spans": display.sequence_spans(con, seq_ids, run=run_id).records(),
+        "details": display.sequence_details(con, seq_ids, run=run_id, labels=labels).records(),
+        "spans": display.sequence_spans(con, seq_ids, run=run_id, labels=labels).records(),
         "entity_scores": entity_scores,
         "entity_errors": entity_errors,
-        "loss_by_label": analysis.loss_by_label(con, run=run_id),
-        "loss_by_token": analysis.loss_by_token(con, n, run=run_id),
-        "confusion": analysis.confusion_long(con, run=run_id),
-        "label_issues": analysis.label_issues(con, n, run=run_id),
-        "metadata": [(table, column, metadata.meta_groups(con, f"{table}.{column}", run=run_id))
+        "loss_by_label": analysis.loss_by_label(con, run=run_id, labels=labels),
+        "loss_by_token": analysis.loss_by_token(con, n, run=run_id, labels=labels),
+        "confusion": analysis.confusion_long(con, run=run_id, labels=labels),
+        "label_issues": analysis.label_issues(con, n, run=run_id, labels=labels),
+        "metadata": [(table, column, metadata.meta_groups(con, f"{table}.{column}", run=run_id, labels=labels))
                      for table, column in _metadata_columns(con)],
-        "compare": compare.compare_sequences(con, other, run_id, n=n) if other else None,
-        "histogram": display.loss_histogram(con, run=run_id),
+        "compare": compare.compare_sequences(con, other, run_id, n=n, labels=labels) if other else None,
+        "histogram": display.loss_histogram(con, run=run_id, labels=labels),
         "datamap": _group_datamap(con, record.get("group_name")),
     }
 
@@ -185,7 +189,7 @@ def table(result, *, digits: dict[str, int] | None = None, caption: str | None =
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-def _run_section(record: dict, against: str | None) -> str:
+def _run_section(record: dict, against: str | None, labels: str = "gold") -> str:
     model = record["model"] + (f" @ {record['model_revision'][:12]}" if record.get("model_revision") else "")
     created = record["created_at"]
     when = created.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if isinstance(created, datetime) else created
@@ -198,6 +202,8 @@ def _run_section(record: dict, against: str | None) -> str:
     ]
     if against:
         items.insert(1, ("compared with", against))
+    if labels != "gold":  # every figure below is judged against it
+        items.insert(1, ("judged against", f"label version {labels}"))
     body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
     return f'<section id=run><h2>Run</h2><dl class=run>{body}</dl></section>'
 
@@ -396,7 +402,7 @@ def render(data: dict) -> tuple[str, list[str]]:
     parts, anchors = [], []
     for anchor, heading, body in sections:
         if anchor == "run":
-            parts.append(_run_section(record, data["against"]))
+            parts.append(_run_section(record, data["against"], data.get("labels", "gold")))
         elif anchor == "sequences":
             parts.append(_sequences_section(data))
         elif body is None:

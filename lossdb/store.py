@@ -100,10 +100,11 @@ class Store:
         `by` (1 = worst); an id the run lacks is an error."""
         return self._table(core.ranks(self.con, seq_ids, run=run, by=by))
 
-    def report(self, n: int = 50, *, run: str | None = None, against: str | None = None):
-        """The HTML report of `run` (default: the newest): a Report that Jupyter renders inline;
-        ``.save("report.html")`` writes the self-contained file, ``.html`` is its text."""
-        return report.build(self.con, run=run, against=against, n=n)
+    def report(self, n: int = 50, *, run: str | None = None, against: str | None = None, labels: str = core.GOLD):
+        """The HTML report of `run` (default: the newest), judged against label version `labels`:
+        a Report that Jupyter renders inline; ``.save("report.html")`` writes the self-contained
+        file, ``.html`` is its text."""
+        return report.build(self.con, run=run, against=against, n=n, labels=labels)
 
     def plot(self, kind: str, path: str | os.PathLike | None = None, *, run: str | None = None,
              labels: str = core.GOLD, force: bool = False):

@@ -1,6 +1,7 @@
 """lossdb.queries: one function per question; each runs named SQL from lossdb.sql
 with bound parameters and returns a Result (`.df()` for a DataFrame)."""
-from .core import GOLD, RANKINGS, adhoc, check_labels, check_n, label_names, ranks, resolve_run, runs, sequence_rows, top
+from .core import (GOLD, RANKINGS, adhoc, check_labels, check_n, label_names, ranks, resolve_run, run_labels, runs,
+                   sequence_rows, top)
 from .result import Result
 
 # Error analysis (issue #3). entity_scores / entity_errors load on first use: they need numpy.
@@ -21,7 +22,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Result", "GOLD", "RANKINGS", "adhoc", "check_labels", "check_n", "label_names", "ranks", "resolve_run",
+__all__ = ["Result", "GOLD", "RANKINGS", "adhoc", "check_labels", "check_n", "label_names", "ranks", "resolve_run", "run_labels",
            "runs", "sequence_rows", "top",
            "annotate", "annotations", "compare_entities", "compare_labels", "compare_sequences",
            "confusion", "confusion_long", "entity_errors", "entity_scores", "label_issues", "loss_by_label",

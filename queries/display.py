@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lossdb.errors import UsageError
 
-from .core import resolve_run
+from .core import GOLD, run_labels
 from .result import Result, named
 
 
@@ -35,21 +35,25 @@ def _ids(seq_ids) -> list[int]:
     return sorted({int(i) for i in seq_ids})
 
 
-def sequence_details(con, seq_ids, *, run: str | None = None) -> Result:
-    """Per sequence of `seq_ids`: words, n_labelled, n_errors, and per token position the word index and the three
-    most probable labels ({'label', 'p'} structs), in position order."""
-    return named(con, "sequence_details", {"run": resolve_run(con, run), "seq_ids": _ids(seq_ids)})
+def sequence_details(con, seq_ids, *, run: str | None = None, labels: str = GOLD) -> Result:
+    """Per sequence of `seq_ids`: words, n_labelled, n_errors (judged against `labels`), and per
+    token position the word index and the three most probable labels ({'label', 'p'} structs),
+    in position order."""
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "sequence_details", {"run": run_id, "labels": labels, "seq_ids": _ids(seq_ids)})
 
 
-def sequence_spans(con, seq_ids, *, run: str | None = None) -> Result:
-    """The gold and predicted entities of `seq_ids` (entity_spans: seqeval's default decoding):
-    seq_id, side ('gold' or 'pred'), type, start_word, end_word (exclusive)."""
-    return named(con, "sequence_spans", {"run": resolve_run(con, run), "seq_ids": _ids(seq_ids)})
+def sequence_spans(con, seq_ids, *, run: str | None = None, labels: str = GOLD) -> Result:
+    """The entities of `seq_ids` under `labels` and as predicted (entity_spans: seqeval's default
+    decoding): seq_id, side ('gold' or 'pred'), type, start_word, end_word (exclusive)."""
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "sequence_spans", {"run": run_id, "labels": labels, "seq_ids": _ids(seq_ids)})
 
 
-def loss_histogram(con, *, run: str | None = None, bins: int = 40) -> Result:
-    """The losses of the run's labelled tokens in `bins` equal-width bins from 0 to the highest
-    loss: bin, lo, hi, n_correct (pred = label), n_wrong."""
+def loss_histogram(con, *, run: str | None = None, bins: int = 40, labels: str = GOLD) -> Result:
+    """The losses of the run's labelled tokens (judged against `labels`) in `bins` equal-width
+    bins from 0 to the highest loss: bin, lo, hi, n_correct (pred = label), n_wrong."""
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= 1000:
-        raise UsageError(f"bins must be a whole number from 1 to 1000, not {bins!r}", "e.g. bins=40")
-    return named(con, "loss_histogram", {"run": resolve_run(con, run), "bins": bins})
+        raise UsageError(f"bins must be a whole number from 1 to 1000, not {bins!r}", "e.g. bins=40", parameter="bins")
+    run_id, labels = run_labels(con, run, labels)
+    return named(con, "loss_histogram", {"run": run_id, "labels": labels, "bins": bins})

@@ -281,3 +281,33 @@ def test_top_colours_losses_on_a_terminal_only(built_store):
     strip = re.sub(r"\x1b\[[0-9;]*m", "", coloured.stdout)
     assert strip == plain.stdout  # the same table, only coloured
     assert "\x1b[" not in run_cli("top", "--n", "2", "--db", str(built_store), env={"FORCE_COLOR": "1", "NO_COLOR": "1"}).stdout
+
+
+def test_report_and_plot_judge_against_a_label_version(store_copy, tmp_path):
+    import json
+
+    exported = tmp_path / "all.jsonl"
+    assert run_cli("export", "--to", "jsonl", "--all", "--out", str(exported), "--db", str(store_copy)).returncode == 0
+    rows = [json.loads(line) for line in exported.read_text().splitlines()]
+    rows[0]["labels"] = rows[0]["preds"]  # the model's tags: sequence 0's errors go under the version
+    exported.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert run_cli("import-labels", str(exported), "--as", "fixed", "--db", str(store_copy)).returncode == 0
+    with lossdb.connect(store_copy) as store:
+        gold, fixed = store.report(5), store.report(5, labels="fixed")
+        want = store.top(5, labels="fixed")["seq_id"].tolist()
+        errors = store.sql("SELECT count(*) FILTER (WHERE label IS NOT NULL AND pred <> label) AS n "
+                           "FROM token_labels('wp', p_labels := 'fixed')")["n"].iloc[0]
+    assert "judged against" in fixed.html and "label version fixed" in fixed.html and "judged against" not in gold.html
+    assert fixed.html != gold.html
+    from lossdb import report
+    from lossdb.queries import display
+
+    with lossdb.connect(store_copy) as store:
+        assert [r["seq_id"] for r in report.collect(store.con, n=5, labels="fixed")["tops"]["total_loss"]] == want
+        histogram = display.loss_histogram(store.con, labels="fixed").records()
+        details = {d["seq_id"]: d for d in display.sequence_details(store.con, [0], labels="fixed").records()}
+    assert sum(b["n_wrong"] for b in histogram) == errors and details[0]["n_errors"] == 0
+    result = run_cli("plot", "loss-hist", "--labels", "fixed", "--out", str(tmp_path / "h.png"), "--db", str(store_copy))
+    assert result.returncode == 0 and (tmp_path / "h.png").stat().st_size > 0, result.stderr
+    missing = run_cli("report", "--labels", "nope", "--out", str(tmp_path / "r.html"), "--db", str(store_copy))
+    assert missing.returncode == 4 and "no label version 'nope'" in missing.stderr and not (tmp_path / "r.html").exists()

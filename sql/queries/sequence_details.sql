@@ -1,5 +1,6 @@
 -- sequence_details: for the sequences $seq_ids of run $run, one row each: the words, the
--- counts of labelled and wrongly predicted tokens, and per token position (in order) the
+-- counts of labelled and wrongly predicted tokens (judged against label version $labels:
+-- sequence_scores), and per token position (in order) the
 -- word index and the three most probable labels with their probabilities (what the report
 -- shows when a token is hovered).
 WITH wanted AS (
@@ -17,9 +18,9 @@ rows AS (
     WHERE t.run_id = $run
     GROUP BY t.seq_id
 )
-SELECT s.seq_id, s.words, s.n_labelled, s.n_errors, rows.word_index, rows.top_probs
-FROM sequences AS s
+SELECT s.seq_id, q.words, s.n_labelled, s.n_errors, rows.word_index, rows.top_probs
+FROM sequence_scores($run, p_labels := $labels) AS s
+JOIN sequences AS q ON q.run_id = s.run_id AND q.seq_id = s.seq_id
 JOIN wanted AS w ON w.seq_id = s.seq_id
 JOIN rows ON rows.seq_id = s.seq_id
-WHERE s.run_id = $run
 ORDER BY s.seq_id;
