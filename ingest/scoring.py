@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,7 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: st
         raise InputError(f"cannot load a token-classification model from {spec}: {first}",
                          "pass a folder saved with save_pretrained, or a hub id that is cached locally") from e
     label_names = _label_names(model, tokenizer, f"model {spec}", "save the model with config.id2label set to the tag names")
+    _first_call(tokenizer)
     model.eval()
     if backend == "onnxruntime":  # exported from the CPU copy; ONNX Runtime places it on the device
         from . import onnx_backend
@@ -63,6 +66,38 @@ def load(spec: str, *, device: str = "auto", dtype: str = "float32", backend: st
         model.to(DTYPES[dtype])  # on GPUs run natively in half precision; on CPU, autocast below
     model.to(target)
     return LoadedModel(model, tokenizer, label_names, _revision(spec, model), _max_length(tokenizer, model), target, dtype)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Ctrl-C (or SIGTERM) that arrives inside is delivered as it leaves, to the handler that was
+    there: for native code that calls back into Python, where a KeyboardInterrupt raised in the
+    callback makes a Rust extension panic and print its backtrace."""
+    if threading.current_thread() is not threading.main_thread():  # (only the main thread gets them)
+        yield
+        return
+    pending: list[tuple[int, object]] = []
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s, handler in saved.items():
+        if callable(handler):
+            signal.signal(s, lambda number, frame: pending.append((number, frame)))
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            if callable(handler):
+                signal.signal(s, handler)
+        for number, frame in pending[:1]:
+            saved[number](number, frame)
+
+
+def _first_call(tokenizer) -> None:
+    """Call the tokenizer once now, with interrupts deferred. A fast tokenizer's first call
+    imports NumPy's C API from Rust (it checks whether its input is a NumPy array); a Ctrl-C
+    landing inside that import made tokenizers panic and print a Rust backtrace before lossdb's
+    one-line 'interrupted' (seen when SIGTERM arrived as scoring started)."""
+    with _interrupts_deferred():
+        tokenizer([["x"]], is_split_into_words=True)
 
 
 def from_model(model: torch.nn.Module, tokenizer, *, revision: str | None = None) -> LoadedModel:

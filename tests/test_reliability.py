@@ -895,3 +895,24 @@ def test_ingest_while_this_process_holds_the_store_read_only(store_copy, other_d
     finally:
         store.close()
     assert file_state(store_copy) == before
+
+
+def test_interrupts_inside_a_tokenizers_first_call_wait_for_its_end():
+    """A Ctrl-C inside native code that calls back into Python (tokenizers importing NumPy's C API
+    on its first call) made Rust panic and print a backtrace; inside the deferred section it is
+    delivered, once, as the section ends, to the handler that was there."""
+    from lossdb.ingest import scoring
+
+    inside = []
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # (a suite run in the background ignores it)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with scoring._interrupts_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)  # a handler would run here; the deferred one only notes it
+                inside.append("reached the end")
+        assert inside == ["reached the end"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
+    finally:
+        signal.signal(signal.SIGINT, before)
