@@ -34,6 +34,28 @@ def timed(argv: list[str]) -> tuple[float, int]:
     return time.perf_counter() - started, result.returncode
 
 
+def print_timings(rows: list[tuple[str, list[str]]], repeat: int, before=None) -> None:
+    """A markdown table of each (name, argv) row: the median wall time of `repeat` fresh
+    processes, and its ratio to the first row's (the baseline). `before(name)`, if given, runs
+    ahead of each row's timings. A command that fails ends the bench."""
+    import statistics
+
+    print("| command | median s | x baseline |\n|---|---:|---:|")
+    base = None
+    for name, argv in rows:
+        if before is not None:
+            before(name)
+        times = []
+        for _ in range(repeat):
+            seconds, code = timed(argv)
+            if code != 0:
+                raise SystemExit(f"{name} failed with exit code {code}")
+            times.append(seconds)
+        median = statistics.median(times)
+        base = base or median
+        print(f"| `{name}` | {median:.3f} | {median / base:.2f} |", flush=True)
+
+
 @contextlib.contextmanager
 def recording_forward(record: list | None):
     """While inside, every batch of windows `lossdb.ingest.scoring.forward` is given is appended

@@ -111,23 +111,14 @@ def main() -> None:
 
     lossdb = [sys.executable, "-m", "lossdb.cli.app"]
     baseline = [sys.executable, "-c", f"import duckdb; duckdb.connect({args.db!r}, read_only=True).close()"]
-    rows = [("(baseline: import duckdb, connect)", baseline, None)]
+    rows, ids_of = [("(baseline: import duckdb, connect)", baseline)], {}
     for pairing, ids in (("by words", "NULL"), ("by source id", "seq_key")):
-        rows += [(f"lossdb {' '.join(c)} ({pairing})", [*lossdb, *c, "--db", args.db], ids) for c in COMMANDS]
-    print("| command | median s | x baseline |\n|---|---:|---:|")
-    base = None
-    for name, argv, ids in rows:
-        if ids is not None:
-            set_source_ids(args.db, ids)
-        times = []
-        for _ in range(args.repeat):
-            seconds, code = common.timed(argv)
-            if code != 0:
-                raise SystemExit(f"{name} failed with exit code {code}")
-            times.append(seconds)
-        median = statistics.median(times)
-        base = base or median
-        print(f"| `{name}` | {median:.3f} | {median / base:.2f} |", flush=True)
+        for c in COMMANDS:
+            name = f"lossdb {' '.join(c)} ({pairing})"
+            rows.append((name, [*lossdb, *c, "--db", args.db]))
+            ids_of[name] = ids
+    common.print_timings(rows, args.repeat,
+                         before=lambda name: set_source_ids(args.db, ids_of[name]) if name in ids_of else None)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ duckdb and opens the store (the baseline, measured in the same run).
 """
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -80,18 +79,7 @@ def main() -> None:
     for command in COMMANDS:
         argv = [part.format(version=args.version) for part in command]
         rows.append(("lossdb " + " ".join(argv), [*lossdb, *argv, "--db", args.db, "--run", args.target_run]))
-    print("| command | median s | x baseline |\n|---|---:|---:|")
-    base = None
-    for name, argv in rows:
-        times = []
-        for _ in range(args.repeat):
-            seconds, code = common.timed(argv)
-            if code != 0:
-                raise SystemExit(f"{name} failed with exit code {code}")
-            times.append(seconds)
-        median = statistics.median(times)
-        base = base or median
-        print(f"| `{name}` | {median:.3f} | {median / base:.2f} |", flush=True)
+    common.print_timings(rows, args.repeat)
 
 
 if __name__ == "__main__":
