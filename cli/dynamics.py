@@ -23,7 +23,7 @@ TABLE_COLUMNS = ("rank", "seq_id", "confidence", "variability", "correctness", "
 
 def note_one_run(store, group: str) -> None:
     """Dynamics over one run say nothing of training: variability and forgetting are 0 for all."""
-    n_runs = next((g["n_runs"] for g in store.groups().records() if g["group_name"] == group), None)  # (a CLI store: Results)
+    n_runs = next((g["n_runs"] for g in store.groups().records() if g["group_name"] == group), None)
     if n_runs == 1:
         typer.echo(f"lossdb: note: group {group!r} has one run so far; variability and forgetting need two or more "
                    "(every sequence's are 0)", err=True)
@@ -51,13 +51,11 @@ def dynamics(
     with errors():
         count, out = parse_count(n), check_format(format)
         store = open_store(db)
-        result = store.dynamics(group, seq_id=seq_id) if seq_id is not None else store.dynamics(group, n=count,
-                                                                                               method=method)
         note_one_run(store, group)
         if seq_id is not None:
-            print_result(result, out)
-        else:
-            print_ranked(result, out)
+            print_result(store.dynamics(group, seq_id=seq_id), out)
+            return
+        print_ranked(store.dynamics(group, n=count, method=method), out)
 
 
 @app.command()
@@ -71,8 +69,8 @@ def datamap(
     coloured by correctness, with the easy / ambiguous / hard-to-learn regions."""
     with errors({"path": "--out"}):
         store = open_store(db)
-        store.datamap(group, out, force=force)
         note_one_run(store, group)
+        store.datamap(group, out, force=force)
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 
@@ -85,9 +83,8 @@ def issues_for_group(*, group: str, count: int, method: str, db, out: str, run=N
                          f"use lossdb dynamics --group {group} --seq-id {seq_id}")
 
     store = open_store(db)
-    result = store.dynamics(group, n=count, method=method)
     note_one_run(store, group)
-    print_ranked(result, out)
+    print_ranked(store.dynamics(group, n=count, method=method), out)
 
 
 @app.command()
