@@ -149,9 +149,14 @@ def ingest(
     run = run or _default_run_name(model, data, split, shard_of)
     migrated = _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
     model_files.check_model(model)
-    n_expected = _check_data(source, shard_of, limit, model_files.label_names(model))
-    if group is not None:
-        _check_group_early(db_path, run, group, step, n_expected, whole=shard_of is None)
+    # The data's digest (keys, words, gold labels) is kept only where the store has sequences to
+    # hold it against: label versions carried over, or a group's other runs.
+    digest = label_versions == "keep" or (group is not None and shard_of is None)
+    model_labels = model_files.label_names(model)
+    n_expected, incoming = _check_data(source, shard_of, limit, model_labels, digest=digest)
+    if incoming is not None or group is not None:
+        _check_early(db_path, run, group, step, n_expected, model_labels, incoming, whole=shard_of is None,
+                     keep=label_versions == "keep")
 
     common = dict(db_path=db_path, run=run, model=model, replace=replace, label_versions=label_versions,
                   group=group, step=step,
@@ -323,37 +328,62 @@ def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str |
         con.close()
 
 
-def _check_group_early(db_path: str, run: str, group: str, step: int | None, n_expected: int | None, *,
-                       whole: bool) -> None:
-    """Refuse before scoring what the group would refuse at commit, where it can be told now."""
+def _check_early(db_path: str, run: str, group: str | None, step: int | None, n_expected: int | None,
+                 model_labels: list[str] | None, incoming, *, whole: bool, keep: bool) -> None:
+    """Refuse before scoring what the commit would refuse after it, where the data tells now: a
+    group's taken step, other labels or other sequences, label versions that cannot be kept (`keep`).
+    `incoming`: the data's digest (_check_data), None where it was not taken."""
     if not Path(db_path).exists():
         return
     try:
         con = store_db.connect(db_path)
-    except StoreError:  # an older store, which the commit migrates first; check_group sees to it then
+    except StoreError:  # an older store, which the commit migrates first and checks then
         return
     try:
-        writer.check_group_early(con, run, group, step, n_expected, whole=whole)
+        if incoming is not None:
+            con.register("lossdb_incoming", incoming)
+        if keep and incoming is not None:
+            writer.check_kept_early(con, run)
+        if group is not None:
+            writer.check_group_early(con, run, group, step, n_expected, model_labels, whole=whole,
+                                     digest=incoming is not None)
     finally:
         con.close()
 
 
-def _check_data(source: Source, shard, limit, model_labels: list[str] | None) -> int | None:
+def _check_data(source: Source, shard, limit, model_labels: list[str] | None, *, digest: bool = False):
     """Read the data once before the model loads: every sequence's words and tags line up, and
     (when the model's labels can be read from its config) every tag is one of them. Returns
-    how many sequences will be scored; None for standard input, which can be read only once."""
+    how many sequences will be scored (None for standard input, which can be read only once)
+    and, with `digest` and the model's labels known, an Arrow table of what the commit writes
+    of each sequence (seq_id, seq_key, words_hash, labels), for _check_early; else None."""
     if source.description == "<stdin>":
-        return None
+        return None, None
     to_id = score_steps.label_mapper(source, model_labels) if model_labels else None
+    digest = digest and to_id is not None
+    columns: dict[str, list] = {"seq_id": [], "seq_key": [], "words_hash": [], "labels": []}
     count = 0
     for seq_id, example in _numbered(source, shard, limit):
         score_steps.check_lengths(seq_id, example, source.description)
         if to_id is not None:
-            to_id(example.tags, f"{source.description}, sequence {seq_id}")
+            ids = to_id(example.tags, f"{source.description}, sequence {seq_id}")
+            if digest:
+                hashed = score_steps.words_hash(example.words)
+                columns["seq_id"].append(seq_id)
+                columns["seq_key"].append(example.source_id if example.source_id is not None else hashed)
+                columns["words_hash"].append(hashed)
+                columns["labels"].append([model_labels[i] for i in ids])
         count += 1
     if count == 0:
         raise InputError(f"no sentences found in {source.description}", "pass data with at least one labelled sentence")
-    return count
+    if not digest:
+        return count, None
+    import pyarrow as pa
+
+    return count, pa.table({"seq_id": pa.array(columns["seq_id"], pa.int64()),
+                            "seq_key": pa.array(columns["seq_key"], pa.string()),
+                            "words_hash": pa.array(columns["words_hash"], pa.string()),
+                            "labels": pa.array(columns["labels"], pa.list_(pa.string()))})
 
 
 def _default_run_name(model: str, data: str, split: str | None, shard) -> str:

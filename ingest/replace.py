@@ -74,6 +74,12 @@ def check_kept(con, run: str, kept: list[str]) -> None:
     sequence is there with the same words and gold labels."""
     row = con.execute(sql.read("replace_changed_sequence"), {"run": run}).fetchone()
     con.execute(sql.read("replace_release_sequences"))
+    refuse_changed(run, kept, row)
+
+
+def refuse_changed(run: str, kept: list[str], row: tuple | None) -> None:
+    """Refuse keeping `kept` where `row` (replace_changed_sequence's, or replace_precheck's
+    before the scoring) names a sequence that the new run lacks or changes."""
     if row is None:
         return
     seq_id, missing, other_words = row

@@ -219,18 +219,31 @@ def _step_taken(group: str, step) -> StoreError:
                       parameter="replace")
 
 
-def check_group_early(con, run: str, group: str, step: int | None, n_sequences: int | None, *, whole: bool) -> None:
+def check_group_early(con, run: str, group: str, step: int | None, n_sequences: int | None,
+                      label_names: list[str] | None, *, whole: bool, digest: bool = False) -> None:
     """What check_group can tell before the model runs (so a refusal costs no scoring): a step
-    the group holds, and (`whole`, the count known) another number of sequences."""
-    taken, reference, n_reference = con.execute(sql.read("group_precheck"),
-                                                {"run": run, "group": group, "step": step}).fetchone()
+    the group holds, the model's other `label_names` (where its config tells them) and, for
+    `whole` data, another number of sequences than the group's reference run, or (`digest`: the
+    data's digest registered as lossdb_incoming) other sequences or other gold labels."""
+    taken, reference, n_reference, reference_labels = con.execute(
+        sql.read("group_precheck"), {"run": run, "group": group, "step": step}).fetchone()
     if taken:
         raise _step_taken(group, step)
-    if whole and reference is not None and n_sequences is not None and n_sequences != n_reference:
+    if reference is None:
+        return
+    if label_names is not None:
+        _check_same_labels(run, reference, group, reference_labels, label_names)
+    if not whole:
+        return
+    if n_sequences is not None and n_sequences != n_reference:
         raise InputError(
             f"run {run!r} would have {n_sequences:,} sequences and run {reference!r} of group {group!r} has "
             f"{n_reference:,}, so they cannot cover the same sequences",
             "score the same data (same order, same words) for every run of a group, or use another group")
+    if not digest:
+        return
+    found = con.execute(sql.read("group_precheck_sequences"), {"reference": reference}).fetchone()
+    _check_same_sequences(run, reference, group, *found, whole=True)
 
 
 def check_group(con, run: dict, *, whole: bool = True) -> None:
@@ -244,21 +257,41 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
         raise _step_taken(group, step)
     if reference is None:
         return
-    if list(label_names) != list(run["label_names"]):
-        raise InputError(f"run {run['run']!r} has other labels than run {reference!r} of group {group!r}",
+    _check_same_labels(run["run"], reference, group, label_names, run["label_names"])
+    _check_same_sequences(run["run"], reference, group, n_only_here, n_only_there, first_seq_id, n_relabelled,
+                          first_relabelled, whole=whole)
+
+
+def _check_same_labels(run: str, reference: str, group: str, reference_labels, label_names) -> None:
+    if list(reference_labels) != list(label_names):
+        raise InputError(f"run {run!r} has other labels than run {reference!r} of group {group!r}",
                          "score every run of a group with models of the same label set")
+
+
+def _check_same_sequences(run: str, reference: str, group: str, n_only_here: int, n_only_there: int,
+                          first_seq_id: int | None, n_relabelled: int, first_relabelled: int | None, *,
+                          whole: bool) -> None:
     if whole and (n_only_here or n_only_there):
         raise InputError(
-            f"run {run['run']!r} does not cover the same sequences as run {reference!r} of group {group!r} "
+            f"run {run!r} does not cover the same sequences as run {reference!r} of group {group!r} "
             f"({n_only_here} only in this run, {n_only_there} only in {reference!r}; first seq_id {first_seq_id})",
             "score the same data (same order, same words) for every run of a group, or use another group")
     if n_relabelled:
         raise InputError(
-            f"run {run['run']!r} gives {n_relabelled} sequence{'s' if n_relabelled != 1 else ''} other gold labels "
+            f"run {run!r} gives {n_relabelled} sequence{'s' if n_relabelled != 1 else ''} other gold labels "
             f"than run {reference!r} of group {group!r} (first seq_id {first_relabelled}), and a group's dynamics "
             "judge every step against the same labels",
             "score the same labelled file as the group's other runs (import other labels as a label version), "
             "or use another group")
+
+
+def check_kept_early(con, run: str) -> None:
+    """Before the model runs: refuse keeping the label versions of `run` (replaced) when the data
+    about to be scored (registered as lossdb_incoming) lacks one of its sequences or changes one's
+    words or gold labels, as replacing.check_kept would after the scoring."""
+    kept = replacing.versions(con, run)
+    if kept:
+        replacing.refuse_changed(run, kept, con.execute(sql.read("replace_precheck"), {"run": run}).fetchone())
 
 
 @dataclass

@@ -107,6 +107,72 @@ def test_replace_asks_what_becomes_of_label_versions(store_copy, wordpiece_model
     one_error_line(bad, "keep or drop", code=2)
 
 
+def test_label_versions_that_cannot_be_kept_are_refused_before_the_model_runs(store_copy, wordpiece_model, sentences,
+                                                                            tmp_path, monkeypatch):
+    """Keeping label versions over data that lacks a sequence, or changes one's words or gold
+    tags, is refused from the data alone: no model is loaded (scoring a million sequences to be
+    refused at the commit would cost hours)."""
+    from lossdb.ingest import score_steps
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("the model was loaded before the refusal")
+
+    monkeypatch.setattr(score_steps, "load_scorer", no_scoring)
+    add_version(store_copy, "wp", "fixed", [3, 7])
+    before = versions_of(store_copy, "wp")
+    words = [(list(w), list(t)) for w, t in sentences]
+    words[7][0][0] += "x"
+    tags = [(list(w), list(t)) for w, t in sentences]
+    tags[9][1][0] = "B-ORG" if tags[9][1][0] != "B-ORG" else "B-LOC"
+    cases = [(words, "sequence 7 has other words"), (tags, "sequence 9 has other gold tags"),
+             (sentences[:-1], f"sequence {len(sentences) - 1} is not in the new data")]
+    for k, (data, said) in enumerate(cases):
+        path = demo.write_conll(data, tmp_path / f"other{k}.conll")
+        with pytest.raises(StoreError, match=f"run 'wp': {said}, so its label versions 'fixed' cannot be kept"):
+            ingest(wordpiece_model, str(path), db=str(store_copy), run="wp", replace=True, label_versions="keep",
+                   progress=False)
+    assert versions_of(store_copy, "wp") == before
+
+
+def test_a_group_run_over_other_sequences_is_refused_before_the_model_runs(tmp_path, wordpiece_model, conll_file,
+                                                                           sentences, monkeypatch):
+    """The same number of sentences as the group's runs, but one other sentence (or one other
+    gold tag): refused from the data alone, before any model loads."""
+    from lossdb.ingest import score_steps
+
+    store = tmp_path / "g.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(store), run="s1", group="g", step=1, progress=False)
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("the model was loaded before the refusal")
+
+    monkeypatch.setattr(score_steps, "load_scorer", no_scoring)
+    other = [(list(w), list(t)) for w, t in sentences]
+    other[5] = (other[5][0] + ["extra"], other[5][1] + ["O"])
+    path = demo.write_conll(other, tmp_path / "other.conll")
+    with pytest.raises(InputError, match=r"run 's2' does not cover the same sequences as run 's1' of group 'g' "
+                                         r"\(1 only in this run, 1 only in 's1'; first seq_id 5\)"):
+        ingest(wordpiece_model, str(path), db=str(store), run="s2", group="g", step=2, progress=False)
+    relabelled = [(list(w), list(t)) for w, t in sentences]
+    relabelled[4][1][0] = "B-ORG" if relabelled[4][1][0] != "B-ORG" else "B-LOC"
+    path = demo.write_conll(relabelled, tmp_path / "relabelled.conll")
+    with pytest.raises(InputError, match=r"run 's2' gives 1 sequence other gold labels than run 's1' of group 'g' "
+                                         r"\(first seq_id 4\)"):
+        ingest(wordpiece_model, str(path), db=str(store), run="s2", group="g", step=2, progress=False)
+    # a model whose labels are in another order (so its label ids mean other things)
+    swapped = tmp_path / "swapped"
+    shutil.copytree(wordpiece_model, swapped)
+    config = json.loads((swapped / "config.json").read_text())
+    names = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+    names[1], names[2] = names[2], names[1]
+    config["id2label"] = {str(i): name for i, name in enumerate(names)}
+    config["label2id"] = {name: i for i, name in enumerate(names)}
+    (swapped / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InputError, match="run 's2' has other labels than run 's1' of group 'g'"):
+        ingest(str(swapped), str(conll_file), db=str(store), run="s2", group="g", step=2, progress=False)
+    assert rows(store, "SELECT run_id FROM runs") == [("s1",)]
+
+
 # --- 3: merge carries label versions and metadata --------------------------------------------------------
 
 
