@@ -13,7 +13,8 @@ from lossdb.errors import UsageError
 
 from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
                      SchemeOption, WidthOption, app,
-                     check_format, errors, open_store, parse_count, print_result, print_samples, reading)
+                     check_format, errors, open_store, parse_count, print_result, print_samples, reading,
+                     scheme_for)
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -72,7 +73,7 @@ def confusion(
 @app.command()
 def entities(
     mode: ModeOption = "default",
-    scheme: SchemeOption = "IOB2",
+    scheme: SchemeOption = None,
     errors_: Annotated[bool, typer.Option("--errors", help="Entity error types instead of precision / recall / F1.")] = False,
     by: Annotated[str, typer.Option("--by", help="With --errors: type (counts per type), sequence (most errors first) or entity (one row each).")] = "type",
     category: Annotated[Optional[str], typer.Option(help="With --errors --by entity: only correct, wrong_type, wrong_boundary, wrong_type_and_boundary, missed or spurious.")] = None,
@@ -85,6 +86,7 @@ def entities(
 ) -> None:
     """Entity-level precision, recall and F1 per type (as seqeval computes them), or entity error types."""
     with reading(db, format) as (store, out):
+        scheme = scheme_for(mode, scheme)
         if not errors_:
             print_result(store.entity_scores(run=run, labels=labels, mode=mode, scheme=scheme), out)
             return
@@ -201,7 +203,7 @@ def summary(
     by: Annotated[str, typer.Option(help="run, split, language or model.")] = "run",
     entities_: Annotated[bool, typer.Option("--entities/--no-entities", help="Include entity-level precision / recall / F1.")] = True,
     mode: ModeOption = "default",
-    scheme: SchemeOption = "IOB2",
+    scheme: SchemeOption = None,
     labels: LabelsOption = "gold",
     run: Annotated[Optional[list[str]], typer.Option("--run", help="Only this run (repeatable) [default: every complete run].")] = None,
     db: DbOption = None,
@@ -209,7 +211,8 @@ def summary(
 ) -> None:
     """Per run (or per split, language or model): counts, mean loss, token accuracy, entity F1."""
     with reading(db, format, {"runs": "--run"}) as (store, out):
-        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme, runs=run)
+        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme_for(mode, scheme),
+                               runs=run)
         if out == "table" and by == "run":
             result = result.drop(["created_at", "model", "data_source"] + (["labels"] if labels == "gold" else []))
         print_result(result, out)
@@ -261,7 +264,7 @@ def compare(
     n: CountOption = "10",
     by: Annotated[str, typer.Option(help="With sequences: total_loss, mean_loss or label_quality.")] = "total_loss",
     mode: ModeOption = "default",
-    scheme: SchemeOption = "IOB2",
+    scheme: SchemeOption = None,
     labels: LabelsOption = "gold",
     db: DbOption = None,
     format: FormatOption = "table",
@@ -270,7 +273,8 @@ def compare(
     with errors({"run_a": None, "run_b": None}):
         count, out = parse_count(n), check_format(format)
         store = open_store(db)
-        result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode, scheme=scheme)
+        result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode,
+                               scheme=scheme_for(mode, scheme))
         if what != "sequences":
             shared = store.compare_overlap(run_a, run_b)
             if not shared["shared"] == shared["n_a"] == shared["n_b"]:

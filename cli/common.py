@@ -40,7 +40,7 @@ FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, json, 
 CountOption = Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many sequences.")]
 LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
 ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (seqeval's strict, for --scheme).")]
-SchemeOption = Annotated[str, typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU.")]
+SchemeOption = Annotated[Optional[str], typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU [default: IOB2].")]
 WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
 # Every command that writes a file the user names refuses to replace an existing one without it.
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
@@ -190,6 +190,16 @@ def reading(db: str | None, format: str, flags: dict[str, str | None] | None = N
     with errors(flags):
         out = check_format(format)
         yield open_store(db), out
+
+
+def scheme_for(mode: str | None, scheme: str | None) -> str:
+    """--scheme's value for the library, refused beside the default (lenient) decoding, which
+    reads every scheme's tags alike: seqeval ignores it there, and a user who names a scheme
+    expects it to count. `mode` None: a command that always decodes strictly too (decoding)."""
+    if scheme is not None and mode is not None and mode != "strict":
+        raise UsageError(f"--scheme {scheme} applies to strict decoding only, and --mode is {mode}",
+                         "add --mode strict, or leave out --scheme (the default mode reads every scheme's tags)")
+    return scheme or "IOB2"
 
 
 def parse_count(text: str, option: str = "--n") -> int:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from .common import (DbOption, FormatOption, LabelsOption, ModeOption, RunOption, SchemeOption, app, check_format, errors,
-                     open_store, parse_count, print_result, reading)
+                     open_store, parse_count, print_result, reading, scheme_for)
 
 
 @app.command()
@@ -113,13 +113,14 @@ def seen_unseen(
     run: RunOption = None,
     labels: LabelsOption = "gold",
     mode: ModeOption = "default",
-    scheme: SchemeOption = "IOB2",
+    scheme: SchemeOption = None,
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Metrics and loss for entities seen in training (by surface form) versus unseen."""
     with reading(db, format) as (store, out):
-        print_result(store.seen_unseen(train, run=run, labels=labels, mode=mode, scheme=scheme), out)
+        print_result(store.seen_unseen(train, run=run, labels=labels, mode=mode, scheme=scheme_for(mode, scheme)),
+                     out)
 
 
 @app.command()
@@ -128,13 +129,13 @@ def buckets(
     labels: LabelsOption = "gold",
     by: Annotated[Optional[str], typer.Option(help="entity_length, sequence_length or word_frequency [default: all three].")] = None,
     mode: ModeOption = "default",
-    scheme: SchemeOption = "IOB2",
+    scheme: SchemeOption = None,
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Entity metrics and loss by entity length, sequence length and word frequency."""
     with reading(db, format) as (store, out):
-        print_result(store.buckets(run=run, labels=labels, by=by, mode=mode, scheme=scheme), out)
+        print_result(store.buckets(run=run, labels=labels, by=by, mode=mode, scheme=scheme_for(mode, scheme)), out)
 
 
 @app.command()
@@ -160,10 +161,11 @@ def decoding(
     run: RunOption = None,
     labels: LabelsOption = "gold",
     differences: Annotated[bool, typer.Option("--differences", help="List the entities whose verdict differs instead.")] = False,
-    scheme: SchemeOption = "IOB2",
+    scheme: SchemeOption = None,
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
     """Lenient (conlleval) versus strict (--scheme, IOB2 unless told) entity decoding: metrics side by side."""
     with reading(db, format) as (store, out):
-        print_result(store.decoding(run=run, labels=labels, differences=differences, scheme=scheme), out)
+        print_result(store.decoding(run=run, labels=labels, differences=differences,
+                                    scheme=scheme_for(None, scheme)), out)

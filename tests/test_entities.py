@@ -169,6 +169,13 @@ def test_entities_cli_in_every_format(built_store):
     assert len(lossdb.connect(built_store).entity_scores(mode="default", scheme="BILOU"))  # the default mode reads any tags
     bad = run_cli("entities", "--mode", "strict", "--scheme", "IOB3", "--db", str(built_store))
     assert bad.returncode == 2 and "unknown tag scheme 'IOB3'" in bad.stderr
+    # a scheme beside the default (lenient) mode, which would ignore it as seqeval does: refused
+    for command in (["entities"], ["entities", "--errors"], ["summary"], ["buckets"]):
+        ignored = run_cli(*command, "--scheme", "IOBES", "--db", str(built_store))
+        assert ignored.returncode == 2 and ignored.stdout == "", ignored.stdout
+        assert ignored.stderr.strip() == ("lossdb: error: --scheme IOBES applies to strict decoding only, and --mode "
+                                          "is default; add --mode strict, or leave out --scheme (the default mode "
+                                          "reads every scheme's tags)"), ignored.stderr
 
 
 # --- random tag sequences --------------------------------------------------------------------------------
