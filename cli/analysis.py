@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from lossdb.errors import UsageError
+from lossdb.text import counted
 
 from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
                      SchemeOption, WidthOption, app,
@@ -191,7 +192,8 @@ def search(
                                        labels=labels)
         records = result.records()
         total = records[0]["n_sequences"] if records else 0
-        typer.echo(f"lossdb: {total} sequence{'s' if total != 1 else ''} match; showing {len(records)}", err=True)
+        typer.echo(f"lossdb: {counted(total, 'sequence')} {'matches' if total == 1 else 'match'}; showing {len(records)}",
+                   err=True)
         print_samples(records, out, width)
 
 
@@ -237,8 +239,8 @@ def annotate(
                                                           run=run)
         r = result.one()
         of_run = f" of run {r['run']!r}" if r["run"] else ""
-        typer.echo(f"lossdb: loaded {r['n_rows']:,} rows of {r['source']} into table {r['name']!r} "
-                   f"({r['n_matched']:,} name a stored sequence; matched by {r['match_by']}{of_run} on column "
+        typer.echo(f"lossdb: loaded {counted(r['n_rows'], 'row')} of {r['source']} into table {r['name']!r} "
+                   f"({r['n_matched']:,} {'names' if r['n_matched'] == 1 else 'name'} a stored sequence; matched by {r['match_by']}{of_run} on column "
                    f"{r['key_column']!r})", err=True)
 
 
@@ -278,7 +280,7 @@ def compare(
         if what != "sequences":
             shared = store.compare_overlap(run_a, run_b)
             if not shared["shared"] == shared["n_a"] == shared["n_b"]:
-                typer.echo(f"lossdb: note: the runs share {shared['shared']:,} sequences of {shared['n_a']:,} and "
+                typer.echo(f"lossdb: note: the runs share {counted(shared['shared'], 'sequence')} of {shared['n_a']:,} and "
                            f"{shared['n_b']:,}; --what {what} compares each whole run", err=True)
         if out == "table" and what == "sequences":
             result = result.drop(["seq_key", "mean_loss_a", "mean_loss_b", "label_quality_a", "label_quality_b"])

@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from lossdb.text import counted
+
 from .common import (DbOption, FormatOption, LabelsOption, ModeOption, RunOption, SchemeOption, app, check_format, errors,
                      open_store, parse_count, print_result, reading, scheme_for)
 
@@ -88,8 +90,8 @@ def diff_labels(
             result = result.drop(["run_id", "text"])
         print_result(result, out)
         changes = len(result.rows)
-        typer.echo(f"lossdb: {changes} entity change{'s' if changes != 1 else ''} in {sequences} "
-                   f"sequence{'s' if sequences != 1 else ''} ({from_} -> {to})", err=True)
+        typer.echo(f"lossdb: {counted(changes, 'entity change')} in {counted(sequences, 'sequence')} ({from_} -> {to})",
+                   err=True)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from lossdb.queries import db as store_db
 from lossdb.queries import versions
 from lossdb.queries.result import named
 from lossdb.queries.tags import chunk_parts
+from lossdb.text import counted
 
 from . import label_io
 from .formats import ExportSequence, Record
@@ -49,7 +50,7 @@ class ExportSummary:
 
     def line(self) -> str:
         also = f" (labeling config: {self.paths[1]})" if len(self.paths) > 1 else ""
-        return (f"exported {self.n_sequences:,} sequences of run {self.run!r} ({self.selection}, labels {self.labels}) "
+        return (f"exported {counted(self.n_sequences, 'sequence')} of run {self.run!r} ({self.selection}, labels {self.labels}) "
                 f"as {self.format} to {self.paths[0]}{also}")
 
 
@@ -154,12 +155,13 @@ class ImportSummary:
     replaced: bool = False
 
     def line(self) -> str:
-        skipped = f"; {len(self.unannotated)} tasks without an annotation kept their gold labels" if self.unannotated else ""
+        skipped = f"; {counted(len(self.unannotated), 'task')} without an annotation kept their gold labels" if self.unannotated else ""
         verb = "replaced" if self.replaced else "imported"
         same = ("; note: it changes no label, so `issues --evaluate` has no positives to find in it"
                 if not self.n_changed else "")
         return (f"{verb} label version {self.version!r} of run {self.run!r} from {self.source} ({self.format}): "
-                f"{self.n_read:,} sequences read, {self.n_changed:,} differ from gold{skipped}{same}")
+                f"{counted(self.n_read, 'sequence')} read, {self.n_changed:,} {'differs' if self.n_changed == 1 else 'differ'} "
+                f"from gold{skipped}{same}")
 
 
 @dataclass
@@ -211,7 +213,7 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
             hint = ""
         raise LabelImportError(
             f"cannot import {Path(path).name}: {why + '; ' if why else ''}"
-            f"{len(problems)} problem{'s' if len(problems) != 1 else ''}, nothing imported: {shown}{more}",
+            f"{counted(len(problems), 'problem')}, nothing imported: {shown}{more}",
             hint or "fix them in the file and import again (the store is unchanged)", problems,
             parameter="run" if hint else None)
     gold = {s.seq_id: s.gold for s in stored}
@@ -340,8 +342,8 @@ def _not_in_order(records: Sequence[Record], stored: list[_Stored], run_id: str)
     if any(r.seq_id is not None or r.id is not None for r in records):
         return None
     if len(records) != len(stored):
-        return (f"not matched by position, since it holds {len(records)} sentences and run {run_id!r} "
-                f"{len(stored)}")
+        return (f"not matched by position, since it holds {counted(len(records), 'sentence')} and run {run_id!r} "
+                f"{len(stored):,}")
     for record, seq in zip(records, stored):
         if record.problem:
             return None  # that record's problem is reported as it is
@@ -377,7 +379,7 @@ def _match(record: Record, by_id, by_key, by_hash, run_id: str):
 
 def _first_difference(given: list[str], stored: list[str]) -> str:
     if len(given) != len(stored):
-        return f"{len(given)} words given, {len(stored)} stored"
+        return f"{counted(len(given), 'word')} given, {len(stored):,} stored"
     i = next(k for k, (a, b) in enumerate(zip(given, stored)) if a != b)
     return f"word {i} is {given[i]!r}, stored {stored[i]!r}"
 
@@ -388,7 +390,7 @@ def _word_labels(seq: _Stored, record: Record, names: list[str], label_names: li
     if given is None:
         return None, ["its labels are not a list"]
     if len(given) != len(seq.words):
-        return None, [f"{len(given)} labels for {len(seq.words)} words"]
+        return None, [f"{counted(len(given), 'label')} for {counted(len(seq.words), 'word')}"]
     tags, problems = [], []
     for i, tag in enumerate(given):
         if isinstance(tag, int) and not isinstance(tag, bool):

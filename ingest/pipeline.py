@@ -20,6 +20,7 @@ import duckdb
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.outfile import disk_full, is_disk_full
+from lossdb.text import counted
 from lossdb.version import __version__
 
 from . import model_files, score_steps, writer
@@ -50,7 +51,7 @@ class IngestSummary:
         if self.n_windowed or self.n_truncated:
             long = f", {self.n_windowed} scored in windows, {self.n_truncated} truncated"
         rate = self.n_sequences / self.scoring_seconds if self.scoring_seconds else 0.0
-        return (f"run {self.run!r}: {self.n_sequences:,} sequences, {self.n_tokens:,} tokens{long} "
+        return (f"run {self.run!r}: {counted(self.n_sequences, 'sequence')}, {counted(self.n_tokens, 'token')}{long} "
                 f"in {self.seconds:.1f} s (scoring {self.scoring_seconds:.1f} s, {rate:,.0f} seq/s) "
                 f"-> {self.db}{self.replaced.line()}{self.repeated.line()}{self.migrated}")
 

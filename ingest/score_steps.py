@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from lossdb.errors import InputError, UsageError
+from lossdb.text import counted
 
 from . import align, writer
 from .sources import Example, Source
@@ -89,8 +90,8 @@ def label_mapper(source: Source, model_labels: list[str]):
 def check_lengths(seq_id: int, example: Example, where: str | None = None) -> None:
     if len(example.words) != len(example.tags):
         which = f"sequence {seq_id}" + (f" (id {example.source_id})" if example.source_id else "")
-        raise InputError(f"{where + ', ' if where else ''}{which}: {len(example.words)} words but "
-                         f"{len(example.tags)} tags", "give every word exactly one tag")
+        raise InputError(f"{where + ', ' if where else ''}{which}: {counted(len(example.words), 'word')} but "
+                         f"{counted(len(example.tags), 'tag')}", "give every word exactly one tag")
 
 
 def chunks(items: Iterator, size: int) -> Iterator[list]:

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from lossdb import sql
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
+from lossdb.text import counted
 
 from . import replace as replacing
 
@@ -237,7 +238,7 @@ def check_group_early(con, run: str, group: str, step: int | None, n_sequences: 
         return
     if n_sequences is not None and n_sequences != n_reference:
         raise InputError(
-            f"run {run!r} would have {n_sequences:,} sequences and run {reference!r} of group {group!r} has "
+            f"run {run!r} would have {counted(n_sequences, 'sequence')} and run {reference!r} of group {group!r} has "
             f"{n_reference:,}, so they cannot cover the same sequences",
             "score the same data (same order, same words) for every run of a group, or use another group")
     if not digest:
@@ -278,7 +279,7 @@ def _check_same_sequences(run: str, reference: str, group: str, n_only_here: int
             "score the same data (same order, same words) for every run of a group, or use another group")
     if n_relabelled:
         raise InputError(
-            f"run {run!r} gives {n_relabelled} sequence{'s' if n_relabelled != 1 else ''} other gold labels "
+            f"run {run!r} gives {counted(n_relabelled, 'sequence')} other gold labels "
             f"than run {reference!r} of group {group!r} (first seq_id {first_relabelled}), and a group's dynamics "
             "judge every step against the same labels",
             "score the same labelled file as the group's other runs (import other labels as a label version), "

@@ -20,6 +20,7 @@ import duckdb
 
 from lossdb import sql
 from lossdb.errors import StoreError, first_line
+from lossdb.text import counted
 
 DEFAULT_DB = "lossdb.duckdb"
 
@@ -426,7 +427,7 @@ def fill_word_codes(con: duckdb.DuckDBPyConnection) -> str:
         first = first_line(e)
         raise StoreError(f"cannot fill the word tag codes from the token rows: {first}",
                          "check the store with `lossdb sql \"SELECT * FROM runs\"`, or re-ingest the run") from e
-    return f"filled the word tag codes of {missing:,} sequences"
+    return f"filled the word tag codes of {counted(missing, 'sequence')}"
 
 
 def score_run(con: duckdb.DuckDBPyConnection, run: str) -> None:

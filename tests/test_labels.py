@@ -376,7 +376,7 @@ def test_bad_imports_are_refused_whole_with_the_store_unchanged(store_copy, tmp_
     bad_words = dict(line, words=["Anders"] + line["words"][1:])
     _refused(store_copy, tmp_path, "i.jsonl", json.dumps(bad_words) + "\n", "words differ", "'Anders'")
     short = dict(line, labels=["O"])
-    _refused(store_copy, tmp_path, "j.jsonl", json.dumps(short) + "\n", f"1 labels for {len(line['words'])} words")
+    _refused(store_copy, tmp_path, "j.jsonl", json.dumps(short) + "\n", f"1 label for {len(line['words'])} words")
     conll = "# seq_id = 1\n" + "".join(f"{w}\tB-MISC\n" for w in line["words"])
     _refused(store_copy, tmp_path, "k.conll", conll, "label 'B-MISC'")
 
@@ -492,7 +492,7 @@ def test_importing_a_version_that_changes_nothing_says_so(store_copy, tmp_path):
     edited[0]["labels"][0] = "B-LOC" if edited[0]["labels"][0] != "B-LOC" else "O"
     exported.write_text("".join(json.dumps(e) + "\n" for e in edited), "utf-8")
     changed = run_cli("import-labels", str(exported), "--as", "one", "--db", str(store_copy))
-    assert "1 differ from gold" in changed.stderr and "note" not in changed.stderr.split("differ from gold")[1]
+    assert "1 differs from gold" in changed.stderr and "note" not in changed.stderr.split("differs from gold")[1]
 
 
 def test_a_file_of_an_unknown_suffix_imports_with_its_format_named(store_copy, tmp_path):

@@ -57,7 +57,7 @@ def test_retyping_the_un_mission_to_org_lowers_its_loss(tmp_path):
     review.write_text(json.dumps(tasks, ensure_ascii=False), "utf-8")
     result = run_cli("import-labels", str(review), "--run", "panx", "--as", "reviewed", "--db", db)
     assert result.returncode == 0, result.stderr
-    assert "1 differ from gold" in result.stderr
+    assert "1 differs from gold" in result.stderr
 
     diff = json.loads(run_cli("diff-labels", "--run", "panx", "--to", "reviewed", "--format", "json", "--db", db).stdout)
     assert [(d["seq_id"], d["change"]) for d in diff] == [(seq_id, "retyped")]

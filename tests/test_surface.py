@@ -124,3 +124,16 @@ def test_the_words_hash_is_one_rule_in_python_and_sql(built_store, words):
     sql_hash = con.execute("SELECT words_hash($w::VARCHAR[]) AS h", {"w": words}).fetchone()[0]
     con.close()
     assert sql_hash == words_hash(words)
+
+
+def test_counts_in_messages_agree_with_their_nouns(built_store, tmp_path, wordpiece_model, sentences):
+    from lossdb import demo
+    from lossdb.text import counted
+
+    assert [counted(n, "sequence") for n in (0, 1, 2, 1234)] == ["0 sequences", "1 sequence", "2 sequences",
+                                                                "1,234 sequences"]
+    assert counted(1, "entity change") == "1 entity change" and counted(3, "match", "matches") == "3 matches"
+    one = demo.write_conll(sentences[:1], tmp_path / "one.conll")
+    result = run_cli("ingest", "-m", wordpiece_model, "-d", str(one), "--run", "one", "-q", "--db",
+                     str(tmp_path / "one.duckdb"))
+    assert result.returncode == 0 and "run 'one': 1 sequence, " in result.stderr, result.stderr

@@ -31,6 +31,7 @@ from lossdb.ingest import pipeline, writer
 from lossdb.ingest.sources import Source, dataset_source, open_source
 from lossdb.queries import db as store_db
 from lossdb.queries.result import named
+from lossdb.text import counted
 
 logger = logging.getLogger("lossdb")
 
@@ -149,7 +150,7 @@ class LossdbCallback(TrainerCallback):
         try:
             earlier = named(con, "group_runs", {"group": self.group}).column("run_id")
             if earlier and not self.replace:
-                raise StoreError(f"group {self.group!r} already has {len(earlier)} runs in {self.db}",
+                raise StoreError(f"group {self.group!r} already has {counted(len(earlier), 'run')} in {self.db}",
                                  "pass replace=True to replace them, or choose another group")
             with store_db.transaction(con):
                 for run in earlier:
@@ -179,7 +180,7 @@ class LossdbCallback(TrainerCallback):
             model.train(was_training)
         cost = ScoringCost(run, step, state.global_step, train_seconds, time.perf_counter() - started)
         self.costs.append(cost)
-        line = (f"lossdb: run {run!r}: scored {summary.n_sequences:,} sequences in {cost.scoring_seconds:.1f} s "
+        line = (f"lossdb: run {run!r}: scored {counted(summary.n_sequences, 'sequence')} in {cost.scoring_seconds:.1f} s "
                 f"after {cost.train_seconds:.1f} s of training ({cost.ratio:.0%} of it) -> {self.db}")
         logger.info(line)
         if self.verbose:
@@ -192,7 +193,7 @@ def _source(dataset: Any, *, split, words_column, tags_column, id_column) -> Sou
     if isinstance(dataset, (str, Path)):
         return open_source(str(dataset), split=split, **columns)
     if hasattr(dataset, "column_names") and hasattr(dataset, "features") and not isinstance(dataset.column_names, dict):
-        rows = f"{len(dataset):,} rows"
+        rows = counted(len(dataset), 'row')
         return dataset_source(dataset, f"datasets.Dataset ({rows})", split, **columns)
     raise UsageError(f"cannot score a {type(dataset).__name__} with LossdbCallback",
                      "pass a datasets.Dataset with words and tags columns (one split, not a DatasetDict), "
