@@ -239,9 +239,12 @@ def annotate(
                                                           run=run)
         r = result.one()
         of_run = f" of run {r['run']!r}" if r["run"] else ""
+        shared = (f"; note: {counted(r['n_shared'], 'row')} {'names' if r['n_shared'] == 1 else 'name'} a sentence "
+                  "that the data repeats word for word without an id, and its values go to every copy"
+                  if r["n_shared"] else "")
         typer.echo(f"lossdb: loaded {counted(r['n_rows'], 'row')} of {r['source']} into table {r['name']!r} "
-                   f"({r['n_matched']:,} {'names' if r['n_matched'] == 1 else 'name'} a stored sequence; matched by {r['match_by']}{of_run} on column "
-                   f"{r['key_column']!r})", err=True)
+                   f"({r['n_matched']:,} {'names' if r['n_matched'] == 1 else 'name'} a stored sequence; matched by "
+                   f"{r['match_by']}{of_run} on column {r['key_column']!r}){shared}", err=True)
 
 
 @app.command("metadata")

@@ -20,6 +20,7 @@ import duckdb
 
 from lossdb import sql
 from lossdb.errors import InputError, StoreError, UsageError, first_line
+from lossdb.text import counted
 
 from .analysis import run_labels, with_token_lists
 from .core import check_n, check_ranking, resolve_run
@@ -114,11 +115,29 @@ def _key_column(columns: list[tuple[str, str]], key: str, path: Path) -> tuple[s
     raise InputError(f"{path} has no column {key!r} (columns: {', '.join(names)})", "name the key column", parameter="key")
 
 
-def _keyed(con, key: str, match: str, run_id: str | None) -> tuple[int, int]:
+def _keyed(con, key: str, match: str, run_id: str | None) -> dict:
+    """Key the loaded file's rows (annotate_keyed); its counts: n_rows, n_matched, n_shared."""
     text = sql.read("annotate_keyed").replace("{key}", quote_identifier(key))
     _run(con, text, {"match": match, "run": run_id})
-    counts = named(con, "annotate_match_counts").one()
-    return int(counts["n_rows"]), int(counts["n_matched"])
+    return {k: int(v) for k, v in named(con, "annotate_match_counts").one().items()}
+
+
+def _check_conflicts(con, path: Path, key: str, match: str) -> None:
+    """Refuse rows that give one sequence key different values (beside the key column): the table
+    joins by key, so every sequence with that key would be counted once per row (sentences
+    repeated word for word share their key where the source has no ids)."""
+    found = execute(con, sql.read("annotate_conflicts").replace("{key}", quote_identifier(key))).records()
+    if not found:
+        return
+    c = found[0]
+    why = " (sentences repeated word for word share it where the data has no ids)" if match != "id" else ""
+    more = f"; {counted(c['n_keys'] - 1, 'other key')} too" if c["n_keys"] > 1 else ""
+    raise InputError(
+        f"data rows {c['first_row']} and {c['other_row']} of {path.name} ({key} {c['first_given']} and "
+        f"{c['other_given']}) give different values to one sequence key{why}, and metadata is joined to the runs "
+        f"by key{more}",
+        "give such rows the same values, or ingest the data with an id per sequence (JSON Lines or Parquet, "
+        "--id-column) and match by id")
 
 
 def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TABLE, replace: bool = False,
@@ -137,7 +156,11 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
     sequences, so it joins every run over the same data. Replacing a table of that name takes
     `replace`. Needs a store opened for writing. Returns one row: name, file, key_column,
     match_by, run (whose row indices matched, with seq_id), n_rows, n_matched (rows naming a
-    stored sequence).
+    stored sequence), n_shared (of those, rows naming a sentence that a run holds several times,
+    word for word and without an id: one key, so their values go to every copy).
+
+    Rows that give one key different values are refused; rows that repeat a key and its values
+    are stored once, so a join by key counts each sequence once.
     """
     if match not in MATCHES:
         raise UsageError(f"unknown match {match!r}", f"choose one of {', '.join(MATCHES)}", parameter="match")
@@ -154,13 +177,14 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
             if key_type.endswith("[]"):
                 match = tried = "text"
             else:
-                n_rows, n_matched = _keyed(con, key, "id", None)
-                match, tried = ("id", "id") if n_matched else ("text", "id or text")
-        n_rows, n_matched = _keyed(con, key, match, run_id)
+                match, tried = ("id", "id") if _keyed(con, key, "id", None)["n_matched"] else ("text", "id or text")
+        counts = _keyed(con, key, match, run_id)
+        n_rows, n_matched = counts["n_rows"], counts["n_matched"]
         if n_matched == 0 and n_rows:
             hint = ("name the sequences' id column as the key, or match by text or seq_id"
                     if match != "seq_id" else "check the row indices against the run (lossdb runs)")
             raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)
+        _check_conflicts(con, path, key, match)
         table = quote_identifier(name)
         with transaction(con):
             if replace:
@@ -172,8 +196,8 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
                 "n_rows": n_rows, "n_matched": n_matched})
     finally:  # the staging tables go, loaded or refused
         _run(con, sql.read("annotate_cleanup"))
-    return Result(["name", "source", "key_column", "match_by", "run", "n_rows", "n_matched"],
-                  [(name, str(path), key, match, run_id, n_rows, n_matched)])
+    return Result(["name", "source", "key_column", "match_by", "run", "n_rows", "n_matched", "n_shared"],
+                  [(name, str(path), key, match, run_id, n_rows, n_matched, counts["n_shared"])])
 
 
 # --- reading: filter and group by a metadata column -----------------------------------------------------

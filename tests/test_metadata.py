@@ -81,6 +81,41 @@ def test_annotate_csv_by_row_index(runs_copy, tmp_path):
     assert "matched by seq_id of run 'wp' on column 'seq'" in result.stderr  # row indices are one run's
 
 
+def test_annotate_with_sentences_repeated_word_for_word(tmp_path, wordpiece_model, sentences):
+    """Sentences the data repeats word for word (no ids) share one seq_key: rows that give that key
+    different values are refused, since a join by key would count each copy once per row (the
+    README's join gave 26 rows for 22 sequences); rows that agree are stored once."""
+    from lossdb import demo
+    from lossdb.ingest import ingest
+
+    data = [*sentences[:20], sentences[0], sentences[1]]  # seq_ids 20 and 21 repeat 0 and 1
+    store = tmp_path / "dup.duckdb"
+    ingest(wordpiece_model, str(demo.write_conll(data, tmp_path / "dup.conll")), db=str(store), run="dup",
+           progress=False)
+    before = (tmp_path / "dup.duckdb").read_bytes()
+    pd.DataFrame({"sid": range(22), "annotator": ["anna"] * 20 + ["bob"] * 2}).to_csv(tmp_path / "m.csv", index=False)
+    refused = run_cli("annotate", str(tmp_path / "m.csv"), "--key", "sid", "--match", "seq_id", "--db", str(store))
+    assert refused.returncode == 3 and refused.stderr.strip() == (
+        "lossdb: error: data rows 1 and 21 of m.csv (sid 0 and 20) give different values to one sequence key "
+        "(sentences repeated word for word share it where the data has no ids), and metadata is joined to the runs "
+        "by key; 1 other key too; give such rows the same values, or ingest the data with an id per sequence "
+        "(JSON Lines or Parquet, --id-column) and match by id"), refused.stderr
+    assert (tmp_path / "dup.duckdb").read_bytes() == before
+
+    pd.DataFrame({"sid": range(22), "annotator": ["anna"] * 10 + ["bob"] * 10 + ["anna"] * 2}).to_csv(
+        tmp_path / "m.csv", index=False)
+    loaded = run_cli("annotate", str(tmp_path / "m.csv"), "--key", "sid", "--match", "seq_id", "--db", str(store))
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stderr.rstrip().endswith("; note: 4 rows name a sentence that the data repeats word for word "
+                                           "without an id, and its values go to every copy"), loaded.stderr
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT count(*) FROM metadata").fetchone()[0] == 20
+    assert con.execute("SELECT count(*) FROM sequence_losses JOIN metadata USING (seq_key)").fetchone()[0] == 22
+    con.close()
+    groups = json.loads(run_cli("top", "--group-by-meta", "annotator", "-f", "json", "--db", str(store)).stdout)
+    assert {g["annotator"]: g["n_sequences"] for g in groups} == {"anna": 12, "bob": 10}
+
+
 def test_annotate_parquet_by_id(runs_copy, tmp_path):
     seqs = sequences_frame(runs_copy, "ids")
     assert seqs["seq_key"].tolist() == [f"doc-{i}" for i in range(len(seqs))]
