@@ -147,6 +147,7 @@ def loss_hist(result, *, title: str = "Loss of labelled tokens"):
     if not lo or not any(right) and not any(wrong):
         return _nothing(fig, "no labelled tokens")
     import matplotlib
+    import matplotlib.ticker
 
     with matplotlib.rc_context(_STYLE):
         ax = fig.add_subplot()
@@ -154,6 +155,10 @@ def loss_hist(result, *, title: str = "Loss of labelled tokens"):
         ax.stairs(right, edges, fill=True, color=_OK, alpha=0.6, label="pred = label")
         ax.stairs(wrong, edges, fill=True, color=_LOSS, alpha=0.7, label="pred ≠ label")
         ax.set_yscale("log")
+        # the log axis' own labels are mathtext ("$\\mathdefault{10^{3}}$"), which the style's
+        # text.parse_math (off, so that a '$' in a tag name stays text) would print as written
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(bottom=0.7)
         ax.set_xlim(0, edges[-1])
         ax.set_xlabel("token loss (cross-entropy of the gold label)")

@@ -106,6 +106,10 @@ def test_loss_hist_counts_every_labelled_token(built_store, labelled, tmp_path):
     assert run_cli("plot", "loss-hist", "--db", str(built_store), "--out", str(out)).returncode == 0
     texts = svg_texts(out)
     assert "pred = label" in texts and "pred ≠ label" in texts
+    # the log axis is labelled with counts: its default labels are mathtext, printed as written
+    # with the style's text.parse_math off
+    assert not any("mathdefault" in t or "$" in t for t in texts), texts
+    assert {"1", "10"} <= set(texts), texts
 
 
 def test_plot_refuses_unknown_kinds_and_formats(built_store, tmp_path):
