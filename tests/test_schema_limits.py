@@ -76,3 +76,27 @@ def test_limit_holds_over_every_view_and_macro(built_store, versioned_store, sto
     finally:
         con.close()
     assert not dropped, dropped
+
+
+def test_every_macro_refuses_a_label_version_the_run_lacks(versioned_store):
+    """A misspelt version gave gold's numbers in its place (a LEFT JOIN to a version with no rows
+    falls back to gold); now every macro that takes p_labels raises, whatever the query asks of it
+    (a count alone, or rows), and still answers under gold and a version the run has."""
+    silent = []
+    con = duckdb.connect(str(versioned_store), read_only=True)
+    try:
+        for name, params, takes_labels in schema_objects():
+            if not takes_labels:
+                continue
+            args = ", ".join(ARGUMENTS[p] for p in params)
+            for query in (f"SELECT count(*) FROM {name}({args}, p_labels := 'fixd')",
+                          f"SELECT * FROM {name}({args}, p_labels := 'fixd') LIMIT 1"):
+                try:
+                    con.execute(query).fetchall()
+                    silent.append(query)
+                except duckdb.InvalidInputException as e:
+                    assert "has no label version 'fixd'" in str(e), (query, str(e))
+            con.execute(f"SELECT count(*) FROM {name}({args}, p_labels := 'fixed')").fetchall()
+    finally:
+        con.close()
+    assert not silent, silent

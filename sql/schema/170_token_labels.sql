@@ -22,4 +22,5 @@ FROM tokens AS t
 JOIN complete_runs AS r ON r.run_id = t.run_id
 LEFT JOIN sequence_labels AS v
        ON v.run_id = t.run_id AND v.seq_id = t.seq_id AND v.version = p_labels
-WHERE t.run_id = p_run AND p_labels <> 'gold';
+CROSS JOIN (SELECT known_version(p_run, p_labels) AS known) AS k  -- one row, or an error (sql/schema/116)
+WHERE t.run_id = p_run AND p_labels <> 'gold' AND k.known;

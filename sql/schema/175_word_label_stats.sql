@@ -4,8 +4,9 @@
 -- worst self-confidence p(label): cleanlab's 'min'), softmin (cleanlab's soft-min of it at
 -- temperature 0.05), margin_min (the worst type-level normalized margin, (p(type) - max p(other
 -- type) + 1) / 2) and type_stats (per type of the words' labels: n, sum and min of the type-level
--- self-confidence). Ingest stores the same columns for gold (sql/queries/commit_sequences.sql);
--- label_scores reads this for the sequences a version changes, the backfill for every sequence.
+-- self-confidence). Under a version it holds only the sequences the version changes (the others'
+-- are gold's, stored: label_scores reads them there). Ingest stores the same columns for gold
+-- (sql/queries/commit_sequences.sql); the backfill reads this for every sequence.
 CREATE OR REPLACE MACRO word_label_stats(p_run, p_labels := 'gold') AS TABLE
 WITH names AS (
     SELECT label_names, list_transform(label_names, lambda l: label_type(l)) AS label_types,
@@ -39,4 +40,6 @@ SELECT s.seq_id, count(*)::INTEGER AS n_labelled, sum(s.loss) AS total_loss, min
        min(s.margin) AS margin_min, any_value(t.type_stats) AS type_stats
 FROM scored AS s
 JOIN types AS t USING (seq_id)
-GROUP BY s.seq_id;
+GROUP BY s.seq_id
+UNION ALL  -- no row; an error where run p_run lacks version p_labels, whose changed sequences are none
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT known_version(p_run, p_labels);  -- sql/schema/116

@@ -19,7 +19,9 @@ CREATE OR REPLACE MACRO posterior_quality(p_run, p_labels := 'gold') AS TABLE
 WITH names AS (
     SELECT list_transform(label_names, lambda l: label_type(l)) AS label_types,
            list_sort(list_distinct(list_transform(label_names, lambda l: label_type(l)))) AS types
-    FROM runs WHERE run_id = p_run
+    FROM runs
+    CROSS JOIN (SELECT known_version(p_run, p_labels) AS known) AS k  -- one row, or an error (sql/schema/116)
+    WHERE run_id = p_run AND k.known
 ),
 words AS (
     SELECT t.seq_id, t.word_index,

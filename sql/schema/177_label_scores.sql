@@ -28,7 +28,8 @@ WITH stored AS (
            CASE WHEN n_labelled > 0 THEN exp(-max_loss::DOUBLE) END AS min_self,
            softmin, margin_min, type_stats, posterior_softmin
     FROM sequences
-    WHERE run_id = p_run AND run_id IN (SELECT run_id FROM complete_runs)
+    CROSS JOIN (SELECT known_version(p_run, p_labels) AS known) AS k  -- one row, or an error (sql/schema/116)
+    WHERE run_id = p_run AND run_id IN (SELECT run_id FROM complete_runs) AND k.known
 ),
 changed AS (
     -- one row per seq_id already; the GROUP BY is there because DuckDB 2.0.1 drops a LIMIT over

@@ -39,4 +39,5 @@ SELECT s.run_id, s.seq_id, s.seq_key, s.source_id, p_labels AS labels,
 FROM sequences AS s
 LEFT JOIN recomputed AS r ON r.seq_id = s.seq_id
 LEFT JOIN versioned AS q ON q.seq_id = s.seq_id
-WHERE s.run_id = p_run AND s.run_id IN (SELECT run_id FROM complete_runs);
+CROSS JOIN (SELECT known_version(p_run, p_labels) AS known) AS k  -- one row, or an error (sql/schema/116)
+WHERE s.run_id = p_run AND s.run_id IN (SELECT run_id FROM complete_runs) AND k.known;

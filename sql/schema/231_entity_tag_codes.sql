@@ -19,4 +19,5 @@ FROM sequences AS s
 JOIN complete_runs AS r ON r.run_id = s.run_id
 LEFT JOIN sequence_labels AS v
        ON v.run_id = s.run_id AND v.seq_id = s.seq_id AND v.version = p_labels
-WHERE s.run_id = p_run AND p_labels <> 'gold';
+CROSS JOIN (SELECT known_version(p_run, p_labels) AS known) AS k  -- one row, or an error (sql/schema/116)
+WHERE s.run_id = p_run AND p_labels <> 'gold' AND k.known;

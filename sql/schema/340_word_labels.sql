@@ -22,4 +22,5 @@ SELECT s.run_id, s.seq_id, s.seq_key, s.words, s.labels AS gold,
 FROM sequences AS s
 LEFT JOIN sequence_labels AS v ON v.run_id = s.run_id AND v.seq_id = s.seq_id AND v.version = p_labels
 LEFT JOIN first_subwords AS f ON f.seq_id = s.seq_id
-WHERE s.run_id = p_run AND s.run_id IN (SELECT run_id FROM complete_runs);
+CROSS JOIN (SELECT known_version(p_run, p_labels) AS known) AS k  -- one row, or an error (sql/schema/116)
+WHERE s.run_id = p_run AND s.run_id IN (SELECT run_id FROM complete_runs) AND k.known;
