@@ -2,6 +2,8 @@
 the checks every question shares (the run, the label version, n, the ranking)."""
 from __future__ import annotations
 
+import duckdb
+
 from lossdb.errors import QueryError, StoreError, UsageError
 
 from . import db
@@ -125,8 +127,11 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
         result = execute(con, text, params)
         db.note_saved()
         return result
-    # Each statement commits on its own, unless the script says BEGIN: each commit is counted as
-    # it happens, so Ctrl-C in the middle of a script says that what ran before it was kept.
+    if len(statements) > 1 and not _runs_its_own_transactions(statements):
+        return _one_transaction(con, statements)
+    # A script that says BEGIN / COMMIT (or CHECKPOINT, which no transaction may hold): each
+    # statement outside its transactions commits on its own, and each commit is counted as it
+    # happens, so an error or Ctrl-C part way says what was kept.
     result, explicit, saved, pending = Result([], []), False, 0, 0
     for number, statement in enumerate(statements, 1):
         try:
@@ -151,6 +156,36 @@ def adhoc(con, text: str, params: dict | list | None = None, *, write: bool = Fa
             saved += pending if word else changes
             explicit, pending = False, 0
             db.note_saved()
+    return result
+
+
+def _runs_its_own_transactions(statements) -> bool:
+    """The script says BEGIN / COMMIT itself, or CHECKPOINT, which no transaction may hold."""
+    return any(s.type.name == "TRANSACTION" or s.query.replace(";", " ").split()[0].upper() in ("CHECKPOINT", "FORCE")
+               for s in statements)
+
+
+def _one_transaction(con, statements) -> Result:
+    """A script of several statements as one transaction: all of it is saved, or (an error, or
+    Ctrl-C) none of it, as for every other command that writes."""
+    result = Result([], [])
+    execute(con, "BEGIN TRANSACTION")
+    try:
+        for number, statement in enumerate(statements, 1):
+            try:
+                result = execute(con, statement.query)
+            except QueryError as e:
+                e.message = (f"{e.message} (statement {number} of {len(statements)}; the script runs as one "
+                             "transaction, so nothing of it was saved)")
+                raise
+        execute(con, "COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # DuckDB already rolled back a transaction an error aborted
+            pass
+        raise
+    db.note_saved()
     return result
 
 

@@ -129,6 +129,16 @@ def test_the_duckdb_cli_1x_answers_the_readme_queries_as_lossdb_does(built_store
         assert theirs and same(theirs, ours), query
 
 
+def test_a_misspelt_label_version_is_an_error_in_the_1x_cli_too(built_store):
+    """(tests/test_schema_limits.py checks every macro through Python's duckdb.)"""
+    query = "SELECT count(*) AS n FROM loss_by_label('wp', p_labels := 'fixd')"
+    result = subprocess.run([str(duckdb_cli()), "-readonly", "-json", str(built_store), "-c", query],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "run 'wp' has no label version 'fixd'" in result.stderr, result.stderr
+    assert cli_query(built_store, query.replace("'fixd'", "'gold'"))[0]["n"] > 0
+    assert cli_query(built_store, "SELECT count(*) AS n FROM loss_by_label('nope', p_labels := 'x')") == [{"n": 0}]
+
+
 def test_every_way_lossdb_creates_a_store_writes_the_1x_storage_version(tmp_path, built_store, wordpiece_model,
                                                                         conll_file):
     assert storage_version(built_store) == "v1.4.0+"  # ingest
@@ -319,7 +329,7 @@ def test_store_sql_and_export_ids_refuse_what_does_not_only_read(battery_store, 
     before = folder_state(tmp_path)
     with lossdb.connect(battery_store) as store:
         for case, statement in REFUSED.items():
-            with pytest.raises(QueryError, match="--write"):
+            with pytest.raises(QueryError, match="pass write=True"):  # the Python words for --write
                 store.sql(fill(statement, battery_store))
             with pytest.raises(UsageError, match="the ids query must only read"):  # export has no write=
                 store.export(tmp_path / "out.conll", format="conll", ids=fill(statement, battery_store))
@@ -349,7 +359,14 @@ def test_write_runs_them_where_asked(store_copy, tmp_path):
         assert store.sql("SELECT x FROM notes")["x"].tolist() == [1]
     with lossdb.connect(store_copy) as store, pytest.raises(LossdbError, match="read_only=False"):
         store.sql("CREATE TABLE more AS SELECT 1 AS x", write=True)
-    # a script that fails part way says which statement, and what the ones before it left
+    # a script is one transaction: one that fails part way leaves the store as it was
+    before = file_state(store_copy)
+    failed = run_cli("sql", "--write", "DELETE FROM tokens WHERE seq_id < 10; CREATE TABLE junk (x INTEGER); "
+                     "SELECT * FROM nosuch", "--db", str(store_copy))
+    assert failed.returncode == 5 and failed.stderr.count("\n") == 1 and "(statement 3 of 3; the script runs as one " \
+        "transaction, so nothing of it was saved)" in failed.stderr, failed.stderr
+    assert file_state(store_copy) == before
+    # a script with its own BEGIN / COMMIT says which statement failed, and what the ones before it left
     failed = run_cli("sql", "--write", "CREATE TABLE a1 (x INTEGER); BEGIN; INSERT INTO a1 VALUES (1); "
                      "INSERT INTO nosuch VALUES (1)", "--db", str(store_copy))
     assert failed.returncode == 5 and "(statement 4 of 4; 1 that changed the store before it saved, its " \
@@ -357,7 +374,7 @@ def test_write_runs_them_where_asked(store_copy, tmp_path):
     with lossdb.connect(store_copy) as store:
         assert store.sql("SELECT count(*) AS n FROM a1")["n"].tolist() == [0]
     first = run_cli("sql", "--write", "INSERT INTO nosuch VALUES (1); CREATE TABLE a2 (x INTEGER)", "--db", str(store_copy))
-    assert first.returncode == 5 and "(statement 1 of 2; nothing saved)" in first.stderr
+    assert first.returncode == 5 and "(statement 1 of 2; the script runs as one transaction, so nothing of it was saved)" in first.stderr
     bound = run_cli("sql", "--write", "CREATE TABLE a3 (x TEXT); INSERT INTO a3 VALUES ($n)", "-p", "n=hello",
                     "--db", str(store_copy))  # refused before any of it runs: no a3 left behind
     assert bound.returncode == 2 and "values bind to one statement" in bound.stderr
