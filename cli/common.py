@@ -176,7 +176,7 @@ def error_line(e: BaseException, flags: dict[str, str] | None = None) -> str:
     if not isinstance(e, LossdbError):
         return (f"internal error: {type(e).__name__}: {first_line(e) if str(e).strip() else ''} "
                 "(set LOSSDB_DEBUG=1 for the traceback)")
-    text = str(e)
+    text = e.cli_line()
     flag = flag_for(e.parameter, flags)
     if flag:
         text += f" ({flag})"

@@ -95,7 +95,8 @@ def _check_file_target(path: Path, force: bool) -> None:
         raise InputError(f"{path} is a folder, and this format writes a file",
                           "choose a file path (e.g. review.json) for --out")
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists", "choose another path, or pass --force (force=True) to replace it",
+        raise UsageError(f"{path} already exists", "choose another path, or replace it (force=True)",
+                          cli_hint="choose another path, or pass --force to replace it",
                          parameter="out")
 
 
@@ -103,7 +104,8 @@ def _check_folder_target(folder: Path, force: bool) -> None:
     if not folder.exists():
         return
     if not force:
-        raise UsageError(f"{folder} already exists", "choose another path, or pass --force (force=True) to replace it",
+        raise UsageError(f"{folder} already exists", "choose another path, or replace it (force=True)",
+                          cli_hint="choose another path, or pass --force to replace it",
                          parameter="out")
     if not formats.is_lossdb_export(folder):
         what = "a folder lossdb did not export" if folder.is_dir() else "a file, not a dataset lossdb exported"

@@ -141,7 +141,9 @@ def ingest(
     check_policy(label_versions)
     if label_versions is not None and not replace:
         raise UsageError("label_versions says what replacing a run does with its label versions, and nothing is "
-                         "replaced", "add replace (--replace), or leave it out", parameter="label_versions")
+                         "replaced", "add replace=True, or leave it out", parameter="label_versions",
+                         cli_message="--label-versions says what replacing a run does with its label versions, and "
+                                     "nothing is replaced", cli_hint="add --replace, or leave it out")
     if run is not None:
         writer.check_run_text(run)
     shard_of = parse_shard(shard)

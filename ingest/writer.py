@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -214,10 +215,11 @@ def delete_run(con, run: str, *, keep_versions: bool = False) -> None:
         con.execute(sql.read(f"delete_run_{table}"), {"run": run})
 
 
-def _step_taken(group: str, step) -> StoreError:
-    return StoreError(f"group {group!r} already has a run at step {step}",
-                      "give this run another step, or replace that run: ingest under its name with replace",
-                      parameter="replace")
+def _step_taken(group: str, step, holder: str) -> StoreError:
+    return StoreError(f"group {group!r} already has a run at step {step}, {holder!r}",
+                      f"give this run another step, or replace that run: ingest as run={holder!r} with replace=True",
+                      cli_hint=f"give this run another --step, or replace that run: ingest with --run {shlex.quote(holder)} "
+                               "--replace")
 
 
 def check_group_early(con, run: str, group: str, step: int | None, n_sequences: int | None,
@@ -226,10 +228,10 @@ def check_group_early(con, run: str, group: str, step: int | None, n_sequences: 
     the group holds, the model's other `label_names` (where its config tells them) and, for
     `whole` data, another number of sequences than the group's reference run, or (`digest`: the
     data's digest registered as lossdb_incoming) other sequences or other gold labels."""
-    taken, reference, n_reference, reference_labels = con.execute(
+    holder, reference, n_reference, reference_labels = con.execute(
         sql.read("group_precheck"), {"run": run, "group": group, "step": step}).fetchone()
-    if taken:
-        raise _step_taken(group, step)
+    if holder is not None:
+        raise _step_taken(group, step, holder)
     if reference is None:
         return
     if label_names is not None:
@@ -253,9 +255,9 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
     a step the group already holds, or (`whole`: not a shard) other sequences."""
     group, step = run["group"], run.get("step")
     found = con.execute(sql.read("group_check"), {"run": run["run"], "group": group, "step": step}).fetchone()
-    reference, label_names, n_only_here, n_only_there, first_seq_id, n_relabelled, first_relabelled, step_taken = found
-    if step_taken:
-        raise _step_taken(group, step)
+    reference, label_names, n_only_here, n_only_there, first_seq_id, n_relabelled, first_relabelled, holder = found
+    if holder is not None:
+        raise _step_taken(group, step, holder)
     if reference is None:
         return
     _check_same_labels(run["run"], reference, group, label_names, run["label_names"])

@@ -16,23 +16,39 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def joined(message: str, hint: str) -> str:
+    """"MESSAGE; HINT", as every error prints."""
+    if not hint:
+        return message
+    # a library's message quoted at the end often ends a sentence: "...directory.; hint" reads badly
+    message = message[:-1] if message[-1:] in ".!" and not message.endswith("..") else message
+    return f"{message}; {hint}"
+
+
 class LossdbError(Exception):
-    """A problem with the user's input or environment, with the fix in ``hint``."""
+    """A problem with the user's input or environment, with the fix in ``hint``.
+
+    ``cli_message`` / ``cli_hint``: the same in the command line's words, where naming its flags
+    says more than the parameter's flag the CLI appends (``pass --force to replace it`` for
+    ``force=True``); the CLI prints them in place of message / hint."""
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "", *, parameter: str | None = None) -> None:
+    def __init__(self, message: str, hint: str = "", *, parameter: str | None = None,
+                 cli_message: str | None = None, cli_hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.parameter = parameter  # the caller's argument at fault, if one is
+        self.cli_message = cli_message
+        self.cli_hint = cli_hint
 
     def __str__(self) -> str:
-        if not self.hint:
-            return self.message
-        # a library's message quoted at the end often ends a sentence: "...directory.; hint" reads badly
-        message = self.message[:-1] if self.message[-1:] in ".!" and not self.message.endswith("..") else self.message
-        return f"{message}; {self.hint}"
+        return joined(self.message, self.hint)
+
+    def cli_line(self) -> str:
+        """The error in the command line's words (cli_message / cli_hint where given)."""
+        return joined(self.cli_message or self.message, self.cli_hint or self.hint)
 
 
 class UsageError(LossdbError):
@@ -50,8 +66,8 @@ class InputError(LossdbError):
 class LabelImportError(InputError):
     """An import of labels refused whole; `problems` lists every problem found (sequence, span, reason)."""
 
-    def __init__(self, message: str, hint: str, problems: list[str], *, parameter: str | None = None) -> None:
-        super().__init__(message, hint, parameter=parameter)
+    def __init__(self, message: str, hint: str, problems: list[str], *, parameter: str | None = None, **cli) -> None:
+        super().__init__(message, hint, parameter=parameter, **cli)
         self.problems = problems
 
 

@@ -31,7 +31,8 @@ def check_new(path: str | os.PathLike, *, force: bool = False) -> Path:
     if out.is_dir():
         raise UsageError(f"{out} is a folder", "name a file to write", parameter="path")
     if out.exists() and not force:
-        raise UsageError(f"{out} already exists", "choose another path, or pass --force (force=True) to replace it",
+        raise UsageError(f"{out} already exists", "choose another path, or replace it (force=True)",
+                         cli_hint="choose another path, or pass --force to replace it",
                          parameter="path")
     return out
 

@@ -90,7 +90,7 @@ def collect(con, *, run: str | None = None, against: str | None = None, n: int =
         other = queries.resolve_run(con, against, "against")
         if other == run_id:
             raise UsageError(f"against names the report's own run {run_id!r}", "choose another run (see `lossdb runs`)",
-                             parameter="against")
+                             parameter="against", cli_message=f"--against names the report's own run {run_id!r}")
     record = next(r for r in queries.runs(con).records() if r["run_id"] == run_id)
     tops = {by: queries.top(con, n, run=run_id, by=by, labels=labels).records() for by in RANKINGS}
     seq_ids = sorted({r["seq_id"] for rows in tops.values() for r in rows})

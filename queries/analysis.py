@@ -100,7 +100,8 @@ def search(con, token: str | None = None, *, word: str | None = None, label: str
     check_n(n)
     if token is None and word is None and label is None and pred is None and not errors:
         raise UsageError("search needs something to look for",
-                         "give a token (e.g. '▁('), or a word, label, pred, or errors=True")
+                         "give a token (e.g. 'der'), or a word, label, pred, or errors=True",
+                         cli_hint="give a token (e.g. lossdb search der), or --word, --label, --pred or --errors")
     run_id, labels = run_labels(con, run, labels)
     names = label_names(con, run_id)
     for parameter, value in (("label", label), ("pred", pred)):

@@ -196,8 +196,9 @@ def check_writable(db: Path, state: StoreState, *, foreign_db: bool = False) -> 
         if not foreign_db:
             raise StoreError(f"{db} is another application's DuckDB file (it holds {_listing(state.objects)}), "
                              "not a lossdb store",
-                             "choose a new --db file, or pass --foreign-db (foreign_db=True in Python) to add lossdb's "
-                             "tables beside its own")
+                             "choose a new store file, or pass foreign_db=True to add lossdb's tables beside its own",
+                             cli_hint="choose a new --db file, or pass --foreign-db to add lossdb's tables beside "
+                                      "its own")
         taken = sorted(set(state.objects) & sql.created_names())
         if taken:
             raise StoreError(f"cannot add lossdb's tables to {db}: it has its own "

@@ -70,7 +70,9 @@ def _check_name(con, name: str, replace: bool) -> None:
                              "replace it, or choose another name", parameter="replace")
     elif name.lower() in taken:
         raise UsageError(f"{name!r} is already a table or view of this store, and not one that annotate loaded "
-                         "(replace only replaces those)", "choose another name for the metadata table", parameter="name")
+                         "(replace only replaces those)", "choose another name for the metadata table", parameter="name",
+                         cli_message=f"{name!r} is already a table or view of this store, and not one that annotate "
+                                     "loaded (--replace only replaces those)")
 
 
 def _reader(path: Path) -> str:

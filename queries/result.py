@@ -109,8 +109,10 @@ def check_reads_only(con: duckdb.DuckDBPyConnection, text: str, statements: list
         if what:
             where = f" (statement {number} of {len(statements)})" if len(statements) > 1 else ""
             raise QueryError(f"{what} does not only read, and this SQL runs read-only{where}",
-                             "pass --write to run it (write=True in Python); without it only SELECT, WITH, VALUES, "
-                             "DESCRIBE, SHOW, SUMMARIZE, EXPLAIN and reading PRAGMAs run")
+                             "pass write=True to run it; without it only SELECT, WITH, VALUES, DESCRIBE, SHOW, "
+                             "SUMMARIZE, EXPLAIN and reading PRAGMAs run",
+                             cli_hint="pass --write to run it; without it only SELECT, WITH, VALUES, DESCRIBE, SHOW, "
+                                      "SUMMARIZE, EXPLAIN and reading PRAGMAs run")
 
 
 def split_statements(con: duckdb.DuckDBPyConnection, text: str) -> list:
@@ -170,7 +172,7 @@ def _parameter_error(text: str) -> QueryError | None:
         names = [n.strip() for n in missing.group(1).splitlines()[0].split(",")]
         listed = ", ".join(f"${n}" for n in names)
         return QueryError(f"the statement uses {listed}, and no value is given for {'it' if len(names) == 1 else 'them'}",
-                          f"pass --param {names[0]}=VALUE (params={{'{names[0]}': ...}} in Python)")
+                          f"pass params={{'{names[0]}': ...}}", cli_hint=f"pass --param {names[0]}=VALUE")
     excess = re.search(r"identifiers of the excess parameters: (.+)", text)
     if excess:
         names = [n.strip() for n in excess.group(1).splitlines()[0].split(",")]

@@ -248,7 +248,8 @@ def check_training_set(con, train) -> None:
     if isinstance(train, str) and not is_run(con, train):
         raise InputError(f"{train!r} is neither a complete run of this store nor a data file",
                          "give train a run name (see `lossdb runs`) or a .conll/.jsonl/.parquet file",
-                         parameter="train")
+                         parameter="train",
+                         cli_hint="give --train a run name (see `lossdb runs`) or a .conll/.jsonl/.parquet file")
 
 
 def training_surfaces(con, train, *, label_names: Sequence[str] | None = None) -> tuple[set[str], str]:

@@ -450,7 +450,7 @@ def test_ingest_with_a_group_checks_that_its_runs_cover_the_same_sequences(tmp_p
     con = duckdb.connect(str(store))
     con.execute("UPDATE sequences SET seq_key = coalesce(source_id, words_hash) WHERE seq_id = 5")
     con.close()
-    with pytest.raises(StoreError, match="group 'ckpts' already has a run at step 100"):
+    with pytest.raises(StoreError, match="group 'ckpts' already has a run at step 100, 'ckpt-1'"):
         ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", group="ckpts", step=100, progress=False)
     # the same sentences with one gold tag changed: a group's dynamics would judge steps by different labels
     lines = conll_file.read_text().splitlines()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import lossdb
-from lossdb.errors import LabelImportError, StoreError, UsageError
+from lossdb.errors import LabelImportError, LossdbError, StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
 from lossdb.queries.result import Result
@@ -82,6 +82,26 @@ def test_library_errors_name_the_parameter_and_the_cli_its_flag(built_store):
     assert cli.returncode == 2 and cli.stderr.strip().endswith("(--bins)"), cli.stderr
     renamed = run_cli("import-labels", str(ROOT / "README.md"), "--as", "gold", "--db", str(built_store))
     assert renamed.returncode == 2 and "(--as)" in renamed.stderr, renamed.stderr
+
+
+def test_the_cli_words_an_error_with_its_own_flags_and_python_with_its_parameters(built_store, tmp_path):
+    """Where a fix names several options, each side says it in its own words: no "force=True" on
+    the command line, no "--force" in Python."""
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"x")
+    cli = run_cli("plot", "confusion", "--out", str(taken), "--db", str(built_store))
+    assert cli.returncode == 2 and cli.stderr.strip().endswith(
+        "already exists; choose another path, or pass --force to replace it (--out)"), cli.stderr
+    with pytest.raises(UsageError) as python:
+        lossdb.connect(built_store).plot("confusion", taken)
+    assert str(python.value).endswith("choose another path, or replace it (force=True)"), str(python.value)
+    refused = run_cli("sql", "CREATE TABLE t (x INTEGER)", "--db", str(built_store))
+    assert "pass --write to run it;" in refused.stderr and "write=True" not in refused.stderr, refused.stderr
+    with pytest.raises(LossdbError, match="pass write=True to run it;"):
+        lossdb.connect(built_store).sql("CREATE TABLE t (x INTEGER)")
+    for args in (["sql", "SELECT $x"], ["search"], ["seen-unseen", "--train", "nope"]):
+        line = run_cli(*args, "--db", str(built_store)).stderr
+        assert "=True" not in line and "params=" not in line and "give train" not in line, line
 
 
 def test_lossdb_debug_shows_the_cause_of_a_lossdb_error(built_store):

@@ -2,8 +2,8 @@
 -- the group's first other complete run (reference), its label names, how many of this run's
 -- (seq_id, seq_key) pairs the reference lacks and the other way round, the first such seq_id,
 -- how many of the sequences both hold carry other gold labels (dynamics judge every step
--- against one set of labels) and the first of those, and whether another run of the group
--- already holds step $step.
+-- against one set of labels) and the first of those, and the run of the group that already
+-- holds step $step (NULL: none).
 WITH reference AS (
     SELECT run_id, label_names FROM complete_runs
     WHERE group_name = $group AND run_id <> $run
@@ -26,5 +26,5 @@ SELECT (SELECT run_id FROM reference) AS reference,
        (SELECT min(seq_id) FROM (SELECT seq_id FROM only_here UNION ALL SELECT seq_id FROM only_there)) AS first_seq_id,
        (SELECT count(*) FROM relabelled) AS n_relabelled,
        (SELECT min(seq_id) FROM relabelled) AS first_relabelled,
-       EXISTS (SELECT 1 FROM complete_runs
-               WHERE group_name = $group AND step = $step::BIGINT AND run_id <> $run) AS step_taken;
+       (SELECT min(run_id) FROM complete_runs
+        WHERE group_name = $group AND step = $step::BIGINT AND run_id <> $run) AS step_run;

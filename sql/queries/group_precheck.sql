@@ -1,5 +1,5 @@
 -- group_precheck: what can be told about run $run joining group $group before it is scored:
--- whether another run of the group already holds step $step, and the group's reference run
+-- the run of the group that already holds step $step (NULL: none), and the group's reference run
 -- (its first other complete run, as group_check picks it) with its number of sequences and its
 -- label names.
 WITH reference AS (
@@ -7,8 +7,8 @@ WITH reference AS (
     WHERE group_name = $group AND run_id <> $run
     ORDER BY step, run_id LIMIT 1
 )
-SELECT EXISTS (SELECT 1 FROM complete_runs
-               WHERE group_name = $group AND step = $step::BIGINT AND run_id <> $run) AS step_taken,
+SELECT (SELECT min(run_id) FROM complete_runs
+        WHERE group_name = $group AND step = $step::BIGINT AND run_id <> $run) AS step_run,
        (SELECT run_id FROM reference) AS reference,
        (SELECT n_sequences FROM reference) AS n_sequences,
        (SELECT label_names FROM reference) AS label_names;
