@@ -53,8 +53,32 @@ def _json_default(value: Any):
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it: NaN and infinities null (as clean_float), Decimals numbers,
+    lists and structs element by element."""
+    if isinstance(value, float):
+        return clean_float(value)
+    if isinstance(value, Decimal):
+        return clean_float(float(value))
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+    return json.dumps(_plain(value), ensure_ascii=False, indent=2, default=_json_default, allow_nan=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: lists and structs as JSON text (not Python's repr), dates in ISO 8601."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(_plain(value), ensure_ascii=False, default=_json_default, allow_nan=False,
+                          separators=(",", ":"))
+    if isinstance(value, (datetime, date)):
+        return _json_default(value)
+    return value
 
 
 def clean_float(value: float | None) -> float | None:
@@ -74,7 +98,7 @@ def result(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([[_json_default(v) if isinstance(v, (datetime, date)) else v for v in row] for row in rows])
+        writer.writerows([[_csv_cell(v) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
     cells = [[_cell(v) for v in row] for row in rows]
     if fmt == "markdown":

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from lossdb import plots, report
-from lossdb.errors import StoreError
+from lossdb.errors import StoreError, UsageError
 from lossdb.queries import analysis, compare, core, db, display, dynamics, metadata, versions
 from lossdb.queries.tags import DEFAULT_SCHEME
 from lossdb.queries.result import Result
@@ -141,6 +141,8 @@ class Store:
         every sequence, or (`fold` 'i/K') every sequence but fold i. Returns an ExportSummary (`.paths`, `.n_sequences`)."""
         from lossdb.ingest.labels import export_labels
 
+        if Path(out).resolve() == Path(self.path).resolve():  # force would replace the store with the export
+            raise UsageError(f"{out} is this store's own file", "write the export to another path", parameter="out")
         return export_labels(self.con, out, fmt=format, run=run, labels=labels, by=by, n=n, ids=ids,
                              everything=everything, force=force, fold=fold)
 

@@ -276,3 +276,19 @@ def test_version_names_lossdb_and_its_schema():
     result = run_cli("--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"lossdb {lossdb.__version__} ({db.schema_version()})"
+
+
+def test_sql_json_and_csv_write_data_other_tools_read(built_store):
+    """JSON: NaN and infinities are null (they crashed the command), Decimals numbers; CSV: lists
+    and structs as JSON text, not Python's repr."""
+    query = ("SELECT ln(0) AS neg, 'inf'::DOUBLE AS pos, 'nan'::DOUBLE AS nan, 1.5::DECIMAL(4, 1) AS dec, "
+             "[1.5::DECIMAL(4, 1), 2] AS decs, ['Anton', 'O''Brien'] AS words, {'x': 1, 'y': [0.5, 'nan'::DOUBLE]} AS s")
+    result = run_cli("sql", query, "-f", "json", "--db", str(built_store))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"neg": None, "pos": None, "nan": None, "dec": 1.5, "decs": [1.5, 2.0],
+                                          "words": ["Anton", "O'Brien"], "s": {"x": 1, "y": [0.5, None]}}]
+    result = run_cli("sql", query, "-f", "csv", "--db", str(built_store))
+    assert result.returncode == 0, result.stderr
+    row = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert json.loads(row["words"]) == ["Anton", "O'Brien"] and json.loads(row["decs"]) == [1.5, 2.0]
+    assert json.loads(row["s"]) == {"x": 1, "y": [0.5, None]} and row["dec"] == "1.5"

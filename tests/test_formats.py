@@ -400,3 +400,12 @@ def test_a_failing_write_is_one_line_and_leaves_nothing(store_copy, tmp_path):
                             env=env, preexec_fn=limit, timeout=600)
     _one_line_error(result, "cannot write", str(out / "x.jsonl"), "nothing written")
     assert os.listdir(out) == []
+
+
+def test_export_never_writes_over_its_own_store(store_copy):
+    """--force replaced the store with the export ("is not a DuckDB database" afterwards)."""
+    before = store_copy.read_bytes()
+    for fmt in ("jsonl", "parquet"):
+        result = run_cli("export", "--to", fmt, "--all", "--out", str(store_copy), "--force", "--db", str(store_copy))
+        _one_line_error(result, "is this store's own file", "write the export to another path (--out)")
+    assert store_copy.read_bytes() == before
