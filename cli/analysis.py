@@ -62,10 +62,9 @@ def confusion(
             from lossdb import plots
 
             plots.check_out(plot, force=force)
-        print_result(store.confusion(run=run, labels=labels, normalize=normalize), out)
-        if plot is not None:
-            store.plot_confusion(plot, run=run, labels=labels, force=force)
+            store.plot_confusion(plot, run=run, labels=labels, force=force)  # first: a failed write prints no table
             typer.echo(f"lossdb: wrote {plot}", err=True)
+        print_result(store.confusion(run=run, labels=labels, normalize=normalize), out)
 
 
 # --- entities ----------------------------------------------------------------------------------------------

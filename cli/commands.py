@@ -177,8 +177,9 @@ def demo(
     n: CountOption = "3",
 ) -> None:
     """Build a sample with planted label errors and a tiny model, ingest it, show the top sequences."""
-    with errors():
+    with errors({"path": "--out"}):
         count = parse_count(n)
+        demos.check_demo(out, db=db)  # a refusal first, before the line that says it is building
         typer.echo(f"lossdb demo: building a sample and training a tiny model in {out}/ ...", err=True)
         built = demos.run_demo(out, db=db, progress=True)
         typer.echo(f"lossdb: ingested {built.summary.line()}", err=True)

@@ -53,11 +53,13 @@ def debugging() -> bool:
 def flag_for(parameter: str | None, flags: dict[str, str | None] | None = None) -> str | None:
     """The command's option for a library parameter: `flags` first (where the two are named
     differently, or None for an argument), else the option of the same name (`bins` -> --bins,
-    `seq_id` -> --seq-id)."""
+    `seq_id` -> --seq-id), where `path` is the store's (lossdb.connect(path)): --db."""
     if not parameter:
         return None
     if flags and parameter in flags:
         return flags[parameter]
+    if parameter == "path":
+        return "--db"
     return "--" + parameter.replace("_", "-")
 
 
@@ -178,7 +180,7 @@ def error_line(e: BaseException, flags: dict[str, str] | None = None) -> str:
                 "(set LOSSDB_DEBUG=1 for the traceback)")
     text = e.cli_line()
     flag = flag_for(e.parameter, flags)
-    if flag:
+    if flag and flag not in text:  # a cli_hint may name it already
         text += f" ({flag})"
     return "error: " + text.replace("\r", "\\r").replace("\n", "\\n")  # a name with a newline stays one line
 

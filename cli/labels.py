@@ -30,7 +30,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write sequences for review or training: the top label issues by default, or --ids, or --all, or --fold."""
-    with errors({"format": "--to", "everything": "--all"}):
+    with errors({"format": "--to", "everything": "--all", "path": "--out"}):
         count = parse_count(n) if n is not None else None
         summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by, n=count, ids=ids,
                                         everything=all_, force=force, fold=fold)

@@ -150,7 +150,7 @@ def ingest(
     check_group_step(group, step)
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
-    migrated = _check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
+    migrated = check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
     model_files.check_model(model)
     # The data's digest (keys, words, gold labels) is kept only where the store has sequences to
     # hold it against: label versions carried over, or a group's other runs.
@@ -295,7 +295,7 @@ def check_group_step(group: str | None, step: int | None) -> None:
         raise UsageError(f"the step must be a whole number of 0 or more, not {step!r}", "e.g. --step 500")
 
 
-def _check_store(db_path: str, run: str, *, replace: bool, label_versions: str | None = None,
+def check_store(db_path: str, run: str, *, replace: bool, label_versions: str | None = None,
                  foreign_db: bool = False) -> str:
     """Fail before scoring if the store can't take this run; never create the file here.
     Returns a note for the summary where the commit will migrate an older store first.

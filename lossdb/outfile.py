@@ -73,9 +73,9 @@ def write_error(error: BaseException, path: Path) -> BaseException:
         return error
     if is_disk_full(seen):
         return OutputError(f"no space left on the disk at {path.parent}, nothing written to {path}",
-                           "free some space, or choose another --out")
+                           "free some space, or choose another path", parameter="path")
     reason = seen.strerror or first_line(seen)
-    return OutputError(f"cannot write {path}: {reason}, nothing written", "choose another --out")
+    return OutputError(f"cannot write {path}: {reason}, nothing written", "choose another path", parameter="path")
 
 
 def mode_for(out: Path) -> int:

@@ -38,7 +38,7 @@ class Store:
         self.frames = frames
         if not read_only and not Path(self.path).exists():  # a Store opens a store; ingest makes one
             raise StoreError(f"no lossdb store at {self.path}", "run `lossdb ingest` first, or give the path of a store",
-                             parameter="path")
+                             parameter="path", cli_hint="run `lossdb ingest` first, or point --db at a store")
         self._con = db.connect(self.path, read_only=read_only)
 
     @property

@@ -301,6 +301,9 @@ def apply_schema(con: duckdb.DuckDBPyConnection, *, published: bool = True) -> l
             con.execute(sql.read("migration_record"),
                         {"version": migration.version, "name": migration.name, "lossdb_version": __version__})
             done.append(line)
+        if state.objects.get("lossdb_meta") != "table":  # dropped by hand: it holds only the fingerprint below
+            con.execute(sql.read("meta_create"))
+            done.append("restored the table lossdb_meta")
         if state.views_stale:
             for _name, statement in sql.schema_statements():
                 con.execute(statement)

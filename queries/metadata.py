@@ -182,7 +182,9 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
                 match, tried = ("id", "id") if _keyed(con, key, "id", None)["n_matched"] else ("text", "id or text")
         counts = _keyed(con, key, match, run_id)
         n_rows, n_matched = counts["n_rows"], counts["n_matched"]
-        if n_matched == 0 and n_rows:
+        if n_rows == 0:  # (with replace it would empty the table that is there)
+            raise InputError(f"{path} has no rows, only its header", "annotate with a file that has metadata rows")
+        if n_matched == 0:
             hint = ("name the sequences' id column as the key, or match by text or seq_id"
                     if match != "seq_id" else "check the row indices against the run (lossdb runs)")
             raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 import lossdb
+from lossdb import sql
 from lossdb.cli.app import app
 
 from .conftest import run_cli
@@ -245,6 +246,20 @@ def test_a_dropped_view_is_read_as_this_lossdbs_then_restored_by_upgrade(store_c
     assert con.execute("SELECT count(*) FROM sequence_losses").fetchone()[0] == 60
     con.close()
     assert "already up to date" in run_cli("upgrade", "--db", str(store_copy)).stderr
+
+
+def test_upgrade_restores_lossdb_meta_dropped_by_hand(store_copy):
+    """It held only the views' fingerprint; upgrade crashed on the missing table (internal error)."""
+    con = duckdb.connect(str(store_copy))
+    con.execute("DROP TABLE lossdb_meta")
+    con.close()
+    upgraded = run_cli("upgrade", "--db", str(store_copy))
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stderr.splitlines()[:2] == ["lossdb: restored the table lossdb_meta",
+                                                f"lossdb: refreshed {len(sql.schema_statements())} views and macros"], \
+        upgraded.stderr
+    assert "already up to date" in run_cli("upgrade", "--db", str(store_copy)).stderr
+    assert run_cli("top", "--n", "1", "--db", str(store_copy)).returncode == 0
 
 
 def test_a_table_dropped_by_hand_is_said_as_such(store_copy):

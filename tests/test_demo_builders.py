@@ -333,3 +333,26 @@ def test_the_demo_run_again_keeps_an_imported_label_version(tmp_path):
         assert store.label_versions()["version"].tolist() == ["gold", "clean"]
         evaluated = store.evaluate_rankings("clean").to_dict("records")
     assert {r["n_positives"] for r in evaluated} == {len(first.planted)}
+
+
+def test_the_demo_refuses_before_it_builds_anything(tmp_path, wordpiece_model, conll_file):
+    """A file as --out, or a --db whose run 'demo' is another's (the demo would replace it), is
+    one line before the build; the other's store is left as it was."""
+    from .conftest import run_cli
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    refused = run_cli("demo", "--out", str(afile))
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        f"lossdb: error: {afile} is a file, and the demo writes a folder; choose another folder (--out)"]
+    from lossdb.ingest import ingest
+
+    theirs = tmp_path / "theirs.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(theirs), run="demo", progress=False)
+    before = theirs.read_bytes()
+    out = tmp_path / "out"
+    refused = run_cli("demo", "--out", str(out), "--db", str(theirs))
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 4 and len(lines) == 1 and "has a run 'demo' that is not this demo's" in lines[0], lines
+    assert lines[0].endswith("give the demo another --db, or the --out it was built in")
+    assert theirs.read_bytes() == before and not out.exists()

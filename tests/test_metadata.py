@@ -181,6 +181,10 @@ def test_annotate_refuses_what_it_cannot_use(runs_copy, tmp_path):
         store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id")
     assert refused.value.parameter == "replace"  # the CLI names its flag for it: --replace
     assert store.annotate(tmp_path / "meta.csv", key="seq", match="seq_id", replace=True).iloc[0]["n_rows"] == 5
+    (tmp_path / "header.csv").write_text("seq,annotator\n")  # with replace, it emptied the table and said "loaded"
+    with pytest.raises(InputError, match="has no rows, only its header"):
+        store.annotate(tmp_path / "header.csv", key="seq", match="seq_id", replace=True)
+    assert len(store.metadata("metadata")) == 5
     store.close()
     with pytest.raises(StoreError, match="read-only"):
         lossdb.connect(runs_copy).annotate(tmp_path / "meta.csv", key="seq")
