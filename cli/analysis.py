@@ -24,7 +24,7 @@ from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOpt
 @app.command("loss-by")
 def loss_by(
     what: Annotated[str, typer.Argument(help="token (per input token, highest total first) or label (per label, highest mean first).")],
-    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many tokens (loss-by token) [default: 10; 0: all].")] = "10",
+    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many tokens (loss-by token) [default: 10; 0: all].", show_default=False)] = "10",
     run: RunOption = None,
     labels: LabelsOption = "gold",
     db: DbOption = None,
@@ -78,7 +78,7 @@ def entities(
     by: Annotated[str, typer.Option("--by", help="With --errors: type (counts per type), sequence (most errors first) or entity (one row each).")] = "type",
     category: Annotated[Optional[str], typer.Option(help="With --errors --by entity: only correct, wrong_type, wrong_boundary, wrong_type_and_boundary, missed or spurious.")] = None,
     seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="With --errors --by entity: only this sequence.")] = None,
-    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="With --errors --by sequence|entity: how many rows [default: 20].")] = "20",
+    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="With --errors --by sequence|entity: how many rows [default: 20].", show_default=False)] = "20",
     run: RunOption = None,
     labels: LabelsOption = "gold",
     db: DbOption = None,
@@ -104,8 +104,8 @@ def _suspect_text(suspected) -> str:
 
 @app.command()
 def issues(
-    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many sequences [default: 10].")] = None,
-    method: Annotated[Optional[str], typer.Option(help="Ranking method [default: the default of --methods]; with --group: aum (default), confidence, correctness, forgetting or variability.")] = None,
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many sequences [default: 10].", show_default=False)] = None,
+    method: Annotated[Optional[str], typer.Option(help="Ranking method [default: the default of --methods]; with --group: aum (default), confidence, correctness, forgetting or variability.", show_default=False)] = None,
     methods: Annotated[bool, typer.Option("--methods", help="List the ranking methods and stop.")] = False,
     evaluate: Annotated[Optional[str], typer.Option("--evaluate", metavar="VERSION", help="Measure every method (or --method) against label version VERSION (its changed sequences are the positives).")] = None,
     plot: Annotated[Optional[str], typer.Option("--plot", metavar="FILE", help="With --evaluate: also draw the precision-recall curves to FILE (.png or .svg).")] = None,
@@ -206,7 +206,7 @@ def summary(
     mode: ModeOption = "default",
     scheme: SchemeOption = None,
     labels: LabelsOption = "gold",
-    run: Annotated[Optional[list[str]], typer.Option("--run", help="Only this run (repeatable) [default: every complete run].")] = None,
+    run: Annotated[Optional[list[str]], typer.Option("--run", help="Only this run (repeatable) [default: every complete run].", show_default=False)] = None,
     db: DbOption = None,
     format: FormatOption = "table",
 ) -> None:
@@ -229,7 +229,7 @@ def annotate(
     match: Annotated[str, typer.Option(help="How the key names sequences: auto, id (source id), text (the words) or seq_id (row index in --run).")] = "auto",
     name: Annotated[str, typer.Option(help="Table to load the metadata into.")] = "metadata",
     replace: Annotated[bool, typer.Option("--replace", help="Replace a metadata table of the same name.")] = False,
-    run: Annotated[Optional[str], typer.Option("--run", help="With --match seq_id: the run whose row indices the key holds [default: the newest].")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="With --match seq_id: the run whose row indices the key holds [default: the newest].", show_default=False)] = None,
     db: DbOption = None,
 ) -> None:
     """Load per-sequence metadata (annotator, source document, ...) into the store, joined by sequence key."""

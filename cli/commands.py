@@ -24,16 +24,16 @@ def ingest(
     model: Annotated[str, typer.Option("--model", "-m", help="Model folder or Hugging Face hub id.")],
     data: Annotated[str, typer.Option("--data", "-d", help="hf:NAME[:CONFIG], a .conll/.conllu/.iob/.tsv, .jsonl or .parquet file, or - for JSON Lines on stdin.")],
     split: Annotated[Optional[str], typer.Option(help="Split of a Hugging Face dataset to score; for a file, the split it holds, recorded for `summary --by split`.")] = None,
-    run: Annotated[Optional[str], typer.Option("--run", help="Name of the run [default: MODEL@DATA-TIME].")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="Name of the run [default: MODEL@DATA-TIME].", show_default=False)] = None,
     db: DbOption = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a complete run of the same name.")] = False,
     label_versions: Annotated[Optional[str], typer.Option("--label-versions", metavar="keep|drop", help="With --replace, what becomes of the run's label versions: keep (same sequences needed) or drop.")] = None,
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 64,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32 (exact), bfloat16 or float16.")] = "float32",
-    max_length: Annotated[Optional[int], typer.Option(help="Tokens per window [default: the model's maximum].")] = None,
+    max_length: Annotated[Optional[int], typer.Option(help="Tokens per window [default: the model's maximum].", show_default=False)] = None,
     overflow: Annotated[str, typer.Option(help="Longer sequences: window (overlapping windows) or truncate (and flag).")] = "window",
-    stride: Annotated[Optional[int], typer.Option(help="Tokens shared by neighbouring windows [default: half a window].")] = None,
+    stride: Annotated[Optional[int], typer.Option(help="Tokens shared by neighbouring windows [default: half a window].", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option(help="i/N: score only seq_id % N == i (run N of these, then `lossdb merge`).")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Score only the first N sequences.")] = None,
     words_column: Annotated[Optional[str], typer.Option(help="Column of words (JSONL, Parquet, hf:).")] = None,
@@ -41,13 +41,13 @@ def ingest(
     id_column: Annotated[Optional[str], typer.Option(help="Column of sequence ids, kept as the stable key.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     group: Annotated[Optional[str], typer.Option("--group", help="Add the run to this group of runs over the same data (one per checkpoint; lossdb dynamics).")] = None,
-    step: Annotated[Optional[int], typer.Option("--step", help="The run's place in its group: epoch or training step [default: the group's next].")] = None,
+    step: Annotated[Optional[int], typer.Option("--step", help="The run's place in its group: epoch or training step [default: the group's next].", show_default=False)] = None,
     backend: Annotated[str, typer.Option(help="torch, or onnxruntime (exported once per model revision; pip install 'lossdb[onnx]').")] = "torch",
     engine: Annotated[str, typer.Option(help="local (this process), or ray: a pool of Ray actors (pip install 'lossdb[ray]').")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option(help="--engine ray: auto, HOST:PORT or ray://HOST:PORT [default: $RAY_ADDRESS, else a new local cluster].")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="--engine ray: actors, each loading the model once [default: one per CPU, or per --gpus-per-worker GPUs].")] = None,
+    ray_address: Annotated[Optional[str], typer.Option(help="--engine ray: auto, HOST:PORT or ray://HOST:PORT [default: $RAY_ADDRESS, else a new local cluster].", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option(help="--engine ray: actors, each loading the model once [default: one per CPU, or per --gpus-per-worker GPUs].", show_default=False)] = None,
     gpus_per_worker: Annotated[float, typer.Option(help="--engine ray: GPUs per actor.")] = 0,
-    staging: Annotated[Optional[str], typer.Option(help="--engine ray: folder or URI (s3://, gs://...) every worker can reach, for the Parquet parts [default: a local temporary folder].")] = None,
+    staging: Annotated[Optional[str], typer.Option(help="--engine ray: folder or URI (s3://, gs://...) every worker can reach, for the Parquet parts [default: a local temporary folder].", show_default=False)] = None,
     foreign_db: Annotated[bool, typer.Option("--foreign-db", help="--db may be another application's DuckDB file: add lossdb's tables beside its own (never over them).")] = False,
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
@@ -102,8 +102,8 @@ def top(
     by: Annotated[str, typer.Option(help="total_loss, mean_loss or label_quality (lowest first).")] = "total_loss",
     db: DbOption = None,
     format: FormatOption = "table",
-    width: Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")] = None,
-    labels: Annotated[str, typer.Option("--labels", help="Judge against this label version [default: gold].")] = "gold",
+    width: Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].", show_default=False)] = None,
+    labels: Annotated[str, typer.Option("--labels", help="Judge against this label version [default: gold].", show_default=False)] = "gold",
     where_meta: Annotated[Optional[list[str]], typer.Option("--where-meta", metavar="COL=VALUE", help="Only sequences whose metadata column COL (lossdb annotate) is VALUE (repeatable).")] = None,
     group_by_meta: Annotated[Optional[str], typer.Option("--group-by-meta", metavar="COL", help="Instead: one row per value of metadata column COL, ranked by --by.")] = None,
 ) -> None:
@@ -173,7 +173,7 @@ def sql_command(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the sample data and the tiny model.")] = Path("demo-out"),
-    db: Annotated[Optional[str], typer.Option("--db", help="Store file [default: OUT/demo.duckdb; never $LOSSDB_DB, your own store].")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Store file [default: OUT/demo.duckdb; never $LOSSDB_DB, your own store].", show_default=False)] = None,
     n: CountOption = "3",
 ) -> None:
     """Build a sample with planted label errors and a tiny model, ingest it, show the top sequences."""

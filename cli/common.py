@@ -34,14 +34,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Store file [default: $LOSSDB_DB, else ./lossdb.duckdb].")]
-RunOption = Annotated[Optional[str], typer.Option("--run", help="Run name [default: the newest complete run].")]
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Store file [default: $LOSSDB_DB, else ./lossdb.duckdb].", show_default=False)]
+RunOption = Annotated[Optional[str], typer.Option("--run", help="Run name [default: the newest complete run].", show_default=False)]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
 CountOption = Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many sequences.")]
-LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].")]
+LabelsOption = Annotated[str, typer.Option("--labels", help="Label version to judge against [default: gold, the source's labels].", show_default=False)]
 ModeOption = Annotated[str, typer.Option("--mode", help="Entity decoding: default (seqeval's default, conlleval's lenient chunks) or strict (seqeval's strict, for --scheme).")]
-SchemeOption = Annotated[Optional[str], typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU [default: IOB2].")]
-WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].")]
+SchemeOption = Annotated[Optional[str], typer.Option("--scheme", help="With --mode strict: the tags' scheme, IOB1, IOB2, IOE1, IOE2, IOBES (BIOES) or BILOU [default: IOB2].", show_default=False)]
+WidthOption = Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].", show_default=False)]
 # Every command that writes a file the user names refuses to replace an existing one without it.
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 

@@ -22,7 +22,7 @@ def export(
     run: RunOption = None,
     labels: LabelsOption = "gold",
     by: Annotated[str, typer.Option(help="Rank by label_quality (lowest first), total_loss or mean_loss.")] = "label_quality",
-    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many of the ranked sequences [default: 200].")] = None,
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many of the ranked sequences [default: 200].", show_default=False)] = None,
     ids: Annotated[Optional[str], typer.Option("--ids", help="A read-only query whose seq_id column (else its first) picks the sequences.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Export every sequence of the run.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
@@ -41,8 +41,8 @@ def export(
 def import_labels(
     path: Annotated[Path, typer.Argument(help="Corrected labels: Label Studio JSON export, CoNLL, JSONL, Parquet or a hf-dataset folder.")],
     as_: Annotated[str, typer.Option("--as", help="Name of the new label version.")],
-    run: Annotated[Optional[str], typer.Option("--run", help="Run to import into [default: the run the file's rows name, as `lossdb export` writes them, else the newest].")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="label-studio, conll, jsonl, parquet or hf-dataset [default: from the suffix].")] = None,
+    run: Annotated[Optional[str], typer.Option("--run", help="Run to import into [default: the run the file's rows name, as `lossdb export` writes them, else the newest].", show_default=False)] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="label-studio, conll, jsonl, parquet or hf-dataset [default: from the suffix].", show_default=False)] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a label version of the same name.")] = False,
     words_column: Annotated[Optional[str], typer.Option("--words-column", help="JSONL/Parquet/dataset column of words (as for ingest).")] = None,
     tags_column: Annotated[Optional[str], typer.Option("--tags-column", help="Column of labels (as for ingest).")] = None,
@@ -129,7 +129,7 @@ def seen_unseen(
 def buckets(
     run: RunOption = None,
     labels: LabelsOption = "gold",
-    by: Annotated[Optional[str], typer.Option(help="entity_length, sequence_length or word_frequency [default: all three].")] = None,
+    by: Annotated[Optional[str], typer.Option(help="entity_length, sequence_length or word_frequency [default: all three].", show_default=False)] = None,
     mode: ModeOption = "default",
     scheme: SchemeOption = None,
     db: DbOption = None,

@@ -307,3 +307,18 @@ def test_sql_json_and_csv_write_data_other_tools_read(built_store):
     row = next(csv.DictReader(io.StringIO(result.stdout)))
     assert json.loads(row["words"]) == ["Anton", "O'Brien"] and json.loads(row["decs"]) == [1.5, 2.0]
     assert json.loads(row["s"]) == {"x": 1, "y": [0.5, None]} and row["dec"] == "1.5"
+
+
+def test_help_states_each_default_once():
+    """An option whose help names its default ("[default: gold]") showed typer's too."""
+    import re
+
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    commands = get_command(app).commands
+    assert len(commands) > 25
+    for name in commands:
+        text = " ".join(CliRunner().invoke(app, [name, "--help"], terminal_width=200).output.split())
+        for option in re.split(r" (?=--?[a-z])", text):
+            assert option.count("[default:") <= 1, (name, option)
