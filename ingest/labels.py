@@ -189,7 +189,10 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
     # a file `lossdb export` wrote names its run in every row: that run, unless told otherwise
     file_runs = {r.run for r in read.records if r.run is not None}
     named_run = next(iter(file_runs)) if len(file_runs) == 1 else None
-    if run is None and named_run is not None and named(con, "resolve_run", {"run": named_run}).value("found"):
+    if run is None and named_run is not None:
+        if not named(con, "resolve_run", {"run": named_run}).value("found"):  # (another store's run)
+            raise StoreError(f"the rows of {Path(path).name} name run {named_run!r}, which this store does not have",
+                             "name the run to import them into", parameter="run")
         run = named_run
     run_id = core.resolve_run(con, run)
     exists = named(con, "versions_exists", {"run": run_id, "version": name}).value("found")

@@ -414,3 +414,14 @@ def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
     assert refused.returncode == 3 and refused.stdout == ""
     assert refused.stderr.rstrip().endswith("its rows come from run 'wp': import it into that run (the store is "
                                             "unchanged) (--run)"), refused.stderr
+    # a file whose rows name a run this store lacks (exported from another store): it went into
+    # the newest run without a word; now the run is asked for
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text(out.read_text().replace('"run": "wp"', '"run": "gone"'))
+    assert '"run": "gone"' in elsewhere.read_text()
+    asked = run_cli("import-labels", str(elsewhere), "--as", "other", "--db", str(runs_copy))
+    assert asked.returncode == 4 and asked.stderr.strip() == (
+        "lossdb: error: the rows of elsewhere.jsonl name run 'gone', which this store does not have; name the run "
+        "to import them into (--run)"), asked.stderr
+    told = run_cli("import-labels", str(elsewhere), "--as", "other", "--run", "wp", "--db", str(runs_copy))
+    assert told.returncode == 0, told.stderr
