@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 import lossdb
+from lossdb.errors import StoreError
 from lossdb.ingest import label_io
 from lossdb.ingest.labels import LabelImportError, export_labels, import_labels
 from lossdb.queries import core, db as store_db, rankings, versions
@@ -474,7 +475,9 @@ def test_a_file_from_another_run_matches_by_seq_key(store_copy, tmp_path):
         line.update(run="other-model", seq_id=line["seq_id"] + 1000)
     lines[0]["labels"] = ["O"] * len(lines[0]["words"])
     (tmp_path / "x.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
-    summary = import_labels(con, tmp_path / "x.jsonl", name="moved")
+    with pytest.raises(StoreError, match="name run 'other-model', which this store does not have"):
+        import_labels(con, tmp_path / "x.jsonl", name="moved")  # which run is meant: told, not guessed
+    summary = import_labels(con, tmp_path / "x.jsonl", name="moved", run="wp")
     assert summary.n_read == 3
     stored = con.execute("SELECT seq_id, labels FROM sequence_labels WHERE version = 'moved'").fetchall()
     gold0 = con.execute("SELECT labels FROM sequences WHERE seq_id = 0").fetchone()[0]

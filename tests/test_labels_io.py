@@ -94,7 +94,7 @@ def test_existing_output_is_kept_unless_force(tmp_path):
     out = tmp_path / "x.jsonl"
     out.write_text("keep")
     seqs = _sequences([(["a"], ["O"])])
-    with pytest.raises(label_io.UsageError, match="already exists; choose another path, or pass --force") as refused:
+    with pytest.raises(label_io.UsageError, match=r"already exists; choose another path, or replace it \(force=True\)") as refused:
         label_io.write_labels(seqs, out, "jsonl", label_names=LABEL_NAMES, model="m")
     assert refused.value.parameter == "out"  # as plot's and the report's: one refusal for every file written
     assert out.read_text() == "keep"
