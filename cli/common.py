@@ -180,7 +180,7 @@ def error_line(e: BaseException, flags: dict[str, str] | None = None) -> str:
                 "(set LOSSDB_DEBUG=1 for the traceback)")
     text = e.cli_line()
     flag = flag_for(e.parameter, flags)
-    if flag and flag not in text:  # a cli_hint may name it already
+    if flag and not ((e.cli_message or e.cli_hint) and flag in text):  # words of the CLI's own may name it already
         text += f" ({flag})"
     return "error: " + text.replace("\r", "\\r").replace("\n", "\\n")  # a name with a newline stays one line
 

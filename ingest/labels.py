@@ -62,12 +62,16 @@ def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "la
     (n: DEFAULT_EXPORT_N unless given), or (`fold` 'i/K', K at least 2) every sequence but fold
     i: the training data of the model that scores fold i (`ingest --shard i/K` picks the same
     seq_id % K == i). Two ways of choosing at once are refused."""
-    ways = {"everything": "every sequence", "ids": "an ids query", "fold": "a fold", "n": "the top n"}
+    ways = {"everything": "every sequence (everything)", "ids": "an ids query (ids)", "fold": "a fold (fold)",
+            "n": "the top n (n)"}
     chosen_by = [name for name, given in (("everything", everything), ("ids", bool(ids)), ("fold", fold is not None),
                                           ("n", n is not None)) if given]
     if len(chosen_by) > 1:
-        raise UsageError(f"{' and '.join(ways[c] for c in chosen_by)} choose the sequences {len(chosen_by)} ways",
-                         "give one of them", parameter=chosen_by[-1])
+        flags = {"everything": "--all", "ids": "--ids", "fold": "--fold", "n": "--n"}
+        raise UsageError(f"{' and '.join(ways[c] for c in chosen_by)} each choose the sequences to export",
+                         "give one of them", parameter=chosen_by[-1],
+                         cli_message=f"{' and '.join(flags[c] for c in chosen_by)} each choose the sequences to export",
+                         cli_hint=f"give one of {', '.join(flags[c] for c in chosen_by)}")
     if fold is not None:
         index, count = parse_shard(fold, "fold")
         if count < 2:
@@ -117,7 +121,8 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
     missing = [i for i in ids if i not in known]
     if missing:
         shown = ", ".join(str(i) for i in missing[:10]) + (" ..." if len(missing) > 10 else "")
-        raise UsageError(f"run {run_id!r} has no sequences {shown}", "filter the ids query by run_id", parameter="ids")
+        raise UsageError(f"run {run_id!r} has no sequence{'s' if len(missing) > 1 else ''} {shown}",
+                         "select seq_ids of this run (filter the ids query by run_id)", parameter="ids")
     return list(ids)
 
 
@@ -217,7 +222,8 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
         raise LabelImportError(
             f"cannot import {Path(path).name}: {why + '; ' if why else ''}"
             f"{counted(len(problems), 'problem')}, nothing imported: {shown}{more}",
-            hint or "fix them in the file and import again (the store is unchanged)", problems,
+            hint or f"fix {'them' if len(problems) > 1 else 'it'} in the file and import again (the store is unchanged)",
+            problems,
             parameter="run" if hint else None)
     gold = {s.seq_id: s.gold for s in stored}
     changed = sorted((seq_id, tags) for seq_id, tags in labels.items() if tags != gold[seq_id])

@@ -34,7 +34,8 @@ class Replaced:
         if not self.versions:
             return "; replaced the earlier run"
         names = ", ".join(repr(v) for v in self.versions)
-        return f"; replaced the earlier run, {'kept' if self.kept else 'dropped'} its label versions {names}"
+        return (f"; replaced the earlier run, {'kept' if self.kept else 'dropped'} its label "
+                f"version{'s' if len(self.versions) > 1 else ''} {names}")
 
 
 def check_policy(label_versions: str | None) -> str | None:
@@ -54,7 +55,8 @@ def check(con, run: str, label_versions: str | None, *, hint: str | None = None)
     found = versions(con, run)
     if found and label_versions is None:
         names = ", ".join(repr(v) for v in found)
-        raise StoreError(f"run {run!r} has label versions {names}, which replacing it would delete",
+        raise StoreError(f"run {run!r} has label version{'s' if len(found) > 1 else ''} {names}, which replacing it "
+                         "would delete",
                          hint or "pass --label-versions drop to delete them with the run, or --label-versions keep "
                                  "to carry them over (the new run must have the same sequences: words and tags)")
     return found
@@ -85,5 +87,6 @@ def refuse_changed(run: str, kept: list[str], row: tuple | None) -> None:
     seq_id, missing, other_words = row
     what = "is not in the new data" if missing else "has other words" if other_words else "has other gold tags"
     names = ", ".join(repr(v) for v in kept)
-    raise StoreError(f"run {run!r}: sequence {seq_id} {what}, so its label versions {names} cannot be kept",
+    raise StoreError(f"run {run!r}: sequence {seq_id} {what}, so its label version{'s' if len(kept) > 1 else ''} "
+                     f"{names} cannot be kept",
                      "pass --label-versions drop to delete them, or ingest under another --run name")

@@ -209,7 +209,7 @@ def check_writable(db: Path, state: StoreState, *, foreign_db: bool = False) -> 
 
 def _check_not_newer(db: Path, state: StoreState) -> None:
     if state.unknown:
-        raise StoreError(f"{db} was written by a newer lossdb (it records migrations "
+        raise StoreError(f"{db} was written by a newer lossdb (it records migration{'s' if len(state.unknown) > 1 else ''} "
                          f"{', '.join(f'{v:04d}' for v in state.unknown)}, which this lossdb does not know)",
                          "upgrade lossdb (pip install -U lossdb) to read it")
 

@@ -79,7 +79,7 @@ def test_replace_asks_what_becomes_of_label_versions(store_copy, wordpiece_model
     # keep: the same data scored again, the corrections stay, and the summary says so
     kept = run_cli(*args, "--label-versions", "keep")
     assert kept.returncode == 0, kept.stderr
-    assert "replaced the earlier run, kept its label versions 'fixed'" in kept.stderr
+    assert "replaced the earlier run, kept its label version 'fixed'" in kept.stderr
     assert versions_of(store_copy, "wp") == before
     assert rows(store_copy, "SELECT count(*) FROM runs WHERE run_id = 'wp'") == [(1,)]
     stored, fresh = version_scores(store_copy, "wp", "fixed")  # rescored against the new rows
@@ -97,7 +97,7 @@ def test_replace_asks_what_becomes_of_label_versions(store_copy, wordpiece_model
 
     dropped = run_cli(*args[:4], str(other), *args[5:], "--label-versions", "drop")
     assert dropped.returncode == 0, dropped.stderr
-    assert "replaced the earlier run, dropped its label versions 'fixed'" in dropped.stderr
+    assert "replaced the earlier run, dropped its label version 'fixed'" in dropped.stderr
     assert versions_of(store_copy, "wp") == ([], [])
 
     # a run without versions replaces as before, and the summary says it replaced one
@@ -128,7 +128,7 @@ def test_label_versions_that_cannot_be_kept_are_refused_before_the_model_runs(st
              (sentences[:-1], f"sequence {len(sentences) - 1} is not in the new data")]
     for k, (data, said) in enumerate(cases):
         path = demo.write_conll(data, tmp_path / f"other{k}.conll")
-        with pytest.raises(StoreError, match=f"run 'wp': {said}, so its label versions 'fixed' cannot be kept"):
+        with pytest.raises(StoreError, match=f"run 'wp': {said}, so its label version 'fixed' cannot be kept"):
             ingest(wordpiece_model, str(path), db=str(store_copy), run="wp", replace=True, label_versions="keep",
                    progress=False)
     assert versions_of(store_copy, "wp") == before
@@ -252,7 +252,7 @@ def test_merge_refuses_what_it_cannot_carry(shards, sentences, tmp_path):
     assert merge(str(target), [str(s0), str(s1)]) == ["wp"]
     add_version(target, "wp", "fixed", [1])
     before = target.read_bytes()
-    with pytest.raises(StoreError, match="run 'wp' has label versions 'fixed'.*new --db"):
+    with pytest.raises(StoreError, match="run 'wp' has label version 'fixed'.*new --db"):
         merge(str(target), [str(s0), str(s1)], replace=True)
     assert target.read_bytes() == before  # refused before the file was opened for writing
 

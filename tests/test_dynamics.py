@@ -508,14 +508,14 @@ def test_export_fold_writes_every_sequence_but_the_fold(store_copy, tmp_path):
     # one fold leaves nothing to train on; --n, --all or --ids beside --fold would be ignored: all refused
     for extra, said in ((["--fold", "0/1"], "fold 0/1 leaves no training data (every sequence is in fold 0); "
                                             "split into at least 2 folds, e.g. 0/5 (--fold)"),
-                        (["--fold", "0/2", "--n", "5"], "a fold and the top n choose the sequences 2 ways; give one of them (--n)"),
-                        (["--fold", "0/2", "--all"], "every sequence and a fold choose the sequences 2 ways"),
-                        (["--fold", "0/2", "--ids", "SELECT 1 AS seq_id"], "an ids query and a fold choose the sequences 2 ways")):
+                        (["--fold", "0/2", "--n", "5"], "--fold and --n each choose the sequences to export; give one of --fold, --n"),
+                        (["--fold", "0/2", "--all"], "--all and --fold each choose the sequences to export"),
+                        (["--fold", "0/2", "--ids", "SELECT 1 AS seq_id"], "--ids and --fold each choose the sequences to export")):
         refused = run_cli("export", *extra, "--to", "jsonl", "--out", str(out), "--force", "--db", str(store_copy))
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr
     assert len(out.read_text().splitlines()) == 40  # the file written before is left as it was
     ranked = run_cli("export", "--all", "--n", "3", "--to", "jsonl", "--out", str(out), "--force", "--db", str(store_copy))
-    assert ranked.returncode == 2 and "every sequence and the top n choose the sequences 2 ways" in ranked.stderr
+    assert ranked.returncode == 2 and "--all and --n each choose the sequences to export" in ranked.stderr
 
 
 def test_shards_scored_by_one_model_each_merge_into_one_out_of_fold_run(tmp_path, wordpiece_model, conll_file):

@@ -829,7 +829,8 @@ def test_unusable_run_names_are_refused(name, needle, store_copy, wordpiece_mode
 
 def test_label_versions_without_replace_is_refused(store_copy, wordpiece_model, other_data):
     assert_clean_error(run_cli("ingest", "-m", wordpiece_model, "-d", str(other_data), "--run", "new",
-                               "--label-versions", "drop", "--db", str(store_copy)), "--replace", "(--label-versions)")
+                               "--label-versions", "drop", "--db", str(store_copy)),
+                       "--label-versions says what replacing a run does", "add --replace, or leave it out")
     assert run_ids(store_copy) == {"wp"}
 
 
