@@ -74,11 +74,11 @@ def confusion(
 def entities(
     mode: ModeOption = "default",
     scheme: SchemeOption = None,
-    errors_: Annotated[bool, typer.Option("--errors", help="Entity error types instead of precision / recall / F1.")] = False,
+    errors_: Annotated[bool, typer.Option("--errors", help="Entity error types instead of precision / recall / F1: one per gold entity (by its best-overlapping prediction), and spurious for a prediction overlapping none.")] = False,
     by: Annotated[str, typer.Option("--by", help="With --errors: type (counts per type), sequence (most errors first) or entity (one row each).")] = "type",
     category: Annotated[Optional[str], typer.Option(help="With --errors --by entity: only correct, wrong_type, wrong_boundary, wrong_type_and_boundary, missed or spurious.")] = None,
     seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="With --errors --by entity: only this sequence.")] = None,
-    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="With --errors --by sequence|entity: how many rows [default: 20].", show_default=False)] = "20",
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="With --errors --by sequence|entity: how many rows [default: 20].", show_default=False)] = None,
     run: RunOption = None,
     labels: LabelsOption = "gold",
     db: DbOption = None,
@@ -87,10 +87,17 @@ def entities(
     """Entity-level precision, recall and F1 per type (as seqeval computes them), or entity error types."""
     with reading(db, format) as (store, out):
         scheme = scheme_for(mode, scheme)
+        # options of one view, given to another, would be ignored: refused with the view they need
+        for option, given, views, view in (("--category", category is not None, {"entity"}, "--errors --by entity"),
+                                           ("--seq-id", seq_id is not None, {"entity"}, "--errors --by entity"),
+                                           ("--n", n is not None, {"sequence", "entity"}, "--errors --by sequence|entity"),
+                                           ("--by", by != "type", None, "--errors")):
+            if given and not (errors_ and (views is None or by in views)):
+                raise UsageError(f"{option} applies to entities {view} only", f"add {view}, or leave out {option}")
         if not errors_:
             print_result(store.entity_scores(run=run, labels=labels, mode=mode, scheme=scheme), out)
             return
-        count = parse_count(n) if by != "type" else None
+        count = parse_count(n if n is not None else "20") if by != "type" else None
         print_result(store.entity_errors(run=run, labels=labels, mode=mode, scheme=scheme, by=by, n=count,
                                          seq_id=seq_id, category=category), out)
 

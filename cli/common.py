@@ -223,6 +223,8 @@ def check_format(value: str) -> str:
 
 
 def terminal_width(width: int | None) -> int | None:
+    if width is not None and width < 0:
+        raise UsageError(f"--width must be 0 or more, not {width}", "e.g. --width 120 (0: never elide)")
     if width is not None:
         return width or None  # --width 0: never elide
     return shutil.get_terminal_size((120, 24)).columns
@@ -237,6 +239,8 @@ def echo(text: str) -> None:
 def open_store(db: str | None, *, read_only: bool = True) -> Store:
     """The store at --db (default $LOSSDB_DB, else ./lossdb.duckdb), read-only unless asked;
     its tables come back as Results, which print without pandas."""
+    if db is not None and not db.strip():  # (Store would take '' for the default store)
+        raise UsageError("--db is empty", "name a store file, or leave out --db for the default")
     return Store(db, read_only=read_only, frames=False)
 
 

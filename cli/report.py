@@ -22,7 +22,7 @@ def report(
     force: ForceOption = False,
 ) -> None:
     """Write a run's report: one self-contained HTML file to open in any browser."""
-    with errors({"path": "--out"}):
+    with errors({"path": "--out", "run_a": "--against", "run_b": "--run"}):  # compare(against, run)
         count = parse_count(n)
         from lossdb import report as reports
 

@@ -198,6 +198,9 @@ def consistency(con, *, run: str | None = None, labels: str = GOLD, examples: in
     to `examples` seq_ids per minority reading. Most disagreement first; the first `n` (None: all)."""
     if n is not None:
         check_n(n)
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise UsageError(f"examples must be a whole number of 0 or more, not {examples!r}", "e.g. 3",
+                         parameter="examples")
     run_id, labels = _prepare(con, run, labels)
     rows = word_rows(con, run_id, labels)
     readings: dict[tuple[str, ...], Counter] = defaultdict(Counter)

@@ -322,3 +322,22 @@ def test_help_states_each_default_once():
         text = " ".join(CliRunner().invoke(app, [name, "--help"], terminal_width=200).output.split())
         for option in re.split(r" (?=--?[a-z])", text):
             assert option.count("[default:") <= 1, (name, option)
+
+
+def test_options_of_another_view_are_refused_not_ignored(built_store):
+    """`entities --category missed` printed the P/R/F1 table, and `--errors --n 2` every type:
+    the option did nothing, without a word."""
+    for args, said in ((["--category", "missed"], "--category applies to entities --errors --by entity only"),
+                       (["--seq-id", "3"], "--seq-id applies to entities --errors --by entity only"),
+                       (["--errors", "--n", "2"], "--n applies to entities --errors --by sequence|entity only"),
+                       (["--errors", "--by", "sequence", "--seq-id", "3"], "--seq-id applies to"),
+                       (["--by", "entity"], "--by applies to entities --errors only")):
+        refused = run_cli("entities", *args, "--db", str(built_store))
+        assert refused.returncode == 2 and refused.stdout == "" and said in refused.stderr, (args, refused.stderr)
+    for args in (["--errors", "--by", "entity", "--n", "2", "--seq-id", "0"], ["--errors", "--by", "sequence", "--n", "2"]):
+        assert run_cli("entities", *args, "--db", str(built_store)).returncode == 0, args
+    for args, said in ((["top", "--width", "-1"], "--width must be 0 or more"),
+                       (["consistency", "--examples", "-1"], "examples must be a whole number of 0 or more"),
+                       (["top", "--db", ""], "--db is empty")):
+        refused = run_cli(*args, *(["--db", str(built_store)] if "--db" not in args else []))
+        assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
