@@ -134,7 +134,7 @@ def issues(
             from .dynamics import issues_for_group
 
             return issues_for_group(group=group, count=count, method=method or "aum",
-                                    db=db, out=out, run=run, seq_id=seq_id)
+                                    db=db, out=out, run=run, seq_id=seq_id, labels=labels)
         from lossdb.queries import rankings  # numpy loads here
 
         if methods:
@@ -200,7 +200,7 @@ def search(
         total = records[0]["n_sequences"] if records else 0
         typer.echo(f"lossdb: {counted(total, 'sequence')} {'matches' if total == 1 else 'match'}; showing {len(records)}",
                    err=True)
-        print_samples(records, out, width)
+        print_samples(records, out, width, labels)
 
 
 # --- summaries ----------------------------------------------------------------------------------------------------

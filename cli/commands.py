@@ -119,9 +119,9 @@ def top(
             print_result(store.meta_groups(group_by_meta, run=run, by=by, labels=labels), out)
         elif where_meta:
             print_samples(store.top_where(count, parse_pairs(where_meta, "--where-meta", "annotator=anna"), run=run,
-                                          by=by, labels=labels).records(), out, width)
+                                          by=by, labels=labels).records(), out, width, labels)
         else:
-            print_samples(store.top(count, run=run, by=by, labels=labels).records(), out, width)
+            print_samples(store.top(count, run=run, by=by, labels=labels).records(), out, width, labels)
 
 
 def parse_pairs(items: list[str] | None, option: str, example: str) -> list[tuple[str, str]]:

@@ -249,7 +249,7 @@ def print_result(result, out: str) -> None:
     echo(fmt.result(result.columns, result.rows, out))
 
 
-def print_samples(records: list[dict], out: str, width: int | None) -> None:
+def print_samples(records: list[dict], out: str, width: int | None, version: str = "gold") -> None:
     """Sequences as `top` prints them: the book's tables (losses coloured on a terminal),
     or JSON / CSV / Markdown."""
     if out == "json":
@@ -257,9 +257,10 @@ def print_samples(records: list[dict], out: str, width: int | None) -> None:
     elif out == "csv":
         echo(fmt.top_csv(records))
     elif out == "markdown":
-        echo(fmt.top_markdown(records))
+        echo(fmt.top_markdown(records, version))
     elif records:
         cols = terminal_width(width)
         colour = fmt.terminal_colour(records) if sys.stdout.isatty() or os.environ.get("FORCE_COLOR") else None
-        text = "\n\n".join(f"{fmt.sample_heading(r)}\n{fmt.sample_table(r, cols, colour=colour)}" for r in records)
+        text = "\n\n".join(f"{fmt.sample_heading(r, version)}\n{fmt.sample_table(r, cols, colour=colour)}"
+                           for r in records)
         typer.echo(text, color=True if colour else None)

@@ -74,8 +74,12 @@ def datamap(
         typer.echo(f"lossdb: wrote {out}", err=True)
 
 
-def issues_for_group(*, group: str, count: int, method: str, db, out: str, run=None, seq_id=None) -> None:
+def issues_for_group(*, group: str, count: int, method: str, db, out: str, run=None, seq_id=None,
+                     labels: str = "gold") -> None:
     """`lossdb issues --group G`: the sequences a group's training dynamics rank as suspect."""
+    if labels != "gold":  # (it was ignored)
+        raise UsageError(f"--group ranks by training dynamics, which are judged against the gold labels the runs "
+                         f"were scored with, not --labels {labels}", "leave out --labels, or --group for one run's issues")
     if run is not None:
         raise UsageError("--group ranks across the group's runs, --run ranks one run", "pass one of them")
     if seq_id is not None:

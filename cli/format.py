@@ -210,9 +210,12 @@ def terminal_colour(records: list[dict], stream=None):
 SCORES = ("mean_loss", "label_quality")
 
 
-def sample_heading(record: dict) -> str:
+def sample_heading(record: dict, version: str = "gold") -> str:
+    """`#1  seq_id 9376  total_loss 51.90 ...  run panx`, and the label version where it is not gold."""
     extra = "".join(f"  {k} {record[k]:.3f}" for k in SCORES if record.get(k) is not None)
-    return f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  run {_cell(record['run_id'])}"
+    judged = f"  labels {_cell(version)}" if version != "gold" else ""
+    return (f"#{record['rank']}  seq_id {record['seq_id']}  total_loss {record['total_loss']:.2f}{extra}  "
+            f"run {_cell(record['run_id'])}{judged}")
 
 
 def top_json(records: list[dict]) -> str:
@@ -239,11 +242,11 @@ def top_csv(records: list[dict]) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
-def top_markdown(records: list[dict]) -> str:
+def top_markdown(records: list[dict], version: str = "gold") -> str:
     blocks = []
     for r in records:
         columns = book_view(r)
         header = [""] + [str(i) for i in range(len(columns["tokens"]))]
         rows = [[name] + [f"{x:.2f}" if name == "losses" else _cell(x) for x in columns[name]] for name in ROWS]
-        blocks.append(f"**{sample_heading(r)}**\n\n" + markdown_table(header, rows))
+        blocks.append(f"**{sample_heading(r, version)}**\n\n" + markdown_table(header, rows))
     return "\n\n".join(blocks)

@@ -24,7 +24,7 @@ from lossdb.errors import InputError, LabelImportError, QueryError, StoreError, 
 from lossdb.queries import core
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
-from lossdb.queries.result import named
+from lossdb.queries.result import named, split_statements
 from lossdb.queries.tags import chunk_parts
 from lossdb.text import counted
 
@@ -100,6 +100,10 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
         except QueryError as e:  # its hint is `lossdb sql`'s (--write), which export has not
             raise UsageError(f"the ids query must only read: {e.message}", "select seq_ids, e.g. "
                              '"SELECT seq_id FROM sequence_losses WHERE n_errors > 3"', parameter="ids") from e
+        statements = split_statements(con, text) if text.strip() else []
+        if len(statements) > 1:  # (only the last one's rows were used)
+            raise UsageError(f"the ids query holds {len(statements)} statements", "give one query that selects seq_ids",
+                             parameter="ids")
         result = core.adhoc(con, text)
     finally:
         con.execute("ROLLBACK")

@@ -341,3 +341,28 @@ def test_options_of_another_view_are_refused_not_ignored(built_store):
                        (["top", "--db", ""], "--db is empty")):
         refused = run_cli(*args, *(["--db", str(built_store)] if "--db" not in args else []))
         assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
+
+
+def test_top_names_the_label_version_it_judges_by(built_store, tmp_path):
+    """The heading of `top --labels V` was gold's: nothing said which labels the table shows."""
+    store = tmp_path / "v.duckdb"
+    store.write_bytes(built_store.read_bytes())
+    con = duckdb.connect(str(store))
+    labels = con.execute("SELECT labels FROM sequences WHERE run_id = 'wp' AND seq_id = 3").fetchone()[0]
+    con.execute("INSERT INTO sequence_labels VALUES ('wp', 'fixed', 3, $l)", {"l": ["O"] * len(labels)})
+    con.execute("INSERT INTO label_versions VALUES ('wp', 'fixed', now(), 'hand', 1)")
+    con.close()
+    for args in ([], ["--format", "markdown"]):
+        judged = run_cli("top", "--n", "2", "--labels", "fixed", *args, "--db", str(store)).stdout
+        headings = [line for line in judged.splitlines() if "seq_id" in line]
+        assert len(headings) == 2 and all(h.rstrip("*").endswith("run wp  labels fixed") for h in headings), judged
+    gold = run_cli("top", "--n", "1", "--db", str(store)).stdout.splitlines()[0]
+    assert gold.endswith("run wp"), gold
+
+
+def test_export_ids_of_several_statements_and_issues_group_with_labels_are_refused(built_store, tmp_path):
+    ids = run_cli("export", "--ids", "SELECT 1; SELECT 2", "--to", "jsonl", "-o", str(tmp_path / "x.jsonl"),
+                  "--db", str(built_store))
+    assert ids.returncode == 2 and "the ids query holds 2 statements" in ids.stderr and not (tmp_path / "x.jsonl").exists()
+    grouped = run_cli("issues", "--group", "g", "--labels", "fixed", "--db", str(built_store))
+    assert grouped.returncode == 2 and "judged against the gold labels" in grouped.stderr, grouped.stderr
