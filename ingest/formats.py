@@ -156,8 +156,9 @@ def open_file(path: str | os.PathLike, fmt: str | None = None, *, split: str | N
         return open_parquet(path, split, *columns)
     if fmt == "hf-dataset":
         return open_hf_dataset(str(path), split, *columns, saved_only=True)
-    raise InputError(f"{path} is a Label Studio export, which holds corrections, not a dataset to score",
-                     "import it with `lossdb import-labels`, or export the run --to conll or jsonl to ingest")
+    raise InputError(f"{path} is read as a Label Studio export (.json), which holds corrections, not a dataset to "
+                     "score", "import it with `lossdb import-labels`; to score records of words and tags, write them "
+                     "as JSON Lines (.jsonl), one object a line")
 
 
 def open_stdin(split: str | None = None, words_column=None, tags_column=None, id_column=None) -> Opened:
@@ -228,6 +229,9 @@ def read_conll(path: Path) -> Iterator[Record]:
                 meta[key.strip()] = value.strip()
                 start = number
             continue
+        if not rows and not meta and start == 1 and line.lstrip()[:1] in ("{", "["):  # the file's first row
+            raise InputError(f"{path} holds JSON, not CoNLL (line {number} starts with {line.lstrip()[0]!r})",
+                             "read it as JSON: name it .jsonl (JSON Lines) or .json (a Label Studio export)")
         parts = line.split("\t") if "\t" in line else line.split()
         if parts and (parts[0] == "-DOCSTART-" or (len(parts) > 2 and parts[1] == "-DOCSTART-")):
             continue

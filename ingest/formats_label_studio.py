@@ -132,6 +132,9 @@ def _task(path: Path, number: int, task) -> tuple[Record, list[CharSpan], str | 
     if isinstance(task.get("id"), int):
         where = f"{path.name}, task id {task['id']}"
     data = task.get("data") if isinstance(task.get("data"), dict) else None
+    if data is None and "words" in task:  # a JSON array of records, not of tasks
+        raise InputError(f"{where} is a record of words (no 'data' object), not a Label Studio task",
+                         "write such records as JSON Lines (.jsonl), one object a line")
     if data is None:
         raise InputError(f"{where} has no 'data' object", "export the project from Label Studio as JSON (not JSON-MIN or CSV)")
     words = data.get("words")

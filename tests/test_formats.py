@@ -136,6 +136,25 @@ def test_a_label_studio_file_is_refused_by_ingest_naming_import_labels(tmp_path)
     assert label_io.read_labels(path).format == "label-studio"
 
 
+def test_json_where_another_format_is_expected_says_what_it_is(tmp_path):
+    """JSON Lines named .txt was read as CoNLL ("label '"O"]}' is not one of the model's labels"),
+    and a JSON array of records as Label Studio tasks ("task 0 has no 'data' object")."""
+    lines = tmp_path / "records.txt"
+    lines.write_text(json.dumps({"words": ["Anna", "ging"], "tags": ["B-PER", "O"]}) + "\n", "utf-8")
+    with pytest.raises(label_io.InputError, match=r"records.txt holds JSON, not CoNLL \(line 1 starts with '\{'\); "
+                                                  r"read it as JSON: name it .jsonl"):
+        list(open_source(str(lines)))
+    with pytest.raises(label_io.InputError, match="holds JSON, not CoNLL"):
+        label_io.read_labels(lines, "conll")
+    array = tmp_path / "records.json"
+    array.write_text(json.dumps([{"id": "s0", "words": ["Anna"], "ner": ["B-PER"]}]), "utf-8")
+    with pytest.raises(label_io.InputError, match="is a record of words .no 'data' object., not a Label Studio task; "
+                                                  "write such records as JSON Lines"):
+        label_io.read_labels(array)
+    with pytest.raises(label_io.InputError, match="to score records of words and tags, write them as JSON Lines"):
+        open_source(str(array))
+
+
 # --- Label Studio regions: types only; offset units per task -----------------------------------
 
 
