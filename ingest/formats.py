@@ -229,7 +229,7 @@ def read_conll(path: Path) -> Iterator[Record]:
                 meta[key.strip()] = value.strip()
                 start = number
             continue
-        if not rows and not meta and start == 1 and line.lstrip()[:1] in ("{", "["):  # the file's first row
+        if not rows and not meta and start == 1 and _is_json(line):  # the file's first row
             raise InputError(f"{path} holds JSON, not CoNLL (line {number} starts with {line.lstrip()[0]!r})",
                              "read it as JSON: name it .jsonl (JSON Lines) or .json (a Label Studio export)")
         parts = line.split("\t") if "\t" in line else line.split()
@@ -244,6 +244,20 @@ def read_conll(path: Path) -> Iterator[Record]:
         rows.append(parts)
     if rows:
         yield sentence()
+
+
+def _is_json(line: str) -> bool:
+    """A JSON object or array on one line, or the first line of one written over several (a
+    token '[' with its tag is neither)."""
+    text = line.strip()
+    if text in ("[", "{"):
+        return True
+    if text[:1] not in ("[", "{"):
+        return False
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except ValueError:
+        return False
 
 
 def _counts_up(column: list[str]) -> bool:

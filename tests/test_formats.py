@@ -146,6 +146,9 @@ def test_json_where_another_format_is_expected_says_what_it_is(tmp_path):
         list(open_source(str(lines)))
     with pytest.raises(label_io.InputError, match="holds JSON, not CoNLL"):
         label_io.read_labels(lines, "conll")
+    brackets = tmp_path / "brackets.conll"  # a first token that is a bracket is still CoNLL
+    brackets.write_text("[\tO\nAnna\tB-PER\n]\tO\n\n{\tO\n", "utf-8")
+    assert [r.words for r in label_io.read_labels(brackets).records] == [["[", "Anna", "]"], ["{"]]
     array = tmp_path / "records.json"
     array.write_text(json.dumps([{"id": "s0", "words": ["Anna"], "ner": ["B-PER"]}]), "utf-8")
     with pytest.raises(label_io.InputError, match="is a record of words .no 'data' object., not a Label Studio task; "
