@@ -167,6 +167,10 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
     if match not in MATCHES:
         raise UsageError(f"unknown match {match!r}", f"choose one of {', '.join(MATCHES)}", parameter="match")
     path = Path(path)
+    if not path.exists():  # the file first: a table name taken matters only for a file that is there
+        raise InputError(f"no file {path}", "check the path of the metadata file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{path} is empty", "give it a header row and a row per sequence")
     _check_name(con, name, replace)
     run_id = resolve_run(con, run) if match == "seq_id" else None
     try:
@@ -185,9 +189,14 @@ def annotate(con, path, *, key: str, match: str = "auto", name: str = DEFAULT_TA
         if n_rows == 0:  # (with replace it would empty the table that is there)
             raise InputError(f"{path} has no rows, only its header", "annotate with a file that has metadata rows")
         if n_matched == 0:
-            hint = ("name the sequences' id column as the key, or match by text or seq_id"
-                    if match != "seq_id" else "check the row indices against the run (lossdb runs)")
-            raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint)
+            others = [m for m in ("id", "text", "seq_id") if m not in tried.split(" or ")]
+            hint = ("check the row indices against the run (lossdb runs)" if match == "seq_id" else
+                    f"name the column that names the sequences as the key, or match by {' or '.join(others)}")
+            cli_hint = ("check the row indices against the run (lossdb runs, --run)" if match == "seq_id" else
+                        f"name the column that names the sequences (--key), or try "
+                        f"{' or '.join(f'--match {m}' for m in others)}")
+            raise InputError(f"no row of {path} names a sequence of this store (matched by {tried})", hint,
+                             cli_hint=cli_hint)
         _check_conflicts(con, path, key, match)
         table = quote_identifier(name)
         with transaction(con):

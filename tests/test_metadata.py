@@ -184,8 +184,17 @@ def test_annotate_refuses_what_it_cannot_use(runs_copy, tmp_path):
     (tmp_path / "header.csv").write_text("seq,annotator\n")  # with replace, it emptied the table and said "loaded"
     with pytest.raises(InputError, match="has no rows, only its header"):
         store.annotate(tmp_path / "header.csv", key="seq", match="seq_id", replace=True)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="empty.csv is empty"):
+        store.annotate(tmp_path / "empty.csv", key="a")
     assert len(store.metadata("metadata")) == 5
     store.close()
+    (tmp_path / "nothing.csv").write_text("a,b\n1,2\n")
+    unmatched = run_cli("annotate", str(tmp_path / "nothing.csv"), "--key", "a", "--match", "text", "--name", "nothing",
+                        "--db", str(runs_copy))
+    assert unmatched.returncode == 3 and unmatched.stderr.strip().endswith(
+        "(matched by text); name the column that names the sequences (--key), or try --match id or --match seq_id"), \
+        unmatched.stderr
     with pytest.raises(StoreError, match="read-only"):
         lossdb.connect(runs_copy).annotate(tmp_path / "meta.csv", key="seq")
     bad = run_cli("annotate", str(tmp_path / "none.csv"), "--key", "seq", "--name", "other", "--db", str(runs_copy))
