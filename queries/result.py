@@ -194,7 +194,8 @@ def query_error(error: duckdb.Error) -> QueryError | StoreError:
     first = first_line(error)
     if "read-only" in text.lower():
         return QueryError("the store is open read-only, so this statement cannot change it",
-                          "pass --write to let `lossdb sql` change the store")
+                          "open the store with read_only=False and pass write=True",
+                          cli_hint="pass --write to let `lossdb sql` change the store")
     if isinstance(error, duckdb.ParserException):
         return QueryError(f"SQL does not parse: {first}", "check the statement's syntax")
     parameters = _parameter_error(text)
@@ -202,4 +203,13 @@ def query_error(error: duckdb.Error) -> QueryError | StoreError:
         return parameters
     if isinstance(error, duckdb.CatalogException):
         return QueryError(first, "list the tables and views with: lossdb sql \"SHOW TABLES\"")
-    return QueryError(first, "check the statement against the schema (lossdb sql \"DESCRIBE tokens\")")
+    if isinstance(error, duckdb.BinderException) and "explicit type casts" in text:  # text compared with numbers
+        return QueryError(first, "cast the value to the type it is used as, e.g. $k::INTEGER (a --param is text)")
+    if isinstance(error, duckdb.BinderException):  # a column or function not there
+        return QueryError(first, "list a table's columns with: lossdb sql \"DESCRIBE tokens\" (or the table's name)")
+    if isinstance(error, duckdb.ConversionException):
+        return QueryError(first, "cast the value to the type it is compared with, e.g. $k::INTEGER")
+    if isinstance(error, duckdb.IOException):
+        return QueryError(first, "check the path of the file the statement reads or writes")
+    # the rest (an error() of a macro, a value out of range, ...) say in their own words what is wrong
+    return QueryError(first, "fix the statement as the message says (LOSSDB_DEBUG=1 shows DuckDB's whole message)")

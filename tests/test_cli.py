@@ -366,3 +366,15 @@ def test_export_ids_of_several_statements_and_issues_group_with_labels_are_refus
     assert ids.returncode == 2 and "the ids query holds 2 statements" in ids.stderr and not (tmp_path / "x.jsonl").exists()
     grouped = run_cli("issues", "--group", "g", "--labels", "fixed", "--db", str(built_store))
     assert grouped.returncode == 2 and "judged against the gold labels" in grouped.stderr, grouped.stderr
+
+
+def test_sql_errors_hint_at_their_own_fix(built_store):
+    """Every failed statement was told to check the schema (DESCRIBE tokens), whatever failed."""
+    for query, hint in (("SELECT nosuch FROM tokens", "list a table's columns with"),
+                        ("SELECT 'a'::INTEGER", "cast the value"),
+                        ("SELECT * FROM read_csv('/no/such.csv')", "check the path of the file"),
+                        ("SELECT error('boom')", "fix the statement as the message says")):
+        result = run_cli("sql", query, "--db", str(built_store))
+        assert result.returncode == 5 and hint in result.stderr, (query, result.stderr)
+    cast = run_cli("sql", "SELECT $k + 1", "--param", "k=3", "--db", str(built_store))
+    assert cast.returncode == 5 and "e.g. $k::INTEGER (a --param is text)" in cast.stderr, cast.stderr
