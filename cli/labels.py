@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from lossdb.errors import UsageError
 from lossdb.text import counted
 
 from .common import (DbOption, FormatOption, LabelsOption, ModeOption, RunOption, SchemeOption, app, check_format, errors,
@@ -21,7 +22,7 @@ def export(
     to: Annotated[str, typer.Option("--to", help="label-studio, conll, jsonl, parquet or hf-dataset.")] = "label-studio",
     run: RunOption = None,
     labels: LabelsOption = "gold",
-    by: Annotated[str, typer.Option(help="Rank by label_quality (lowest first), total_loss or mean_loss.")] = "label_quality",
+    by: Annotated[Optional[str], typer.Option(help="Rank the top --n by label_quality (lowest first), total_loss or mean_loss [default: label_quality].", show_default=False)] = None,
     n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many of the ranked sequences [default: 200].", show_default=False)] = None,
     ids: Annotated[Optional[str], typer.Option("--ids", help="A read-only query whose seq_id column (else its first) picks the sequences.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Export every sequence of the run.")] = False,
@@ -32,7 +33,11 @@ def export(
     """Write sequences for review or training: the top label issues by default, or --ids, or --all, or --fold."""
     with errors({"format": "--to", "everything": "--all", "path": "--out"}):
         count = parse_count(n) if n is not None else None
-        summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by, n=count, ids=ids,
+        chooser = next((flag for flag, given in (("--all", all_), ("--ids", ids), ("--fold", fold)) if given), None)
+        if by is not None and chooser:  # (it was ignored)
+            raise UsageError(f"--by ranks the top --n, and {chooser} chooses the sequences without ranking",
+                             f"leave out --by, or {chooser}")
+        summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by or "label_quality", n=count, ids=ids,
                                         everything=all_, force=force, fold=fold)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 

@@ -149,6 +149,16 @@ def open_file(path: str | os.PathLike, fmt: str | None = None, *, split: str | N
         raise InputError(f"{path} is a folder", "pass a file, or a folder written by save_to_disk as hf-dataset")
     columns = (words_column, tags_column, id_column)
     if fmt == "conll":
+        given = [n for n, c in zip(("words_column", "tags_column", "id_column"), columns) if c is not None]
+        if given:  # a CoNLL file's columns are fixed: they would be ignored
+            verb = "names" if len(given) == 1 else "name"
+            flags = ", ".join("--" + g.replace("_", "-") for g in given)
+            raise UsageError(f"{', '.join(given)} {verb} columns of JSON Lines, Parquet or a dataset, and {path.name} "
+                             "is CoNLL (a token and its tag a line)",
+                             f"leave {'it' if len(given) == 1 else 'them'} out for a CoNLL file",
+                             parameter=given[0],
+                             cli_message=f"{flags} {verb} columns of JSON Lines, Parquet or a dataset, and {path.name} "
+                                         "is CoNLL (a token and its tag a line)")
         return Opened(fmt, str(path), None, split, lambda: read_conll(path))
     if fmt == "jsonl":
         return Opened(fmt, str(path), None, split, lambda: read_jsonl(path, *columns))

@@ -126,6 +126,11 @@ def ingest(
     if max_length is not None and max_length < 1:
         raise UsageError(f"max_length must be at least 1, not {max_length}", "leave it out to use the model's",
                          parameter="max_length")
+    if stride is not None and overflow == "truncate":  # (it was ignored)
+        raise UsageError("stride is the overlap of windows, and overflow='truncate' makes none",
+                         "leave out stride, or use overflow='window'", parameter="stride",
+                         cli_message="--stride is the overlap of windows, and --overflow truncate makes none",
+                         cli_hint="leave out --stride, or use --overflow window")
     if stride is not None and stride < 0:
         raise UsageError(f"stride must be 0 or more, not {stride}", "leave it out for half a window", parameter="stride")
     if backend not in BACKENDS:

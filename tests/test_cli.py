@@ -378,3 +378,17 @@ def test_sql_errors_hint_at_their_own_fix(built_store):
         assert result.returncode == 5 and hint in result.stderr, (query, result.stderr)
     cast = run_cli("sql", "SELECT $k + 1", "--param", "k=3", "--db", str(built_store))
     assert cast.returncode == 5 and "e.g. $k::INTEGER (a --param is text)" in cast.stderr, cast.stderr
+
+
+def test_options_that_would_be_ignored_are_refused(built_store, wordpiece_model, conll_file, tmp_path):
+    """export --all --by, ingest --overflow truncate --stride and --words-column on a CoNLL file did
+    nothing, without a word."""
+    exported = run_cli("export", "--all", "--by", "total_loss", "--to", "jsonl", "-o", str(tmp_path / "e.jsonl"),
+                       "--db", str(built_store))
+    assert exported.returncode == 2 and "--by ranks the top --n, and --all chooses" in exported.stderr
+    store = tmp_path / "new.duckdb"
+    for args, said in ((["--overflow", "truncate", "--stride", "4"], "--stride is the overlap of windows"),
+                       (["--words-column", "w"], "--words-column names columns of JSON Lines, Parquet or a dataset")):
+        refused = run_cli("ingest", "-m", wordpiece_model, "-d", str(conll_file), *args, "--db", str(store))
+        assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
+    assert not store.exists() and not (tmp_path / "e.jsonl").exists()
