@@ -115,7 +115,8 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
     ids: dict[int, None] = {}
     for value in result.column(column):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"the ids query returned {value!r} where a seq_id belongs",
+            shown = "NULL" if value is None else repr(value) if isinstance(value, str) else str(value)
+            raise UsageError(f"the ids query returned {shown} where a seq_id belongs",
                              "select the seq_id column (whole numbers)", parameter="ids")
         ids.setdefault(value, None)
     if not ids:  # an empty review file is no one's intent
@@ -412,7 +413,8 @@ def _word_labels(seq: _Stored, record: Record, names: list[str], label_names: li
                 continue
             tag = names[tag]
         if tag not in known:
-            problems.append(f"label {tag!r} of word {i} ({seq.words[i]!r}) is not one of the run's labels "
+            shown = "null" if tag is None else repr(tag)  # (a JSON null, not Python's None)
+            problems.append(f"label {shown} of word {i} ({seq.words[i]!r}) is not one of the run's labels "
                             f"({', '.join(label_names)})")
             continue
         tags.append(tag)
