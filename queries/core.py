@@ -51,6 +51,10 @@ def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels"
         raise StoreError(f"run {run_id!r} has no label version {labels!r}; run{'s' if len(elsewhere) > 1 else ''} "
                          f"{shown} {'have' if len(elsewhere) > 1 else 'has'} it", "name that run", parameter=run_parameter)
     names = version_names(con, run_id)
+    if names == [GOLD]:  # nothing to choose from but the source's own labels
+        raise StoreError(f"run {run_id!r} has no label version {labels!r}, nor any other (only gold, the source's "
+                         "labels)", "import corrections as a version first (lossdb import-labels FILE --as NAME)",
+                         parameter=parameter)
     raise StoreError(f"run {run_id!r} has no label version {labels!r}",
                      f"choose one of: {', '.join(repr(n) for n in names)} (see `lossdb labels --run {run_id}`)",
                      parameter=parameter)

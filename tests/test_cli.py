@@ -392,3 +392,11 @@ def test_options_that_would_be_ignored_are_refused(built_store, wordpiece_model,
         refused = run_cli("ingest", "-m", wordpiece_model, "-d", str(conll_file), *args, "--db", str(store))
         assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
     assert not store.exists() and not (tmp_path / "e.jsonl").exists()
+
+
+def test_a_version_asked_of_a_run_with_none_says_to_import_one(built_store):
+    """It offered "choose one of: 'gold'", which --evaluate then refused."""
+    result = run_cli("issues", "--evaluate", "nosuch", "--db", str(built_store))
+    assert result.returncode == 4 and result.stderr.strip() == (
+        "lossdb: error: run 'wp' has no label version 'nosuch', nor any other (only gold, the source's labels); "
+        "import corrections as a version first (lossdb import-labels FILE --as NAME) (--evaluate)"), result.stderr
