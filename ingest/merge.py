@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 from lossdb import sql
-from lossdb.errors import InputError
+from lossdb.errors import InputError, StoreError
 from lossdb.queries import db as store_db
 from lossdb.queries import metadata
 from lossdb.queries.result import named
@@ -49,7 +49,11 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     for source in sources:
         if not Path(source).exists():
             raise InputError(f"no shard store at {source}", "check the shard paths (each an ingest --shard i/N store)")
-        con = store_db.connect(source)
+        try:
+            con = store_db.connect(source)
+        except StoreError as e:  # said of the shard, not of --db
+            raise StoreError(f"shard {source}: {e.message}", "check the shard paths (each an ingest --shard i/N store)",
+                             parameter=None) from e
         try:
             for record in named(con, "shard_runs").records():
                 parts[record["run_id"]].append((source, record))

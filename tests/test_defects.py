@@ -239,6 +239,11 @@ def test_merge_refuses_what_it_cannot_carry(shards, sentences, tmp_path):
     with pytest.raises(InputError, match="label version 'only-here' is in .*shard0.duckdb but not in .*shard1"):
         merge(str(target), [str(s0), str(s1)])
     assert not target.exists()
+    text = tmp_path / "notes.txt"  # a shard that is no store is said as the shard, not as --db
+    text.write_text("x")
+    one_error_line(run_cli("merge", str(s1), str(text), "--db", str(target)), f"shard {text}: ",
+                   "check the shard paths", code=4)
+    assert not target.exists()
 
     s0, s1 = shard_copies(shards, tmp_path)
     for path, who in ((s0, "anna"), (s1, "ben")):
