@@ -50,7 +50,7 @@ def main() -> int:
         return e.exit_code
     except _click.UsageError as e:
         where = e.ctx.command_path if e.ctx is not None else "lossdb"
-        typer.echo(f"lossdb: error: {one_line(e.format_message())}; see `{where} --help`", err=True)
+        typer.echo(f"lossdb: error: {usage_message(e, where)}", err=True)
         return e.exit_code
     except _click.ClickException as e:
         typer.echo(f"lossdb: error: {one_line(e.format_message())}", err=True)
@@ -58,6 +58,18 @@ def main() -> int:
     except _click.Abort:
         typer.echo("lossdb: aborted", err=True)
         return 1
+
+
+def usage_message(e, where: str) -> str:
+    name = getattr(e, "option_name", "") or ""
+    if isinstance(e, _click.NoSuchOption) and any(c.isspace() for c in name):
+        # No option has a space in its name: this is an argument that begins with '-', most often
+        # SQL that begins with a `--` comment, which click reads as an option.
+        shown = one_line(name)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return (f"'{shown}' begins with '-', so it is read as an option; put `--` before it, after "
+                f"every option: {where} [OPTIONS] -- '{shown}'")
+    return f"{one_line(e.format_message())}; see `{where} --help`"
 
 
 def one_line(text: str) -> str:
