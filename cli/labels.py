@@ -19,7 +19,7 @@ from .common import (DbOption, FormatOption, LabelsOption, ModeOption, RunOption
 @app.command()
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write (a folder for hf-dataset).")],
-    to: Annotated[str, typer.Option("--to", help="label-studio, conll, jsonl, parquet or hf-dataset.")] = "label-studio",
+    to: Annotated[Optional[str], typer.Option("--to", help="label-studio, conll, jsonl, parquet or hf-dataset [default: the one --out's suffix names (.json: label-studio), else label-studio].", show_default=False)] = None,
     run: RunOption = None,
     labels: LabelsOption = "gold",
     by: Annotated[Optional[str], typer.Option(help="Rank the top --n by label_quality (lowest first), total_loss or mean_loss [default: label_quality].", show_default=False)] = None,

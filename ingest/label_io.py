@@ -41,16 +41,33 @@ from .formats_label_studio import (label_studio_config, label_studio_task, offse
 _SUFFIX_HOLDS = {"conll": {"conll"}, "jsonl": {"jsonl"}, "json": {"jsonl", "label-studio"}, "parquet": {"parquet"}}
 
 
+# What an export writes when no format is named, by the suffix of its file: the format that
+# import-labels reads back from that suffix (.json: Label Studio's, the review tool's own).
+_EXPORT_BY_SUFFIX = {"conll": "conll", "jsonl": "jsonl", "json": "label-studio", "parquet": "parquet"}
+
+
+def export_format(out: str | os.PathLike, fmt: str | None) -> str:
+    """`fmt` checked, or (None) the format `out`'s suffix names: review.conll is CoNLL; a name
+    with no suffix this reads (or an unknown one) gets label-studio, the default."""
+    if fmt is not None:
+        return check_format(fmt)
+    suffix = Path(out).suffix.lower()
+    return _EXPORT_BY_SUFFIX.get(formats.SUFFIXES.get(suffix, ""), "label-studio") if suffix else "label-studio"
+
+
 def _check_suffix(out: Path, fmt: str) -> None:
     """Refuse a file name whose suffix says another format (a CoNLL file named .jsonl would not
     import back); an unknown suffix is the user's choice."""
     if fmt == "hf-dataset" or not out.suffix:
         return
-    held = _SUFFIX_HOLDS.get(formats.SUFFIXES.get(out.suffix.lower(), ""))
+    kind = formats.SUFFIXES.get(out.suffix.lower(), "")
+    held = _SUFFIX_HOLDS.get(kind)
     if held is not None and fmt not in held:
         wanted = {"conll": ".conll", "jsonl": ".jsonl", "label-studio": ".json", "parquet": ".parquet"}[fmt]
+        says = _EXPORT_BY_SUFFIX[kind]
         raise UsageError(f"{out.name} names a {'/'.join(sorted(held))} file, not {fmt}",
-                         f"name it {out.with_suffix(wanted).name}, or choose the format its suffix says",
+                         f"name it {out.with_suffix(wanted).name}, or write {says} (format={says!r})",
+                         cli_hint=f"name it {out.with_suffix(wanted).name} (--out), or leave out --to to write {says}",
                          parameter="out")
 
 

@@ -131,12 +131,13 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
     return list(ids)
 
 
-def export_labels(con, out: str | os.PathLike, *, fmt: str, run: str | None = None, labels: str | None = None,
+def export_labels(con, out: str | os.PathLike, *, fmt: str | None = None, run: str | None = None, labels: str | None = None,
                   by: str = "label_quality", n: int | None = None, ids: str | None = None,
                   everything: bool = False, force: bool = False, fold: str | None = None) -> ExportSummary:
     """Write the selected sequences of a run (default: the top `n` label issues, lowest label
-    quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`."""
-    label_io.check_format(fmt)
+    quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`
+    (None: the format `out`'s suffix names, else label-studio)."""
+    fmt = label_io.export_format(out, fmt)
     run_id = core.resolve_run(con, run)
     labels = core.check_labels(con, run_id, labels)
     chosen, selection = select_sequences(con, run_id, labels=labels, by=by, n=n, ids=ids, everything=everything,

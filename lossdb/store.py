@@ -133,11 +133,11 @@ class Store:
     # --- label versions: export for review, import corrections, compare -------------------
     # Every question takes labels= (a label version; default gold).
 
-    def export(self, out: str | os.PathLike, *, format: str = "label-studio", run: str | None = None,
+    def export(self, out: str | os.PathLike, *, format: str | None = None, run: str | None = None,
                labels: str = core.GOLD, by: str = "label_quality", n: int | None = None, ids: str | None = None,
                everything: bool = False, force: bool = False, fold: str | None = None):
         """Write sequences for review or training (`format`: label-studio, conll, jsonl, parquet or
-        hf-dataset): the top `n` label issues (200 unless given), the seq_ids of the read-only query `ids`,
+        hf-dataset; default: the one `out`'s suffix names, .json label-studio, else label-studio): the top `n` label issues (200 unless given), the seq_ids of the read-only query `ids`,
         every sequence, or (`fold` 'i/K') every sequence but fold i. Returns an ExportSummary (`.paths`, `.n_sequences`)."""
         from lossdb.ingest.labels import export_labels
 

@@ -352,6 +352,24 @@ def test_export_refuses_a_name_that_says_another_format(fmt, name, needle, built
     assert list(tmp_path.iterdir()) == [] and not Path("-").exists()
 
 
+@pytest.mark.parametrize("name, fmt", [("review.conll", "conll"), ("review.jsonl", "jsonl"),
+                                       ("review.parquet", "parquet"), ("review.json", "label-studio"),
+                                       ("review", "label-studio"), ("review.xyz", "label-studio")])
+def test_export_without_to_writes_the_format_its_suffix_names(name, fmt, built_store, tmp_path):
+    """As import-labels reads a file by its suffix, export writes one by it: `--out x.parquet`
+    is Parquet (it was refused: 'names a parquet file, not label-studio')."""
+    result = run_cli("export", "--n", "2", "--out", str(tmp_path / name), "--db", str(built_store))
+    assert result.returncode == 0, result.stderr
+    assert f" as {fmt} to " in result.stderr, result.stderr
+    out = tmp_path / name
+    if fmt == "label-studio":
+        assert isinstance(json.loads(out.read_text()), list)  # Label Studio's task array
+        assert out.with_suffix(".label_config.xml").exists()
+    else:
+        assert label_io.detect_format(out) == fmt
+        assert len(list(open_source(str(out)))) == 2
+
+
 def test_hf_dataset_force_replaces_only_lossdbs_own_export(store_copy, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
