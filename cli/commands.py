@@ -148,8 +148,6 @@ def runs(db: DbOption = None, format: FormatOption = "table") -> None:
         result = open_store(db).runs()
         if out == "table":
             records = result.records()
-            for r in records:
-                r["created_at"] = f"{r['created_at']:%Y-%m-%d %H:%M:%S}"
             grouped = ["group_name", "step"] if any(r.get("group_name") for r in records) else []
             result = type(result).from_records(RUNS_TABLE + grouped, records)
         print_result(result, out)

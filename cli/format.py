@@ -29,6 +29,8 @@ def _cell(value: Any) -> str:
         return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_cell(v) for v in value) + "]"
+    if isinstance(value, datetime):  # to the second, as runs and labels both show when; JSON and CSV keep it whole
+        return f"{value:%Y-%m-%d %H:%M:%S}"
     return _CONTROL.sub(_escaped, str(value))
 
 

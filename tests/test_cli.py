@@ -137,6 +137,24 @@ def test_runs_and_sql(built_store):
     con.close()
 
 
+def test_tables_show_a_time_to_the_second_and_json_keeps_it_whole(built_store):
+    """runs and labels printed created_at two ways (one to the second, one with microseconds and
+    offset); every table now shows a time one way, as JSON and CSV keep it whole."""
+    import re
+    from datetime import datetime
+
+    con = duckdb.connect(str(built_store), read_only=True)
+    created = con.execute("SELECT created_at FROM runs WHERE run_id = 'wp'").fetchone()[0]
+    con.close()
+    shown = f"{created:%Y-%m-%d %H:%M:%S}"
+    for command in ("runs", "labels"):
+        table = run_cli(command, "--db", str(built_store)).stdout
+        assert re.search(rf"\b{shown}\b(?![.+])", table), (command, table)
+        whole = json.loads(run_cli(command, "-f", "json", "--db", str(built_store)).stdout)[0]["created_at"]
+        assert datetime.fromisoformat(whole) == created
+    assert shown in run_cli("sql", "SELECT created_at FROM runs", "--db", str(built_store)).stdout
+
+
 def test_sql_is_read_only_unless_write(store_copy):
     before = store_copy.read_bytes()
     for statement in ("DELETE FROM tokens", "DROP TABLE runs", "UPDATE runs SET model = 'x'",
