@@ -2,6 +2,8 @@
 the checks every question shares (the run, the label version, n, the ranking)."""
 from __future__ import annotations
 
+import json
+
 import duckdb
 
 from lossdb.errors import QueryError, StoreError, UsageError
@@ -79,8 +81,12 @@ def check_ranking(by: str) -> str:
 
 
 def runs(con) -> Result:
-    """Every complete run, newest first."""
-    return named(con, "runs")
+    """Every complete run, newest first. `params` (how it was scored) is a dict: DuckDB hands a
+    JSON column over as its text, which `runs --format json` would print as one quoted string."""
+    result = named(con, "runs")
+    at = result.columns.index("params")
+    return Result(result.columns, [row[:at] + (json.loads(row[at]) if row[at] else None,) + row[at + 1:]
+                                   for row in result.rows])
 
 
 def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss", labels: str = GOLD) -> Result:
