@@ -166,7 +166,9 @@ def sql_command(
         out = check_format(format)
         params = dict(parse_pairs(param, "--param", "run=my-run"))
         result = open_store(db, read_only=not write).sql(statement, params or None, write=write)
-        if result.columns:
+        if out == "table" and result.columns == fmt.EXPLAIN_COLUMNS:
+            echo(fmt.query_plan(result.rows))
+        elif result.columns:
             print_result(result, out)
 
 

@@ -108,6 +108,15 @@ def result(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
     return aligned_table(list(columns), cells)
 
 
+EXPLAIN_COLUMNS = ["explain_key", "explain_value"]
+
+
+def query_plan(rows: Sequence[Sequence[Any]]) -> str:
+    """EXPLAIN's result as DuckDB's own shell prints it: each plan drawn over its lines (a table
+    cell would show it as one line of '\n's). Control characters other than newlines stay escaped."""
+    return "\n\n".join("\n".join(_cell(line) for line in str(value).splitlines()) for _, value in rows)
+
+
 def aligned_table(header: list[str], rows: list[list[str]]) -> str:
     header = [_cell(h) for h in header]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]

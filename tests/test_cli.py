@@ -156,6 +156,18 @@ def test_tables_show_a_time_to_the_second_and_json_keeps_it_whole(built_store):
     assert shown in run_cli("sql", "SELECT created_at FROM runs", "--db", str(built_store)).stdout
 
 
+def test_sql_explain_draws_the_plan_over_its_lines(built_store):
+    """A table cell showed EXPLAIN's plan as one line of '\\n's; JSON keeps the text whole."""
+    plan = run_cli("sql", "EXPLAIN SELECT * FROM sequence_losses", "--db", str(built_store))
+    assert plan.returncode == 0, plan.stderr
+    lines = plan.stdout.splitlines()
+    assert len(lines) > 5 and "\\n" not in plan.stdout and "explain_key" not in plan.stdout
+    assert lines[0].startswith("╭─") and any("SEQ_SCAN" in line or "Scan" in line for line in lines)
+    whole = json.loads(run_cli("sql", "EXPLAIN SELECT * FROM sequence_losses", "-f", "json", "--db",
+                               str(built_store)).stdout)
+    assert whole[0]["explain_value"].splitlines() == lines
+
+
 def test_sql_is_read_only_unless_write(store_copy):
     before = store_copy.read_bytes()
     for statement in ("DELETE FROM tokens", "DROP TABLE runs", "UPDATE runs SET model = 'x'",
