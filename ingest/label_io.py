@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from lossdb import outfile
 from lossdb.errors import InputError, UsageError
 
 from . import formats
@@ -85,9 +86,7 @@ def write_labels(seqs: Sequence[ExportSequence], out: Path, fmt: str, *, label_n
     else:
         paths = [out, out.with_suffix(".label_config.xml")] if fmt == "label-studio" else [out]
         for path in paths:
-            _check_file_target(path, force)
-    if not out.parent.is_dir():
-        raise InputError(f"folder {out.parent} does not exist", "create it, or choose another --out")
+            outfile.check_new(path, force=force, parameter="out")
     if fmt == "conll":
         formats.check_conll_words(seqs)
     if fmt == "hf-dataset":
@@ -107,23 +106,13 @@ def write_labels(seqs: Sequence[ExportSequence], out: Path, fmt: str, *, label_n
     return [path for path, _ in files]
 
 
-def _check_file_target(path: Path, force: bool) -> None:
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, and this format writes a file",
-                          "choose a file path (e.g. review.json) for --out")
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists", "choose another path, or replace it (force=True)",
-                          cli_hint="choose another path, or pass --force to replace it",
-                         parameter="out")
-
-
 def _check_folder_target(folder: Path, force: bool) -> None:
+    if not folder.parent.is_dir():
+        raise UsageError(f"folder {folder.parent} does not exist", "create it, or choose another path", parameter="out")
     if not folder.exists():
         return
     if not force:
-        raise UsageError(f"{folder} already exists", "choose another path, or replace it (force=True)",
-                          cli_hint="choose another path, or pass --force to replace it",
-                         parameter="out")
+        raise outfile.exists(folder, "out")
     if not formats.is_lossdb_export(folder):
         what = "a folder lossdb did not export" if folder.is_dir() else "a file, not a dataset lossdb exported"
         raise InputError(f"{folder} is {what} (no {formats.EXPORT_MARKER}); --force replaces only lossdb's own "

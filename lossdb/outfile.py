@@ -22,19 +22,23 @@ from typing import Iterator
 from lossdb.errors import DiskFullError, OutputError, UsageError, first_line
 
 
-def check_new(path: str | os.PathLike, *, force: bool = False) -> Path:
+def check_new(path: str | os.PathLike, *, force: bool = False, parameter: str = "path") -> Path:
     """`path` as a Path, if a file may be written there: its folder exists, and it is not a
-    folder, nor an existing file unless `force`."""
+    folder, nor an existing file unless `force`. `parameter`: the caller's name for `path`."""
     out = Path(path)
     if not out.parent.exists():
-        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another path", parameter="path")
+        raise UsageError(f"folder {out.parent} does not exist", "create it, or choose another path", parameter=parameter)
     if out.is_dir():
-        raise UsageError(f"{out} is a folder", "name a file to write", parameter="path")
+        raise UsageError(f"{out} is a folder", "name a file to write", parameter=parameter)
     if out.exists() and not force:
-        raise UsageError(f"{out} already exists", "choose another path, or replace it (force=True)",
-                         cli_hint="choose another path, or pass --force to replace it",
-                         parameter="path")
+        raise exists(out, parameter)
     return out
+
+
+def exists(out: Path, parameter: str = "path") -> UsageError:
+    """The refusal of an output (file or folder) that exists, where `force` was not given."""
+    return UsageError(f"{out} already exists", "choose another path, or replace it (force=True)",
+                      cli_hint="choose another path, or pass --force to replace it", parameter=parameter)
 
 
 @contextmanager
