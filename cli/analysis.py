@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from lossdb.errors import UsageError
+from lossdb.queries import rankings
 from lossdb.text import counted
 
 from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
@@ -105,10 +106,6 @@ def entities(
 # --- label issues ------------------------------------------------------------------------------------------
 
 
-def _suspect_text(suspected) -> str:
-    return "; ".join(s["text"] for s in suspected)
-
-
 @app.command()
 def issues(
     n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many sequences [default: 10].", show_default=False)] = None,
@@ -170,7 +167,7 @@ def issues(
             print_result(result, out)
             return
         keep = [c for c in result.columns if c not in ("suspected", "suspects")]
-        records = [{**r, "suspected": _suspect_text(r["suspected"])} for r in result.records()]
+        records = [{**r, "suspected": rankings.suspected_text(r["suspected"])} for r in result.records()]
         print_result(type(result).from_records([*keep, "suspected"], records), out)
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 from lossdb import outfile, plots, queries
 from lossdb.errors import UsageError
 from lossdb.palette import css_rgb
-from lossdb.queries import analysis, compare, display, metadata
+from lossdb.queries import analysis, compare, display, metadata, rankings
 from lossdb.queries.core import RANKINGS
 from lossdb.queries.result import Result
 from lossdb.version import __version__
@@ -159,7 +159,7 @@ def _num(value: Any, digits: int) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
-_LONG_TEXT = ("text", "suspects")
+_LONG_TEXT = ("text", "suspected")
 
 
 def table(result, *, digits: dict[str, int] | None = None, caption: str | None = None, limit: int | None = None) -> str:
@@ -324,20 +324,15 @@ def _confusion_section(data: dict) -> str:
             + _figure_svg(lambda: plots.confusion(data["confusion"], labels=names)))
 
 
-def _suspects(items) -> str:
-    return "; ".join(f"{s['word'] if s.get('word') is not None else s['token']}: {s['label']} \u2192 {s['pred']} "
-                     f"(p {s['p_label']:.2g})" for s in items or [])
-
-
 def _issues_section(data: dict) -> str:
     issues = data["label_issues"]
     keep = [c for c in issues.columns if c not in ("run_id", "suspects", "suspected")]
-    rows = [tuple(r[c] for c in keep) + (_suspects(r["suspects"]),) for r in issues.records()]
+    rows = [tuple(r[c] for c in keep) + (rankings.suspected_text(r["suspected"]),) for r in issues.records()]
     return (_note("The sequences most likely to carry a label error, lowest label quality (the default ranking of "
-                  "<code>lossdb issues --methods</code>) first, with the tokens cleanlab's confident-learning filter "
-                  "suspects: word, given label \u2192 prediction, the model's probability of the given label "
-                  "(<code>lossdb issues</code>).")
-            + table(Result([*keep, "suspects"], rows), digits={"score": 4, "total_loss": 2}))
+                  "<code>lossdb issues --methods</code>) first, with what is suspected, as <code>lossdb issues</code> "
+                  "shows it: the words whose labelled type the model disputes, their label, the model's type and "
+                  "its probability.")
+            + table(Result([*keep, "suspected"], rows), digits={"score": 4, "total_loss": 2}))
 
 
 def _metadata_section(data: dict) -> str | None:

@@ -123,6 +123,11 @@ def label_issues(con, n: int = 10, *, run: str | None = None, labels: str = "gol
     return Result([*ranked.columns[:text_at], "n_suspects", "text", "suspected", "suspects"], rows)
 
 
+def suspected_text(suspected: list[dict]) -> str:
+    """A sequence's suspected entities as one line, as `lossdb issues` and the report show them."""
+    return "; ".join(s["text"] for s in suspected or [])
+
+
 def suspected_entities(con, run_id: str, labels: str, seq_ids: list[int]) -> dict[int, list[dict]]:
     """Per sequence, what the type-level methods suspect: each run of neighbouring words whose
     labelled type (B-X and I-X merged) differs from the type the model gives most probability,

@@ -94,6 +94,25 @@ def test_report_is_one_small_self_contained_file(report_file):
     assert "wp-b" in text and lossdb.__version__ in text
 
 
+def test_report_issues_show_what_lossdb_issues_shows(report_file, two_runs):
+    """The report printed cleanlab's token flags beside n_suspects, which counts the entity-level
+    suspects: counts with an empty cell, and suspects of `lossdb issues` missing."""
+    import html as html_lib
+
+    section = re.search(r"<section id=issues>(.*?)</section>", report_file.read_text("utf-8"), re.S).group(1)
+    cells = [[html_lib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+             for row in re.findall(r"<tr>(.*?)</tr>", section, re.S)]
+    cells = [c for c in cells if c]
+    header = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", section, re.S)]
+    cli = json.loads(run_cli("issues", "--run", "wp", "--n", str(len(cells)), "-f", "json", "--db", str(two_runs)).stdout)
+    assert len(cells) == len(cli) >= 5 and any(r["n_suspects"] for r in cli)
+    for row, want in zip(cells, cli):
+        shown = dict(zip(header, row))
+        assert int(shown["seq_id"]) == want["seq_id"]
+        assert shown["suspected"] == "; ".join(s["text"] for s in want["suspected"]), (row, want["suspected"])
+        assert int(shown["n_suspects"]) == want["n_suspects"] == len(want["suspected"])
+
+
 def test_report_refuses_bad_options(two_runs, tmp_path):
     same = run_cli("report", "--db", str(two_runs), "--run", "wp", "--against", "wp", "--out", str(tmp_path / "r.html"))
     assert same.returncode == 2 and "--against" in same.stderr
