@@ -218,8 +218,14 @@ def summary(
     with reading(db, format, {"runs": "--run"}) as (store, out):
         result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme_for(mode, scheme),
                                runs=run)
-        if out == "table" and by == "run":
-            result = result.drop(["created_at", "model", "data_source"] + (["labels"] if labels == "gold" else []))
+        if labels != "gold" and by == "run":
+            fallen = [r["run_id"] for r in result.records() if r["labels"] != labels]
+            if fallen:
+                typer.echo(f"lossdb: note: {counted(len(fallen), 'run')} without label version '{labels}' "
+                           f"({', '.join(fallen)}) judged against gold, as the labels column says", err=True)
+        if out == "table":
+            hidden = (["created_at", "model", "data_source"] if by == "run" else []) + (["labels"] if labels == "gold" else [])
+            result = result.drop(hidden)
         print_result(result, out)
 
 

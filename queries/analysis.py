@@ -143,6 +143,12 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     `runs`: only these runs (each resolved as --run is; all complete runs when None)."""
     if by not in SUMMARY_GROUPS:
         raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}", parameter="by")
+    if not entities and (mode != "default" or scheme != tags.DEFAULT_SCHEME):
+        raise UsageError("mode and scheme decode entities, and entities=False leaves them out",
+                         "leave out mode and scheme, or keep the entities",
+                         cli_hint="leave out --mode and --scheme, or --no-entities")
+    if isinstance(runs, str):  # one run named as a string, not its letters
+        runs = [runs]
     base = named(con, "run_summary")
     records = base.records()
     if runs is not None:
@@ -170,7 +176,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     groups: dict = {}
     for r in records:
         groups.setdefault(r[by], []).append(r)
-    columns = [by, "n_runs", "runs", "n_sequences", "n_labelled", "n_errors", "mean_loss", "token_accuracy",
+    columns = [by, "n_runs", "runs", "labels", "n_sequences", "n_labelled", "n_errors", "mean_loss", "token_accuracy",
                "n_sequences_with_errors"]
     if entities:
         columns += ["entity_precision", "entity_recall", "entity_f1"]
@@ -179,7 +185,9 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
         n_labelled = sum(m["n_labelled"] for m in members)
         n_errors = sum(m["n_errors"] for m in members)
         total = sum((m["mean_loss"] or 0.0) * m["n_labelled"] for m in members)
-        row = [key, len(members), ", ".join(m["run_id"] for m in members), sum(m["n_sequences"] for m in members),
+        row = [key, len(members), ", ".join(m["run_id"] for m in members),
+               ", ".join(sorted({m["labels"] for m in members})),  # a run without the version is judged by gold
+               sum(m["n_sequences"] for m in members),
                n_labelled, n_errors, total / n_labelled if n_labelled else None,
                1 - n_errors / n_labelled if n_labelled else None,
                sum(m["n_sequences_with_errors"] for m in members)]

@@ -398,8 +398,17 @@ def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
     assert rows.loc["wp", "mean_loss"] == pytest.approx(tokens["mean_loss"])
     assert rows.loc["wp", "token_accuracy"] == pytest.approx(1 - tokens["errors"] / tokens["n"])
     assert rows.loc["sp", "n_errors"] == gold.loc["sp", "n_errors"]
-    table = run_cli("summary", "--labels", "fixed", "--no-entities", "--db", str(runs_copy)).stdout
-    assert table.splitlines()[0].split()[-1] == "labels"  # shown where it is not gold
+    shown = run_cli("summary", "--labels", "fixed", "--no-entities", "--db", str(runs_copy))
+    assert shown.stdout.splitlines()[0].split()[-1] == "labels"  # shown where it is not gold
+    # the runs without it are named, and a row pooling runs says which versions judged it
+    assert shown.stderr.strip() == ("lossdb: note: 2 runs without label version 'fixed' (ids, sp) "
+                                    "judged against gold, as the labels column says"), shown.stderr
+    with lossdb.connect(runs_copy) as store:
+        pooled = store.summary(labels="fixed", by="language", entities=False)
+        assert pooled["labels"].tolist() == ["fixed, gold"]
+        assert store.summary(runs="wp", entities=False)["run_id"].tolist() == ["wp"]  # a string is one run
+        with pytest.raises(UsageError, match="entities=False leaves them out"):
+            store.summary(entities=False, mode="strict")
     missing = run_cli("summary", "--labels", "nosuch", "--db", str(runs_copy))
     assert missing.returncode == 4 and "has no label version 'nosuch'" in missing.stderr
     # the next command defaults to the newest run, which lacks it: the fix named is the run that has it
