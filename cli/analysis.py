@@ -88,17 +88,17 @@ def entities(
     """Entity-level precision, recall and F1 per type (as seqeval computes them), or entity error types."""
     with reading(db, format) as (store, out):
         scheme = scheme_for(mode, scheme)
-        # options of one view, given to another, would be ignored: refused with the view they need
-        for option, given, views, view in (("--category", category is not None, {"entity"}, "--errors --by entity"),
-                                           ("--seq-id", seq_id is not None, {"entity"}, "--errors --by entity"),
-                                           ("--n", n is not None, {"sequence", "entity"}, "--errors --by sequence|entity"),
-                                           ("--by", by != "type", None, "--errors")):
-            if given and not (errors_ and (views is None or by in views)):
+        # options of the error views, without --errors, would be ignored (entity_errors refuses
+        # one view's options given to another)
+        for option, given in (("--category", category is not None), ("--seq-id", seq_id is not None),
+                              ("--n", n is not None), ("--by", by != "type")):
+            if given and not errors_:
+                view = "--errors" if option == "--by" else "--errors --by " + ("sequence|entity" if option == "--n" else "entity")
                 raise UsageError(f"{option} applies to entities {view} only", f"add {view}, or leave out {option}")
         if not errors_:
             print_result(store.entity_scores(run=run, labels=labels, mode=mode, scheme=scheme), out)
             return
-        count = parse_count(n if n is not None else "20") if by != "type" else None
+        count = parse_count(n) if n is not None else (20 if by != "type" else None)
         print_result(store.entity_errors(run=run, labels=labels, mode=mode, scheme=scheme, by=by, n=count,
                                          seq_id=seq_id, category=category), out)
 

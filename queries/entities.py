@@ -34,7 +34,7 @@ from lossdb import sql
 from lossdb.errors import StoreError, UsageError
 
 from . import tags
-from .core import check_labels, check_n, label_names, resolve_run
+from .core import check_labels, check_n, check_seq_id, label_names, resolve_run
 from .result import Result, named, query_error
 
 CATEGORIES = ("correct", "wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
@@ -552,8 +552,20 @@ def entity_errors(con, *, run: str | None = None, labels: str = "gold", mode: st
         raise UsageError(f"cannot list entity errors by {by!r}", f"choose one of {', '.join(ERROR_VIEWS)}")
     if category is not None and category not in CATEGORIES:
         raise UsageError(f"unknown entity error category {category!r}", f"choose one of {', '.join(CATEGORIES)}")
+    # an option of one view, given to another, would be ignored: refused with the view it needs
+    for name, given, views in (("seq_id", seq_id is not None, ("entity",)), ("category", category is not None, ("entity",)),
+                               ("n", n is not None, ("sequence", "entity"))):
+        if given and by not in views:
+            flag = "--" + name.replace("_", "-")
+            wanted = "|".join(views)
+            raise UsageError(f"{name} applies to by={' or '.join(repr(v) for v in views)} only",
+                             f"pass by={views[-1]!r}, or leave out {name}", parameter=name,
+                             cli_message=f"{flag} applies to entities --errors --by {wanted} only",
+                             cli_hint=f"pass --by {views[-1]}, or leave out {flag}")
     if n is not None:
         check_n(n)
+    if seq_id is not None:
+        check_seq_id(con, resolve_run(con, run), seq_id)  # an id the run lacks is no empty table
     decoded = decode(con, run, labels=labels, mode=mode, scheme=scheme)
     out = outcomes_of(decoded)
     if by == "type":

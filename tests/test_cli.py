@@ -12,6 +12,7 @@ import pytest
 
 import lossdb
 from lossdb import sql
+from lossdb.errors import UsageError
 from lossdb.cli.app import app
 
 from .conftest import run_cli
@@ -367,6 +368,14 @@ def test_options_of_another_view_are_refused_not_ignored(built_store):
         assert refused.returncode == 2 and refused.stdout == "" and said in refused.stderr, (args, refused.stderr)
     for args in (["--errors", "--by", "entity", "--n", "2", "--seq-id", "0"], ["--errors", "--by", "sequence", "--n", "2"]):
         assert run_cli("entities", *args, "--db", str(built_store)).returncode == 0, args
+    # a sequence the run lacks is said, as issues --seq-id says it (it was an empty table, exit 0)
+    absent = run_cli("entities", "--errors", "--by", "entity", "--seq-id", "99999", "--db", str(built_store))
+    assert absent.returncode == 4 and "run 'wp' has no sequence 99999" in absent.stderr and absent.stdout == ""
+    # the Python API refuses what the command line refuses (it returned the per-type table)
+    store = lossdb.connect(built_store)
+    for options in ({"n": 3}, {"category": "missed"}, {"seq_id": 5}, {"by": "sequence", "seq_id": 5}):
+        with pytest.raises(UsageError, match=f"{next(iter(k for k in options if k != 'by'))} applies to by="):
+            store.entity_errors(**options)
     for args, said in ((["top", "--width", "-1"], "--width must be 0 or more"),
                        (["consistency", "--examples", "-1"], "examples must be a whole number of 0 or more"),
                        (["top", "--db", ""], "--db is empty")):
