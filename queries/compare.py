@@ -18,8 +18,8 @@ VIEWS = ("sequences", "labels", "entities")
 
 
 def _runs(con, run_a: str, run_b: str, labels: str) -> tuple[str, str, str]:
-    a, labels_a = run_labels(con, run_a, labels, "run_a")
-    b, labels_b = run_labels(con, run_b, labels, "run_b")
+    a, labels_a = run_labels(con, run_a, labels, "run_a", paired=True)
+    b, labels_b = run_labels(con, run_b, labels, "run_b", paired=True)
     if a == b:
         raise UsageError(f"both runs are {a!r}", "compare two different runs, e.g. two checkpoints over the same data")
     shared = named(con, "compare_overlap", {"run_a": a, "run_b": b}).value("shared")

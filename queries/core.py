@@ -39,10 +39,12 @@ def version_names(con, run_id: str) -> list[str]:
     return named(con, "versions_list", {"run": run_id}).column("version")
 
 
-def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels", run_parameter: str = "run") -> str:
+def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels", run_parameter: str = "run",
+                 *, paired: bool = False) -> str:
     """`labels` if run_id has that version ('gold' always), else a StoreError naming the versions
     (and `parameter`, the caller's name for the version it was given), or the runs that have it
-    (and `run_parameter`, the caller's name for the run)."""
+    (and `run_parameter`, the caller's name for the run). `paired`: run_id is one of two runs the
+    caller judges together (compare), so naming the other run is no fix; importing it is."""
     if labels is None or labels == GOLD:
         return GOLD
     if named(con, "versions_exists", {"run": run_id, "version": labels}).value("found"):
@@ -50,8 +52,12 @@ def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels"
     elsewhere = named(con, "version_runs", {"version": labels}).column("run_id")
     if elsewhere:  # the version is another run's: the fix is that run (--run), not another name
         shown = ", ".join(repr(r) for r in elsewhere[:3])
-        raise StoreError(f"run {run_id!r} has no label version {labels!r}; run{'s' if len(elsewhere) > 1 else ''} "
-                         f"{shown} {'have' if len(elsewhere) > 1 else 'has'} it", "name that run", parameter=run_parameter)
+        message = (f"run {run_id!r} has no label version {labels!r}; run{'s' if len(elsewhere) > 1 else ''} "
+                   f"{shown} {'have' if len(elsewhere) > 1 else 'has'} it")
+        if paired:
+            raise StoreError(message, f"import the corrections into run {run_id!r} too "
+                             f"(lossdb import-labels FILE --run {run_id} --as {labels}), or compare under gold")
+        raise StoreError(message, "name that run", parameter=run_parameter)
     names = version_names(con, run_id)
     if names == [GOLD]:  # nothing to choose from but the source's own labels
         raise StoreError(f"run {run_id!r} has no label version {labels!r}, nor any other (only gold, the source's "
@@ -62,10 +68,12 @@ def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels"
                      parameter=parameter)
 
 
-def run_labels(con, run: str | None, labels: str | None, parameter: str = "run") -> tuple[str, str]:
-    """(run_id, label version) checked: the run complete, the version one it has."""
+def run_labels(con, run: str | None, labels: str | None, parameter: str = "run", *,
+               paired: bool = False) -> tuple[str, str]:
+    """(run_id, label version) checked: the run complete, the version one it has (`paired`: as
+    check_labels)."""
     run_id = resolve_run(con, run, parameter)
-    return run_id, check_labels(con, run_id, labels, run_parameter=parameter)
+    return run_id, check_labels(con, run_id, labels, run_parameter=parameter, paired=paired)
 
 
 def check_n(n: int, what: str = "n") -> int:

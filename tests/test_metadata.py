@@ -415,6 +415,11 @@ def test_import_labels_goes_to_the_run_the_file_names(runs_copy, tmp_path):
     newest = run_cli("issues", "--evaluate", "fixed", "--db", str(runs_copy))
     assert newest.returncode == 4 and newest.stderr.strip() == (
         "lossdb: error: run 'ids' has no label version 'fixed'; run 'wp' has it; name that run (--run)")
+    # ... but where both runs are needed, naming the other is no fix: importing into it is
+    paired = run_cli("compare", "wp", "sp", "--labels", "fixed", "--db", str(runs_copy))
+    assert paired.returncode == 4 and paired.stderr.strip() == (
+        "lossdb: error: run 'sp' has no label version 'fixed'; run 'wp' has it; import the corrections into run 'sp' "
+        "too (lossdb import-labels FILE --run sp --as fixed), or compare under gold")
     # a file of wp's sentences that names no run or id: the newest run ('ids') lacks two of them,
     # so the refusal names the run that holds them all
     plain = tmp_path / "plain.jsonl"
