@@ -89,9 +89,15 @@ def normalise_rows(counts: list[list[float]]) -> list[list[float]]:
     return [[c / sum(row) if sum(row) else 0.0 for c in row] for row in counts]
 
 
-def confusion(result, *, labels: Sequence[str] | None = None, title: str = "Confusion matrix (row-normalised)"):
-    """Row-normalised confusion matrix, gold labels on rows, predictions on columns; each cell
-    is annotated with its share of the row (two decimals)."""
+def label_axis(version: str = core.GOLD) -> str:
+    """What the labels a figure is judged by are called on its axes: 'gold label', or the version's."""
+    return "gold label" if version in (None, core.GOLD) else f"label of version {version}"
+
+
+def confusion(result, *, labels: Sequence[str] | None = None, title: str = "Confusion matrix (row-normalised)",
+              version: str = core.GOLD):
+    """Row-normalised confusion matrix, labels (gold, or label version `version`) on rows,
+    predictions on columns; each cell is annotated with its share of the row (two decimals)."""
     names, share = confusion_matrix(result, labels=labels)
     size = max(4.0, 0.55 * len(names) + 2.0)
     fig = _figure(size + 0.8, size)
@@ -105,20 +111,20 @@ def confusion(result, *, labels: Sequence[str] | None = None, title: str = "Conf
         ax.set_xticks(range(len(names)), names, rotation=90)
         ax.set_yticks(range(len(names)), names)
         ax.set_xlabel("predicted label")
-        ax.set_ylabel("gold label")
+        ax.set_ylabel(label_axis(version))
         ax.set_title(title)
         ax.spines[:].set_visible(False)
         for i, row in enumerate(share):
             for j, value in enumerate(row):
                 ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
                         color="white" if value > 0.6 else "#1a1a1a")
-        fig.colorbar(image, ax=ax, shrink=0.8, label="share of the gold label's tokens")
+        fig.colorbar(image, ax=ax, shrink=0.8, label=f"share of the {label_axis(version)}'s tokens")
     return fig
 
 
-def loss_by_label(result, *, value: str = "mean", title: str | None = None):
-    """One bar per gold label, in the result's order: its `value` (the mean loss by default),
-    labelled with the number."""
+def loss_by_label(result, *, value: str = "mean", title: str | None = None, version: str = core.GOLD):
+    """One bar per label (gold, or label version `version`), in the result's order: its `value`
+    (the mean loss by default), labelled with the number."""
     names, values = _columns(result, "label", value)
     fig = _figure(max(5.0, 0.6 * len(names) + 2.0), 3.8)
     if not names:
@@ -130,16 +136,16 @@ def loss_by_label(result, *, value: str = "mean", title: str | None = None):
         heights = [float(v or 0.0) for v in values]
         bars = ax.bar([str(n) for n in names], heights, color=_LOSS)
         ax.bar_label(bars, labels=[f"{h:.2f}" for h in heights], padding=2, fontsize=8)
-        ax.set_xlabel("gold label")
+        ax.set_xlabel(label_axis(version))
         ax.set_ylabel(f"{value} loss" if value in ("mean", "sum") else value.replace("_", " "))
-        ax.set_title(title or (f"{value.capitalize()} loss by gold label" if value in ("mean", "sum")
-                               else f"{value.replace('_', ' ').capitalize()} by gold label"))
+        ax.set_title(title or (f"{value.capitalize()} loss by {label_axis(version)}" if value in ("mean", "sum")
+                               else f"{value.replace('_', ' ').capitalize()} by {label_axis(version)}"))
         ax.tick_params(axis="x", rotation=45 if len(names) > 8 else 0)
         ax.margins(y=0.12)
     return fig
 
 
-def loss_hist(result, *, title: str = "Loss of labelled tokens"):
+def loss_hist(result, *, title: str = "Loss of labelled tokens", version: str = core.GOLD):
     """Histogram of token losses (counts on a log scale), as two filled step outlines drawn over
     each other: tokens the model predicted right and tokens it got wrong."""
     lo, hi, right, wrong = _columns(result, "lo", "hi", "n_correct", "n_wrong")
@@ -161,7 +167,7 @@ def loss_hist(result, *, title: str = "Loss of labelled tokens"):
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylim(bottom=0.7)
         ax.set_xlim(0, edges[-1])
-        ax.set_xlabel("token loss (cross-entropy of the gold label)")
+        ax.set_xlabel(f"token loss (cross-entropy of the {label_axis(version)})")
         ax.set_ylabel("tokens")
         ax.set_title(title)
         ax.legend(frameon=False)
@@ -285,10 +291,15 @@ def figure(con, kind: str, *, run: str | None = None, labels: str = core.GOLD):
     """Figure `kind` of `run` (default: the newest complete run), drawn from `data`, judged
     against label version `labels`."""
     result = data(con, kind, run=run, labels=labels)
+    run_id, version = core.resolve_run(con, run), labels or core.GOLD
+    # a figure names its run and the labels it is judged by, or two of them look alike
+    about = f"run {run_id}" + ("" if version == core.GOLD else f", labels {version}")
     if kind == "confusion":
-        title = "Confusion matrix (row-normalised)" + ("" if labels in (None, core.GOLD) else f", labels {labels}")
-        return confusion(result, labels=core.label_names(con, core.resolve_run(con, run)), title=title)
-    return {"loss-by-label": loss_by_label, "loss-hist": loss_hist}[kind](result)
+        return confusion(result, labels=core.label_names(con, run_id), version=version,
+                         title=f"Confusion matrix (row-normalised), {about}")
+    if kind == "loss-by-label":
+        return loss_by_label(result, version=version, title=f"Mean loss by {label_axis(version)}, {about}")
+    return loss_hist(result, version=version, title=f"Loss of labelled tokens, {about}")
 
 
 # --- output ---------------------------------------------------------------------------------------

@@ -311,7 +311,7 @@ def _losses_section(data: dict) -> str:
             + _note("Labelled tokens: count, mean and sum of the loss, and the share predicted right "
                     "(<code>lossdb loss-by label</code>, <code>lossdb plot loss-by-label</code>).")
             + table(by_label, digits={"mean": 3, "sum": 2, "accuracy": 3})
-            + _figure_svg(lambda: plots.loss_by_label(by_label)) + '</div>'
+            + _figure_svg(lambda: plots.loss_by_label(by_label, version=data["labels"])) + '</div>'
             + '<div><h3>By input token</h3>'
             + _note(f"The {len(by_token)} tokens with the highest summed loss (<code>lossdb loss-by token</code>).")
             + table(by_token, digits={"mean": 3, "sum": 2}) + '</div></div>')
@@ -321,7 +321,7 @@ def _confusion_section(data: dict) -> str:
     names = list(data["run"]["label_names"] or [])
     return (_note("Labelled tokens; gold labels on the rows, predictions on the columns, each row divided by its "
                   "total (<code>lossdb confusion</code>, <code>lossdb plot confusion</code>).")
-            + _figure_svg(lambda: plots.confusion(data["confusion"], labels=names)))
+            + _figure_svg(lambda: plots.confusion(data["confusion"], labels=names, version=data["labels"])))
 
 
 def _issues_section(data: dict) -> str:
@@ -364,7 +364,7 @@ def _compare_section(data: dict) -> str | None:
 
 def _histogram_section(data: dict) -> str:
     return (_note("Labelled tokens by loss; the model's wrong predictions in red (<code>lossdb plot loss-hist</code>).")
-            + _figure_svg(lambda: plots.loss_hist(data["histogram"])))
+            + _figure_svg(lambda: plots.loss_hist(data["histogram"], version=data["labels"])))
 
 
 def _datamap_section(data: dict) -> str | None:

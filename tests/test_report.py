@@ -326,6 +326,16 @@ def test_report_and_plot_judge_against_a_label_version(store_copy, tmp_path):
         histogram = display.loss_histogram(store.con, labels="fixed").records()
         details = {d["seq_id"]: d for d in display.sequence_details(store.con, [0], labels="fixed").records()}
     assert sum(b["n_wrong"] for b in histogram) == errors and details[0]["n_errors"] == 0
+    # each figure names its run and the version it is judged by (they all said 'gold label')
+    with lossdb.connect(store_copy) as store:
+        for kind in ("confusion", "loss-by-label", "loss-hist"):
+            axes = store.plot(kind, labels="fixed").axes[0]
+            texts = [axes.get_title(), axes.get_xlabel(), axes.get_ylabel()]
+            assert "run wp, labels fixed" in texts[0] and not any("gold" in t for t in texts), (kind, texts)
+            assert any("label of version fixed" in t for t in texts), (kind, texts)
+            gold_axes = store.plot(kind).axes[0]
+            assert gold_axes.get_title().endswith("run wp") and "labels" not in gold_axes.get_title(), kind
+    assert "label of version fixed" in fixed.html and "label of version" not in gold.html
     result = run_cli("plot", "loss-hist", "--labels", "fixed", "--out", str(tmp_path / "h.png"), "--db", str(store_copy))
     assert result.returncode == 0 and (tmp_path / "h.png").stat().st_size > 0, result.stderr
     missing = run_cli("report", "--labels", "nope", "--out", str(tmp_path / "r.html"), "--db", str(store_copy))
