@@ -16,7 +16,7 @@ from lossdb.text import counted
 from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
                      SchemeOption, WidthOption, app,
                      check_format, errors, open_store, parse_count, print_result, print_samples, reading,
-                     scheme_for)
+                     scheme_for, terminal_width)
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -191,12 +191,14 @@ def search(
     """Sequences containing a token (and/or word, label, prediction), highest loss first, as `top` shows them."""
     with errors():
         count, out = parse_count(n), check_format(format)
-        result = open_store(db).search(token, word=word, label=label, pred=pred, errors=errors_, n=count, run=run,
-                                       labels=labels)
+        terminal_width(width)  # a bad --width is refused before the query runs
+        store = open_store(db)
+        result = store.search(token, word=word, label=label, pred=pred, errors=errors_, n=count, run=run, labels=labels)
         records = result.records()
         total = records[0]["n_sequences"] if records else 0
-        typer.echo(f"lossdb: {counted(total, 'sequence')} {'matches' if total == 1 else 'match'}; showing {len(records)}",
-                   err=True)
+        hint = store.search_hint(token, run=run) if not total and token is not None else None
+        typer.echo(f"lossdb: {counted(total, 'sequence')} {'matches' if total == 1 else 'match'}; showing {len(records)}"
+                   + (f"; {hint}" if hint else ""), err=True)
         print_samples(records, out, width, labels)
 
 

@@ -13,7 +13,7 @@ from lossdb.queries import db as store_db
 from lossdb.text import counted
 
 from . import format as fmt
-from .common import (CountOption, DbOption, FormatOption, RunOption, app, check_format, echo, errors, open_store,
+from .common import (CountOption, DbOption, FormatOption, RunOption, WidthOption, app, check_format, echo, errors, open_store,
                      parse_count, print_result, print_samples, terminal_width)
 
 
@@ -104,7 +104,7 @@ def top(
     by: Annotated[str, typer.Option(help="total_loss, mean_loss or label_quality (lowest first).")] = "total_loss",
     db: DbOption = None,
     format: FormatOption = "table",
-    width: Annotated[Optional[int], typer.Option(help="Elide tables wider than this [default: the terminal's; 0: never].", show_default=False)] = None,
+    width: WidthOption = None,
     labels: Annotated[str, typer.Option("--labels", help="Judge against this label version [default: gold].", show_default=False)] = "gold",
     where_meta: Annotated[Optional[list[str]], typer.Option("--where-meta", metavar="COL=VALUE", help="Only sequences whose metadata column COL (lossdb annotate) is VALUE (repeatable).")] = None,
     group_by_meta: Annotated[Optional[str], typer.Option("--group-by-meta", metavar="COL", help="Instead: one row per value of metadata column COL, ranked by --by.")] = None,
@@ -112,6 +112,7 @@ def top(
     """The sequences with the highest loss, as the book shows them."""
     with errors({"where": "--where-meta", "column": "--group-by-meta"}):
         count, out = parse_count(n), check_format(format)
+        terminal_width(width)  # a bad --width is refused before the query runs
         store = open_store(db)
         if group_by_meta:
             if where_meta:

@@ -142,7 +142,8 @@ ROWS = BOOK_LISTS  # the book's display rule (first special token dropped): loss
 
 def sample_table(record: dict, width: int | None, *, colour=None) -> str:
     """Rows tokens / labels / preds / losses, one column per position, elided in the middle
-    with '...' (as pandas does) when wider than `width` characters."""
+    with '...' (as pandas does) when wider than `width` characters; a search's matches
+    (`positions`) stay in view, with their neighbours."""
     columns = book_view(record)
     cells = {
         "tokens": [_cell(t) for t in columns["tokens"]], "labels": [_cell(t) for t in columns["labels"]],
@@ -151,7 +152,9 @@ def sample_table(record: dict, width: int | None, *, colour=None) -> str:
     }
     n = len(cells["tokens"])
     widths = [max(len(str(i)), *(len(cells[r][i]) for r in ROWS)) for i in range(n)]
-    shown = _visible_columns(widths, width, label_width=len("tokens"))
+    # the book's column i is store position i + 1 (book_view drops the leading special token)
+    matches = [p - 1 for p in record.get("positions") or [] if 0 < p <= n]
+    shown = _visible_columns(widths, width, label_width=len("tokens"), keep=matches)
     header = [str(i) if i is not None else ELLIPSIS for i in shown]
     col_widths = [widths[i] if i is not None else len(ELLIPSIS) for i in shown]
     lines = [" " * len("tokens") + "  " + "  ".join(h.rjust(w) for h, w in zip(header, col_widths))]
@@ -167,19 +170,33 @@ def sample_table(record: dict, width: int | None, *, colour=None) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _visible_columns(widths: list[int], width: int | None, *, label_width: int) -> list[int | None]:
-    """Column indices to show; None marks the '...' column."""
+def _visible_columns(widths: list[int], width: int | None, *, label_width: int,
+                     keep: Sequence[int] = ()) -> list[int | None]:
+    """Column indices to show; None marks a '...' column. The first and last k columns, and k
+    on each side of every column of `keep`, for the largest k that fits (the columns of `keep`
+    themselves are shown even at k = 0)."""
     n = len(widths)
 
     def total(indices: list[int | None]) -> int:
         return label_width + sum(2 + (widths[i] if i is not None else len(ELLIPSIS)) for i in indices)
 
+    def columns(k: int) -> list[int | None]:
+        chosen = set(range(min(k, n))) | set(range(max(n - k, 0), n))
+        for c in keep:
+            chosen |= set(range(max(c - k, 0), min(c + k + 1, n)))
+        shown: list[int | None] = []
+        for i in sorted(chosen):
+            if (shown[-1] if shown else -1) != i - 1:
+                shown.append(None)  # a gap: the columns between are elided
+            shown.append(i)
+        return shown + ([None] if not shown or shown[-1] != n - 1 else [])
+
     everything: list[int | None] = list(range(n))
     if not width or total(everything) <= width:
         return everything
-    best: list[int | None] = [None]
+    best = columns(0) if keep else [None]
     for k in range(1, n // 2 + 1):
-        candidate: list[int | None] = list(range(k)) + [None] + list(range(n - k, n))
+        candidate = columns(k)
         if total(candidate) > width:
             break
         best = candidate
@@ -243,7 +260,7 @@ def top_csv(records: list[dict]) -> str:
     join with the tokens table."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    scores = [k for k in SCORES if records and k in records[0]]
+    scores = [k for k in SCORES if not records or k in records[0]]  # an empty result keeps the columns
     writer.writerow(["rank", "run", "seq_id", "total_loss", *scores, "position", "token", "label", "pred", "loss"])
     for r in records:
         columns = book_view(r)

@@ -303,6 +303,11 @@ class Store:
         return self._table(analysis.search(self.con, token, word=word, label=label, pred=pred, errors=errors, n=n,
                                            run=run, labels=labels))
 
+    def search_hint(self, token: str, *, run: str | None = None) -> str | None:
+        """For a token no sequence holds: what to search for instead (the same token in another
+        case or with the tokenizer's word marks, or the word), else None."""
+        return analysis.search_hint(self.con, token, run=run)
+
     def summary(self, *, by: str = "run", labels: str = core.GOLD, entities: bool = True, mode: str = "default",
                 scheme: str = DEFAULT_SCHEME, runs: Sequence[str] | None = None):
         """Per run (or split, language, model): counts, mean loss, token accuracy, entity F1;

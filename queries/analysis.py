@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from lossdb.errors import StoreError, UsageError
+from lossdb.text import counted
 
 from . import tags
 from .core import GOLD, check_labels, check_n, check_seq_id, label_names, resolve_run, run_labels
@@ -95,8 +96,8 @@ def search(con, token: str | None = None, *, word: str | None = None, label: str
     """The sequences with a token matching every condition given (the book's search for '▁('):
     the token as the tokenizer prints it, the word it belongs to, its label, its prediction,
     `errors` for labelled tokens predicted wrong. Highest total loss first, n of them, each with
-    the ordered tokens / labels / preds / losses lists of `top`, n_matches (its matching tokens)
-    and n_sequences (how many sequences match in all)."""
+    the ordered tokens / labels / preds / losses lists of `top`, n_matches (its matching tokens),
+    positions (theirs, as tokens.position) and n_sequences (how many sequences match in all)."""
     check_n(n)
     if token is None and word is None and label is None and pred is None and not errors:
         raise UsageError("search needs something to look for",
@@ -112,6 +113,22 @@ def search(con, token: str | None = None, *, word: str | None = None, label: str
     ranked = named(con, "search", {"run": run_id, "labels": labels, "token": token, "word": word,
                                    "label": label, "pred": pred, "errors": bool(errors), "n": n})
     return with_token_lists(con, ranked, run_id, labels)
+
+
+def search_hint(con, token: str, *, run: str | None = None) -> str | None:
+    """For a token no sequence of `run` holds: what to search for instead (the tokens it differs
+    from only in case or word marks, as the tokenizer writes them; the word, where the data has
+    it), else None."""
+    run_id = resolve_run(con, run)
+    found = named(con, "search_similar_tokens", {"run": run_id, "token": token}).one()
+    if found["n_token"]:
+        return None  # the token is there: the other conditions matched none of its rows
+    tries = [f"lossdb search {t!r}" for t in found["tokens"] or []]
+    if found["n_word"]:
+        tries.append(f"--word {token!r} ({counted(found['n_word'], 'sequence')} have the word)")
+    if not tries:
+        return None
+    return "tokens are searched as the tokenizer writes them; try " + ", or ".join(tries)
 
 
 def with_token_lists(con, ranked: Result, run_id: str, labels: str) -> Result:

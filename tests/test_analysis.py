@@ -215,6 +215,32 @@ def test_search_for_a_token(built_store):
     assert table.returncode == 0 and table.stdout.count("tokens ") == 2, table.stderr
 
 
+def test_search_keeps_its_matches_in_view_when_the_table_is_elided(built_store):
+    """A search's hit in the middle of a long sentence fell in the '...' of an elided table."""
+    store = lossdb.connect(built_store)
+    con = duckdb.connect(str(built_store), read_only=True)
+    candidates = con.execute("SELECT DISTINCT token FROM tokens WHERE run_id = 'wp' AND length(token) > 2 "
+                             "ORDER BY token").fetchall()
+    con.close()
+
+    def hit_in_the_middle(token):  # the first sequence the search shows has the token only mid-sentence
+        first = store.search(token, n=1).iloc[0]
+        n = len(first["tokens"])
+        return n >= 20 and all(n // 3 < p < 2 * n // 3 for p in first["positions"])
+
+    middle = next(t for (t,) in candidates if hit_in_the_middle(t))
+    first = store.search(middle, n=1).iloc[0]
+    assert [first["tokens"][p] for p in first["positions"]] == [middle] * first["n_matches"]
+    shown = run_cli("search", middle, "--n", "1", "--width", "70", "--db", str(built_store))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    header, token_line = lines[1].split(), next(line for line in lines if line.startswith("tokens")).split()[1:]
+    assert "..." in token_line and middle in token_line  # elided, the hit still shown
+    assert header[token_line.index(middle)] == str(first["positions"][0] - 1)  # under its own column number
+    top = run_cli("search", middle, "--n", "1", "--width", "0", "--db", str(built_store)).stdout
+    assert "..." not in top
+
+
 def test_search_by_word_label_prediction_and_errors(built_store):
     frame = token_frame(built_store)
     con = duckdb.connect(str(built_store), read_only=True)
@@ -229,6 +255,29 @@ def test_search_by_word_label_prediction_and_errors(built_store):
     assert set(store.search(label="O", errors=True, n=100)["seq_id"]) == wrong
     assert set(store.search(pred="B-PER", n=100)["seq_id"]) >= set(frame.loc[frame["pred"] == "B-PER", "seq_id"])
     assert store.search("no-such-token").empty
+    # an empty result has the columns of a full one (CSV lost mean_loss and label_quality), and a
+    # bad --width is refused before the search runs (it said how many matched first)
+    empty = run_cli("search", "no-such-token", "-f", "csv", "--db", str(built_store)).stdout.splitlines()
+    full = run_cli("search", "(", "-f", "csv", "--db", str(built_store)).stdout.splitlines()
+    assert empty == full[:1] and "label_quality" in empty[0]
+    # a token the run lacks, written in another case than the tokenizer's: what to try is said
+    con = duckdb.connect(str(built_store), read_only=True)
+    token, word = con.execute(
+        "SELECT t.token, s.words[t.word_index + 1] FROM tokens t JOIN sequences s USING (run_id, seq_id) "
+        "WHERE t.run_id = 'wp' AND regexp_matches(t.token, '^[a-z]{4,}$') AND s.words[t.word_index + 1] = t.token "
+        "AND upper(t.token) NOT IN (SELECT token FROM tokens) ORDER BY t.token LIMIT 1").fetchone()
+    n_word = con.execute("SELECT count(*) FROM sequences WHERE run_id = 'wp' AND list_contains(words, ?)",
+                         [word.upper()]).fetchone()[0]
+    con.close()
+    shouted = run_cli("search", token.upper(), "--db", str(built_store))
+    assert shouted.returncode == 0 and shouted.stdout == ""
+    assert shouted.stderr.startswith("lossdb: 0 sequences match; showing 0; tokens are searched as the tokenizer "
+                                     f"writes them; try lossdb search '{token}'"), shouted.stderr
+    assert ("--word" in shouted.stderr) == (n_word > 0)
+    assert store.search_hint(token) is None  # it is there: the other conditions found none of its rows
+    narrow = run_cli("search", "(", "--width", "-1", "--db", str(built_store))
+    assert narrow.returncode == 2 and narrow.stderr.strip() == (
+        "lossdb: error: --width must be 0 or more, not -1; e.g. --width 120 (0: never elide)")
     with pytest.raises(UsageError, match="something to look for"):
         store.search()
     # a label the run does not have (the type, not the tag) is said, with the tags it may mean
