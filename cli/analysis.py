@@ -135,12 +135,22 @@ def issues(
         from lossdb.queries import rankings  # numpy loads here
 
         if methods:
-            if method is not None:
-                raise UsageError("--methods lists every method", "drop --method, or drop --methods")
+            for option, given in (("--method", method), ("--n", n), ("--evaluate", evaluate), ("--plot", plot),
+                                  ("--seq-id", seq_id)):
+                if given is not None:  # (it was ignored)
+                    raise UsageError(f"--methods lists every method, and {option} does not apply to it",
+                                     f"drop {option}, or drop --methods")
             print_result(rankings.methods(), out)
             return
         if plot is not None and evaluate is None:
             raise UsageError("--plot draws the curves of --evaluate", "add --evaluate VERSION")
+        if force and plot is None:
+            raise UsageError("--force replaces the file of --plot, and no --plot is given", "drop --force, or add --plot FILE")
+        if seq_id is not None and evaluate is None:
+            for option, given in (("--n", n), ("--method", method)):
+                if given is not None:  # every labelled token of the sequence, by every score: it was ignored
+                    raise UsageError(f"--seq-id lists every labelled token of the sequence with all its scores, "
+                                     f"and {option} does not apply to it", f"drop {option}, or drop --seq-id")
         if evaluate is not None and (n is not None or seq_id is not None):
             raise UsageError(f"{'--n' if n is not None else '--seq-id'} does not apply to --evaluate",
                              "drop it: --evaluate measures whole rankings, with precision at k = the "
@@ -277,8 +287,8 @@ def compare(
     run_a: Annotated[str, typer.Argument(help="The run to compare from (e.g. the older checkpoint).")],
     run_b: Annotated[str, typer.Argument(help="The run to compare to; changes are b - a.")],
     what: Annotated[str, typer.Option(help="sequences (largest loss change first), labels or entities.")] = "sequences",
-    n: CountOption = "10",
-    by: Annotated[str, typer.Option(help="With sequences: total_loss, mean_loss or label_quality.")] = "total_loss",
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="With sequences: how many [default: 10].", show_default=False)] = None,
+    by: Annotated[Optional[str], typer.Option(help="With sequences: total_loss, mean_loss or label_quality [default: total_loss].", show_default=False)] = None,
     mode: ModeOption = "default",
     scheme: SchemeOption = None,
     labels: LabelsOption = "gold",
@@ -287,7 +297,7 @@ def compare(
 ) -> None:
     """Two runs over the same data: the sequences whose loss changed most, per-label and per-entity-type changes."""
     with errors({"run_a": None, "run_b": None}):
-        count, out = parse_count(n), check_format(format)
+        count, out = (None if n is None else parse_count(n)), check_format(format)
         store = open_store(db)
         result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode,
                                scheme=scheme_for(mode, scheme))

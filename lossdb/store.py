@@ -338,10 +338,11 @@ class Store:
         (mean_loss: the group's loss per labelled token, as in summary)."""
         return self._table(metadata.meta_groups(self.con, column, run=run, by=by, labels=labels))
 
-    def compare(self, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
+    def compare(self, run_a: str, run_b: str, *, what: str = "sequences", n: int | None = None, by: str | None = None,
                 labels: str = core.GOLD, mode: str = "default", scheme: str = DEFAULT_SCHEME):
-        """Two runs over the same data: the sequences whose loss changed most ('sequences'), or the
-        per-label ('labels') and per-entity-type ('entities') changes (b - a)."""
+        """Two runs over the same data: the `n` (10) sequences whose `by` (total_loss) changed most
+        ('sequences'), or the per-label ('labels') and per-entity-type ('entities', decoded by
+        `mode` and `scheme`) changes (b - a)."""
         return self._table(compare.compare(self.con, run_a, run_b, what=what, n=n, by=by, labels=labels, mode=mode,
                                            scheme=scheme))
 

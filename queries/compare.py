@@ -75,13 +75,21 @@ def overlap(con, run_a: str, run_b: str) -> dict:
     return named(con, "compare_overlap", {"run_a": a, "run_b": b}).one()
 
 
-def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int = 10, by: str = "total_loss",
+def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int | None = None, by: str | None = None,
             labels: str = "gold", mode: str = "default", scheme: str = DEFAULT_SCHEME) -> Result:
-    """One of the three comparisons: ``what`` is sequences, labels or entities."""
+    """One of the three comparisons: ``what`` is sequences (`n`, default 10, ranked by `by`,
+    default total_loss), labels or entities (decoded by `mode` and `scheme`)."""
     if what not in VIEWS:
         raise UsageError(f"cannot compare {what!r}", f"choose one of {', '.join(VIEWS)}", parameter="what")
+    # an option of one view, given to another, would be ignored: refused with the view it needs
+    for name, given, view in (("n", n is not None, "sequences"), ("by", by is not None, "sequences"),
+                              ("mode", mode != "default", "entities"), ("scheme", scheme != DEFAULT_SCHEME, "entities")):
+        if given and what != view:
+            raise UsageError(f"{name} applies to what={view!r} only", f"pass what={view!r}, or leave out {name}",
+                             parameter=name, cli_message=f"--{name} applies to compare --what {view} only",
+                             cli_hint=f"add --what {view}, or leave out --{name}")
     if what == "sequences":
-        return compare_sequences(con, run_a, run_b, n=n, by=by, labels=labels)
+        return compare_sequences(con, run_a, run_b, n=10 if n is None else n, by=by or "total_loss", labels=labels)
     if what == "labels":
         return compare_labels(con, run_a, run_b, labels=labels)
     return compare_entities(con, run_a, run_b, labels=labels, mode=mode, scheme=scheme)

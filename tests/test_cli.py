@@ -383,6 +383,31 @@ def test_options_of_another_view_are_refused_not_ignored(built_store):
         assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
 
 
+@pytest.mark.parametrize("args, said", [
+    (["compare", "wp", "wp", "--what", "entities", "--n", "1"], "--n applies to compare --what sequences only"),
+    (["compare", "wp", "wp", "--what", "labels", "--by", "mean_loss"], "--by applies to compare --what sequences only"),
+    (["compare", "wp", "wp", "--mode", "strict"], "--mode applies to compare --what entities only"),
+    (["issues", "--methods", "--n", "3"], "--methods lists every method, and --n does not apply to it"),
+    (["issues", "--methods", "--evaluate", "x"], "--methods lists every method, and --evaluate does not apply"),
+    (["issues", "--seq-id", "0", "--n", "3"], "--seq-id lists every labelled token of the sequence with all its "
+                                              "scores, and --n does not apply to it"),
+    (["issues", "--seq-id", "0", "--method", "min"], "and --method does not apply to it"),
+    (["issues", "--force"], "--force replaces the file of --plot, and no --plot is given"),
+])
+def test_options_another_view_of_compare_or_issues_would_ignore_are_refused(args, said, built_store):
+    """Each printed its table as if the option were not there (compare --what entities --n 1: every type)."""
+    refused = run_cli(*args, "--db", str(built_store))
+    assert refused.returncode == 2 and refused.stdout == "" and said in refused.stderr, refused.stderr
+
+
+def test_compare_options_of_another_view_are_refused_in_python_too(built_store):
+    store = lossdb.connect(built_store)
+    with pytest.raises(UsageError, match=r"n applies to what='sequences' only"):
+        store.compare("wp", "wp", what="entities", n=3)
+    with pytest.raises(UsageError, match=r"mode applies to what='entities' only"):
+        store.compare("wp", "wp", what="labels", mode="strict")
+
+
 def test_top_names_the_label_version_it_judges_by(built_store, tmp_path):
     """The heading of `top --labels V` was gold's: nothing said which labels the table shows."""
     store = tmp_path / "v.duckdb"
