@@ -16,7 +16,7 @@ from lossdb.text import counted
 from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
                      SchemeOption, WidthOption, app,
                      check_format, errors, open_store, parse_count, print_result, print_samples, reading,
-                     scheme_for, terminal_width)
+                     note_truncated, scheme_for, terminal_width)
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -95,6 +95,7 @@ def entities(
             if given and not errors_:
                 view = "--errors" if option == "--by" else "--errors --by " + ("sequence|entity" if option == "--n" else "entity")
                 raise UsageError(f"{option} applies to entities {view} only", f"add {view}, or leave out {option}")
+        note_truncated(store, [run])
         if not errors_:
             print_result(store.entity_scores(run=run, labels=labels, mode=mode, scheme=scheme), out)
             return
@@ -230,6 +231,8 @@ def summary(
     with reading(db, format, {"runs": "--run"}) as (store, out):
         result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme_for(mode, scheme),
                                runs=run)
+        if entities_:
+            note_truncated(store, run or [r["run_id"] for r in store.runs().records()])
         if labels != "gold" and by == "run":
             fallen = [r["run_id"] for r in result.records() if r["labels"] != labels]
             if fallen:
@@ -301,6 +304,8 @@ def compare(
         store = open_store(db)
         result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode,
                                scheme=scheme_for(mode, scheme))
+        if what == "entities":
+            note_truncated(store, [run_a, run_b])
         if what != "sequences":
             shared = store.compare_overlap(run_a, run_b)
             if not shared["shared"] == shared["n_a"] == shared["n_b"]:

@@ -22,6 +22,7 @@ import typer
 from lossdb.errors import LossdbError, UsageError, first_line
 from lossdb.queries import db as store_db
 from lossdb.store import Store
+from lossdb.text import counted
 
 from . import format as fmt
 
@@ -192,6 +193,20 @@ def reading(db: str | None, format: str, flags: dict[str, str | None] | None = N
     with errors(flags):
         out = check_format(format)
         yield open_store(db), out
+
+
+def note_truncated(store: Store, runs) -> None:
+    """A note for each of `runs` (None: the newest) that truncated sequences: entity figures
+    count only the words a run scored, as the model saw them (so do seqeval's over a Trainer's
+    aligned predictions), which a reader comparing runs should know."""
+    records = store.runs().records()
+    by_id = {r["run_id"]: r for r in records}
+    for run in dict.fromkeys(runs):
+        record = by_id.get(run) if run is not None else (records[0] if records else None)
+        if record and record["n_truncated"]:
+            typer.echo(f"lossdb: note: run '{record['run_id']}' truncated {counted(record['n_truncated'], 'sequence')} "
+                       "(--overflow truncate): words past the cut were not scored and count in no entity figure; "
+                       "--overflow window scores every word", err=True)
 
 
 def scheme_for(mode: str | None, scheme: str | None) -> str:

@@ -25,6 +25,7 @@ from lossdb.palette import css_rgb
 from lossdb.queries import analysis, compare, display, metadata, rankings
 from lossdb.queries.core import RANKINGS
 from lossdb.queries.result import Result
+from lossdb.text import counted
 from lossdb.version import __version__
 
 _RANKING_NAMES = {"total_loss": "total loss", "mean_loss": "mean loss", "label_quality": "label quality"}
@@ -295,8 +296,11 @@ def _note(text: str) -> str:
 
 
 def _entities_section(data: dict) -> str:
+    truncated = data["run"].get("n_truncated") or 0
+    cut = (f" The run truncated {counted(truncated, 'sequence')} (<code>--overflow truncate</code>): words past the "
+           "cut were not scored and count in no figure here." if truncated else "")
     return (_note("Entity-level precision, recall and F1 per type as seqeval computes them from the word-level "
-                  "tags (<code>lossdb entities</code>).")
+                  f"tags (<code>lossdb entities</code>).{cut}")
             + table(data["entity_scores"], digits={"precision": 3, "recall": 3, "f1": 3})
             + "<h3>Entity error types</h3>"
             + _note("Every gold entity by outcome (correct, wrong type, wrong boundary, wrong type and boundary, "

@@ -889,6 +889,13 @@ def test_long_sequences_are_windowed_or_truncated_never_dropped(tmp_path, short_
             assert pred_codes == [names.index(scored[w]) + 1 if w in scored else 0 for w in range(len(labels))]
             assert run == "cut" or len(scored) == len(labels)
     con.close()
+    # entity figures of the truncated run say what they leave out; the windowed run's say nothing
+    note = (f"lossdb: note: run 'cut' truncated {n_long} sequences (--overflow truncate): words past the cut "
+            "were not scored and count in no entity figure; --overflow window scores every word")
+    for args in (["entities", "--run", "cut"], ["summary"], ["compare", "win", "cut", "--what", "entities"]):
+        said = run_cli(*args, "--db", str(db))
+        assert said.returncode == 0 and note in said.stderr.splitlines(), (args, said.stderr)
+    assert "note" not in run_cli("entities", "--run", "win", "--db", str(db)).stderr
 
 
 def test_ingest_while_this_process_holds_the_store_read_only(store_copy, other_data, wordpiece_model):
