@@ -31,6 +31,9 @@ VERSIONS_HINT = "merge into a new --db file, or replace the run with `lossdb ing
 SAME_ACROSS_SHARDS = ("model", "model_revision", "data_source", "split", "label_names", "group_name", "step")
 # An out-of-fold run scores fold i with model i (trained without fold i): its shards differ in model.
 ONE_MODEL_PER_SHARD = ("model", "model_revision")
+# The scoring settings (runs.params) that change which sequences a shard holds or what it scores:
+# shards that differ in one are no single ingest cut in pieces (batch size, device, engine are not).
+SAME_SCORING = ("limit", "max_length", "overflow", "stride", "dtype", "backend")
 
 
 def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold: bool = False,
@@ -129,9 +132,20 @@ def _combine(run: str, pieces: list[tuple[str, dict]], *, out_of_fold: bool = Fa
                         "for shards scored by one model each" if key in ONE_MODEL_PER_SHARD
                         else "merge shards of the same model and data only")
                 raise InputError(f"run {run!r}: shards differ in {key}", hint)
+        settings = [json.loads(r["params"] or "{}") for r in records]
+        for key in SAME_SCORING:
+            values = [p.get(key) for p in settings]
+            if len({json.dumps(v) for v in values}) != 1:
+                shown = ", ".join(f"{json.dumps(v)} (shard {'/'.join(map(str, p['shard']))})"
+                                  for v, p in zip(values, settings))
+                raise InputError(f"run {run!r}: shards were scored with different {key}: {shown}",
+                                 f"score every shard with the same --{key.replace('_', '-')}, then merge")
     first = records[0]
     params = json.loads(first["params"] or "{}")
     params.update(shard=None, merged_shards=len(records))
+    if len(records) > 1:  # the scoring time of the whole run, as a single ingest records it
+        params["scoring_seconds"] = round(sum(json.loads(r["params"] or "{}").get("scoring_seconds") or 0
+                                              for r in records), 3)
     model, revision = first["model"], first["model_revision"]
     if out_of_fold:
         ordered = sorted(records, key=_shard_index)

@@ -185,7 +185,29 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
     for args in (["entities"], ["entities", "--errors", "--by", "entity", "--n", "500"]):
         outputs = [run_cli(*args, "-f", "csv", "--db", str(db)) for db in (whole, merged)]
         assert outputs[0].returncode == 0 and outputs[0].stdout == outputs[1].stdout, outputs[1].stderr
+    # the merged run records the scoring time of all its shards, as one ingest does
+    con = duckdb.connect(str(merged), read_only=True)
+    recorded = json.loads(con.execute("SELECT params FROM runs").fetchone()[0])["scoring_seconds"]
+    con.close()
+    parts = []
+    for shard in shards:
+        con = duckdb.connect(shard, read_only=True)
+        parts.append(json.loads(con.execute("SELECT params FROM runs").fetchone()[0])["scoring_seconds"])
+        con.close()
+    assert recorded == pytest.approx(sum(parts), abs=2e-3) and recorded > max(parts)
     # a missing shard is refused, and the target is left as it was
     result = run_cli("merge", shards[0], shards[2], "--db", str(tmp_path / "partial.duckdb"))
     assert result.returncode != 0 and "do not make a whole" in result.stderr
     assert not (tmp_path / "partial.duckdb").exists()
+    # ... and so is a shard scored over fewer sentences (--limit) or with other settings: the merged
+    # run lacked the sequences past the limit, and its params described shard 0 alone
+    for option, said in ((["--limit", "20"], 'shards were scored with different limit: null (shard 0/3), 20 (shard 1/3)'),
+                         (["--max-length", "12", "--overflow", "truncate"], "shards were scored with different max_length")):
+        other = tmp_path / "other1.duckdb"
+        other.unlink(missing_ok=True)
+        assert run_cli("ingest", "-m", wordpiece_model, "-d", str(conll_file), "--run", "r", "--shard", "1/3", "-q",
+                       *option, "--db", str(other)).returncode == 0
+        refused = run_cli("merge", shards[0], str(other), shards[2], "--db", str(tmp_path / "mixed.duckdb"))
+        assert refused.returncode == 3 and said in refused.stderr, refused.stderr
+        assert "--" + said.split("different ")[1].split(":")[0].replace("_", "-") in refused.stderr
+        assert not (tmp_path / "mixed.duckdb").exists()
