@@ -124,14 +124,19 @@ def _combine(run: str, pieces: list[tuple[str, dict]], *, out_of_fold: bool = Fa
         if len(counts) != 1 or indices != list(range(counts.pop())):
             raise InputError(f"run {run!r}: shards {', '.join(f'{i}/{n}' for i, n in shards)} do not make a whole",
                              "merge every shard i/N for i = 0..N-1, each once")
+        revisions = {r["model_revision"] for r in records}
         for key in SAME_ACROSS_SHARDS:
             if out_of_fold and key in ONE_MODEL_PER_SHARD:
                 continue
-            if len({json.dumps(r[key], default=str) for r in records}) != 1:
+            if key == "model" and len(revisions) == 1 and None not in revisions:
+                continue  # one model's files (the same content hash), named by another path
+            values = [json.dumps(r[key], default=str, ensure_ascii=False) for r in records]
+            if len(set(values)) != 1:
                 hint = ("merge shards of the same model and data only, or pass out-of-fold (--out-of-fold) "
                         "for shards scored by one model each" if key in ONE_MODEL_PER_SHARD
                         else "merge shards of the same model and data only")
-                raise InputError(f"run {run!r}: shards differ in {key}", hint)
+                shown = ", ".join(f"{v} (shard {'/'.join(map(str, s))})" for v, s in zip(values, shards))
+                raise InputError(f"run {run!r}: shards differ in {key}: {shown}", hint)
         settings = [json.loads(r["params"] or "{}") for r in records]
         for key in SAME_SCORING:
             values = [p.get(key) for p in settings]

@@ -211,3 +211,21 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
         assert refused.returncode == 3 and said in refused.stderr, refused.stderr
         assert "--" + said.split("different ")[1].split(":")[0].replace("_", "-") in refused.stderr
         assert not (tmp_path / "mixed.duckdb").exists()
+    # one model's files reached by another path (a symlink, another mount) are the same model; the
+    # data named another way is refused showing each shard's
+    alias = tmp_path / "same-model"
+    alias.symlink_to(wordpiece_model)
+    copied = tmp_path / "data-copy.conll"
+    copied.write_bytes(conll_file.read_bytes())
+    for model, data, ok in ((alias, conll_file, True), (wordpiece_model, copied, False)):
+        other = tmp_path / "other1.duckdb"
+        other.unlink(missing_ok=True)
+        ingest(str(model), str(data), db=str(other), run="r", shard="1/3", progress=False)
+        target = tmp_path / "aliased.duckdb"
+        target.unlink(missing_ok=True)
+        result = run_cli("merge", shards[0], str(other), shards[2], "--db", str(target))
+        if ok:
+            assert result.returncode == 0, result.stderr
+        else:
+            assert result.returncode == 3 and f'shards differ in data_source: "{conll_file}" (shard 0/3), "{copied}" ' \
+                f'(shard 1/3), "{conll_file}" (shard 2/3)' in result.stderr, result.stderr
