@@ -497,6 +497,8 @@ def transaction(con: duckdb.DuckDBPyConnection, *, published: bool = True) -> It
             con.execute("ROLLBACK")
         except duckdb.InterruptException:  # Ctrl-C's interrupt_queries() said so at the end of it: done
             pass
+        except duckdb.ConnectionException:  # closed under it (Ctrl-C as the block began): closing rolled back
+            pass
         raise
     con.execute("COMMIT")
     if published:

@@ -934,3 +934,15 @@ def test_interrupts_inside_a_tokenizers_first_call_wait_for_its_end():
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is back
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_transaction_whose_connection_closed_under_it_ends_with_the_interrupt():
+    """Ctrl-C as an ingest began its commit once printed 'Exception ignored in: <generator object
+    transaction>' and a ConnectionException from the ROLLBACK of a connection already closed."""
+    from lossdb.queries.db import transaction
+
+    con = duckdb.connect()
+    block = transaction(con)
+    block.__enter__()
+    con.close()  # closing rolled the transaction back
+    assert block.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None) is False  # the interrupt goes on
