@@ -410,7 +410,22 @@ def open_parquet(path: Path, split=None, words_column=None, tags_column=None, id
                 yield _row_record(record, columns, f"{path.name}, row {row}")
                 row += 1
 
-    return Opened("parquet", str(path), None, split, read)
+    return Opened("parquet", str(path), _parquet_class_label(file, columns.tags), split, read)
+
+
+def _parquet_class_label(file, tags_column: str) -> list[str] | None:
+    """The ClassLabel names of `tags_column` that a file written by `datasets` (Dataset.to_parquet,
+    the Hub's Parquet files) keeps in its schema metadata: what its integer tags mean, as the
+    saved dataset's own feature says. None for a file without them."""
+    try:
+        features = json.loads((file.schema_arrow.metadata or {})[b"huggingface"])["info"]["features"]
+        feature = features[tags_column]
+        inner = feature[0] if isinstance(feature, list) else feature.get("feature")
+        if inner.get("_type") == "ClassLabel" and all(isinstance(n, str) for n in inner["names"]):
+            return list(inner["names"])
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        pass
+    return None
 
 
 def write_parquet(seqs: Sequence["ExportSequence"], f) -> None:

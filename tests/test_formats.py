@@ -124,6 +124,10 @@ def test_saved_dataset_reads_the_same_everywhere(tmp_path):
     source = open_source(f"hf:{folder}")
     read = label_io.read_labels(folder)
     assert source.label_names == read.label_names == names
+    # ... and so does its Parquet file, whose metadata keeps the ClassLabel (import-labels too)
+    parquet = tmp_path / "saved.parquet"
+    datasets.load_from_disk(str(folder)).to_parquet(str(parquet))
+    assert open_source(str(parquet)).label_names == label_io.read_labels(parquet).label_names == names
     ids = [(list(w), [names.index(x) for x in t], None) for w, t in SENTENCES]
     assert [(e.words, e.tags, e.source_id) for e in source] == ids == through_import(folder)
 

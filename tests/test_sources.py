@@ -68,6 +68,10 @@ def test_every_source_format_gives_the_same_run(tmp_path, sample, wordpiece_mode
     datasets.DatasetDict({"validation": datasets.Dataset.from_dict(
         {"tokens": [w for w, _ in sample], "ner_tags": [[names.index(x) for x in t] for _, t in sample]},
         features=features)}).save_to_disk(str(saved))
+    # the same dataset as `datasets` writes it to Parquet (the Hub's files): its ClassLabel names
+    # are in the file's metadata, and the integer tags mean them (they were read as the model's ids)
+    hf_parquet = tmp_path / "hf.parquet"
+    datasets.load_from_disk(str(saved))["validation"].to_parquet(str(hf_parquet))
     folder = tmp_path / "hf_folder"
     folder.mkdir()
     (folder / "validation.jsonl").write_text(jsonl_names.read_text())
@@ -79,6 +83,7 @@ def test_every_source_format_gives_the_same_run(tmp_path, sample, wordpiece_mode
         "jsonl_ids": dict(data=str(jsonl_ids)),
         "parquet": dict(data=str(parquet), words_column="sentence", tags_column="bio"),
         "hf_saved": dict(data=f"hf:{saved}", split="validation"),
+        "hf_parquet": dict(data=str(hf_parquet)),
         "hf_folder": dict(data=f"hf:{folder}", split="validation"),
     }
     for run, kwargs in runs.items():
