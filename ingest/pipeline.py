@@ -184,7 +184,7 @@ def ingest(
                                     extra_params={"engine": "ray", "backend": backend}, **common)
     else:
         loaded = score_steps.load_scorer(model, device=device, dtype=dtype, backend=backend)
-        limit_length = score_steps.checked_max_length(loaded, max_length)
+        limit_length = score_steps.checked_max_length(loaded, max_length, stride)
         summary = score_and_commit(source, loaded, max_length=limit_length, chunk_size=chunk_size,
                                    extra_params={"engine": "local", "backend": backend}, **common)
     summary.seconds = time.perf_counter() - started

@@ -184,7 +184,7 @@ class ChunkScorer:
 
         torch.set_num_threads(threads)
         self.loaded = score_steps.load_scorer(model, device=device, dtype=dtype, backend=backend)
-        self.max_length = score_steps.checked_max_length(self.loaded, max_length)
+        self.max_length = score_steps.checked_max_length(self.loaded, max_length, stride)
         labels_only = Source("", None, dataset_labels, _open=lambda: iter(()))
         self.to_id = score_steps.label_mapper(labels_only, self.loaded.label_names)
         self.facts = score_steps.scorer_facts(self.loaded, self.max_length)

@@ -33,11 +33,20 @@ def load_scorer(model: str, *, device: str, dtype: str, backend: str):
         raise
 
 
-def checked_max_length(loaded, max_length: int | None) -> int:
+def checked_max_length(loaded, max_length: int | None, stride: int | None = None) -> int:
+    """The window length to score with (the model's unless `max_length`), checked against the
+    model and against `stride`, the windows' overlap, which must leave each window a new token."""
     limit_length = loaded.max_length if max_length is None else max_length
     if limit_length > loaded.max_length:
         raise UsageError(f"max_length {limit_length} exceeds the model's {loaded.max_length}", "lower it",
                          parameter="max_length")
+    if stride is not None:
+        specials = loaded.tokenizer.num_special_tokens_to_add(pair=False)
+        width = limit_length - specials
+        if stride >= width:  # (it was cut to width - 1 without a word, and recorded as asked)
+            raise UsageError(f"stride {stride} is not below a window's {width} tokens (max length {limit_length}, "
+                             f"less {specials} special)", f"choose a stride below {width}, or leave it out for "
+                             "half a window", parameter="stride")
     return limit_length
 
 

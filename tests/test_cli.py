@@ -453,7 +453,10 @@ def test_options_that_would_be_ignored_are_refused(built_store, wordpiece_model,
     assert exported.returncode == 2 and "--by ranks the top --n, and --all chooses" in exported.stderr
     store = tmp_path / "new.duckdb"
     for args, said in ((["--overflow", "truncate", "--stride", "4"], "--stride is the overlap of windows"),
-                       (["--words-column", "w"], "--words-column names columns of JSON Lines, Parquet or a dataset")):
+                       (["--words-column", "w"], "--words-column names columns of JSON Lines, Parquet or a dataset"),
+                       # an overlap no window can have was cut to one token less, and recorded as asked
+                       (["--max-length", "16", "--stride", "14"], "stride 14 is not below a window's 14 tokens "
+                                                                  "(max length 16, less 2 special)")):
         refused = run_cli("ingest", "-m", wordpiece_model, "-d", str(conll_file), *args, "--db", str(store))
         assert refused.returncode == 2 and said in refused.stderr, (args, refused.stderr)
     assert not store.exists() and not (tmp_path / "e.jsonl").exists()
