@@ -237,6 +237,7 @@ def check_group_early(con, run: str, group: str, step: int | None, n_sequences: 
     if label_names is not None:
         _check_same_labels(run, reference, group, reference_labels, label_names)
     if not whole:
+        _check_shard_joins_shards(con, run, group, reference)
         return
     if n_sequences is not None and n_sequences != n_reference:
         raise InputError(
@@ -261,8 +262,19 @@ def check_group(con, run: dict, *, whole: bool = True) -> None:
     if reference is None:
         return
     _check_same_labels(run["run"], reference, group, label_names, run["label_names"])
+    if not whole:
+        _check_shard_joins_shards(con, run["run"], group, reference)
     _check_same_sequences(run["run"], reference, group, n_only_here, n_only_there, first_seq_id, n_relabelled,
                           first_relabelled, whole=whole)
+
+
+def _check_shard_joins_shards(con, run: str, group: str, reference: str) -> None:
+    """A shard of a group joins the shards of its store (to be merged), never whole runs: in a
+    store of whole runs it would be a group step over part of the sequences."""
+    if not con.execute(sql.read("run_is_shard"), {"run": reference}).fetchone()[0]:
+        raise InputError(f"run {run!r} is a shard (--shard), and run {reference!r} of group {group!r} in this store "
+                         "covers the whole data", "score every shard into a store of its own and `lossdb merge` "
+                         "them into this one, or score the whole data")
 
 
 def _check_same_labels(run: str, reference: str, group: str, reference_labels, label_names) -> None:

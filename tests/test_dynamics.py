@@ -462,6 +462,17 @@ def test_ingest_with_a_group_checks_that_its_runs_cover_the_same_sequences(tmp_p
     with pytest.raises(InputError, match=r"run 'ckpt-2' gives 1 sequence other gold labels than run 'ckpt-1' of "
                                          r"group 'ckpts' \(first seq_id 0\)"):
         ingest(wordpiece_model, str(relabelled), db=str(store), run="ckpt-2", group="ckpts", step=200, progress=False)
+    # a shard beside whole runs of its group would be a step over half the sequences (it joined:
+    # dynamics then had steps 1-3 for even sequences and 1-2 for odd ones)
+    with pytest.raises(InputError, match=r"run 'ckpt-2' is a shard \(--shard\), and run 'ckpt-1' of group 'ckpts' "
+                                         r"in this store covers the whole data; score every shard into a store of "
+                                         r"its own and `lossdb merge` them"):
+        ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", group="ckpts", step=200, shard="0/2",
+               progress=False)
+    shard_store = tmp_path / "shard0.duckdb"  # shard 0's store of every step, to merge: scored as ever
+    for step in (1, 2):
+        ingest(wordpiece_model, str(conll_file), db=str(shard_store), run=f"step-{step}", group="ckpts", step=step,
+               shard="0/2", progress=False)
     con = duckdb.connect(str(store), read_only=True)
     assert con.execute("SELECT run_id, group_name, step FROM runs").fetchall() == [("ckpt-1", "ckpts", 100)]
     assert con.execute("SELECT DISTINCT run_id FROM tokens").fetchall() == [("ckpt-1",)]
