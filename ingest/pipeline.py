@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 
 import duckdb
 
+from lossdb import sql
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
 from lossdb.outfile import disk_full, is_disk_full
@@ -156,6 +157,8 @@ def ingest(
     source = open_source(data, split=split, words_column=words_column, tags_column=tags_column, id_column=id_column)
     run = run or _default_run_name(model, data, split, shard_of)
     migrated = check_store(db_path, run, replace=replace, label_versions=label_versions, foreign_db=foreign_db)
+    if replace:
+        group, step = _replaced_place(db_path, run, group, step)
     model_files.check_model(model)
     # The data's digest (keys, words, gold labels) is kept only where the store has sequences to
     # hold it against: label versions carried over, or a group's other runs.
@@ -334,6 +337,24 @@ def check_store(db_path: str, run: str, *, replace: bool, label_versions: str | 
         raise damaged from None
     finally:
         con.close()
+
+
+def _replaced_place(db_path: str, run: str, group: str | None, step: int | None) -> tuple[str | None, int | None]:
+    """The group and step a run that replaces `run` takes: the replaced run's, unless `group` /
+    `step` name others (re-scoring a checkpoint left its group, or came back as the last step)."""
+    if not Path(db_path).exists():
+        return group, step
+    try:
+        con = store_db.connect(db_path)
+    except StoreError:  # an older store: the commit migrates it, and the run keeps what it is given
+        return group, step
+    try:
+        found = con.execute(sql.read("run_group_step"), {"run": run}).fetchone()
+    finally:
+        con.close()
+    if found is None or found[0] is None or (group is not None and group != found[0]):
+        return group, step
+    return found[0], found[1] if step is None else step
 
 
 def _check_early(db_path: str, run: str, group: str | None, step: int | None, n_expected: int | None,

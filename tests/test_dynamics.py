@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pytest
 
+import lossdb
 from lossdb import demo, plots
 from lossdb.errors import InputError, StoreError, UsageError
 from lossdb.queries import db as store_db
@@ -489,6 +490,16 @@ def test_ingest_with_a_group_checks_that_its_runs_cover_the_same_sequences(tmp_p
     words = dynamics.word_dynamics(con, "ckpts").records()
     assert all(w["variability"] == pytest.approx(0, abs=1e-7) and w["forgetting"] == 0 for w in words)
     con.close()
+    # re-scoring a checkpoint keeps its place: without --group it left the group, with it it came
+    # back as the last step
+    ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-1", replace=True, progress=False)
+    ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", replace=True, group="ckpts", progress=False)
+    steps = {r["run_id"]: (r["group_name"], r["step"])
+             for r in json.loads(run_cli("runs", "--format", "json", "--db", str(store)).stdout)}
+    assert steps == {"ckpt-1": ("ckpts", 100), "ckpt-2": ("ckpts", 101)}
+    ingest(wordpiece_model, str(conll_file), db=str(store), run="ckpt-2", replace=True, group="ckpts", step=300,
+           progress=False)  # a step named is the step taken
+    assert lossdb.connect(store).runs().set_index("run_id").loc["ckpt-2", "step"] == 300
 
 
 def test_a_step_without_a_group_is_a_one_line_usage_error(tmp_path, wordpiece_model, conll_file):
