@@ -395,7 +395,7 @@ def _check_data(source: Source, shard, limit, model_labels: list[str] | None, *,
     for seq_id, example in _numbered(source, shard, limit):
         score_steps.check_lengths(seq_id, example, source.description)
         if to_id is not None:
-            ids = to_id(example.tags, f"{source.description}, sequence {seq_id}")
+            ids = to_id(example.tags, score_steps.located(seq_id, example, source.description))
             if digest:
                 hashed = score_steps.words_hash(example.words)
                 columns["seq_id"].append(seq_id)

@@ -96,10 +96,18 @@ def label_mapper(source: Source, model_labels: list[str]):
     return to_ids
 
 
+def located(seq_id: int, example: Example, description: str | None = None) -> str:
+    """Where a sequence is, for a message: its place in the file where the reader knows it
+    ('data.conll, line 9'), and its seq_id (0-based, as the store counts)."""
+    if example.where:
+        return f"{example.where} (seq_id {seq_id})"
+    return f"{description + ', ' if description else ''}sequence {seq_id}"
+
+
 def check_lengths(seq_id: int, example: Example, where: str | None = None) -> None:
     if len(example.words) != len(example.tags):
-        which = f"sequence {seq_id}" + (f" (id {example.source_id})" if example.source_id else "")
-        raise InputError(f"{where + ', ' if where else ''}{which}: {counted(len(example.words), 'word')} but "
+        which = located(seq_id, example, where) + (f" (id {example.source_id})" if example.source_id else "")
+        raise InputError(f"{which}: {counted(len(example.words), 'word')} but "
                          f"{counted(len(example.tags), 'tag')}", "give every word exactly one tag")
 
 
@@ -111,7 +119,7 @@ def chunks(items: Iterator, size: int) -> Iterator[list]:
 def score_chunk(chunk, loaded, to_id, max_length, overflow, stride, batch_size) -> list[writer.ScoredSequence]:
     for seq_id, example in chunk:
         check_lengths(seq_id, example)
-    word_labels = [to_id(e.tags, f"sequence {seq_id}") for seq_id, e in chunk]
+    word_labels = [to_id(e.tags, located(seq_id, e)) for seq_id, e in chunk]
     label_names = loaded.label_names
     nonempty = [k for k, (_, e) in enumerate(chunk) if e.words]
     encoded: list[align.Encoded | None] = [None] * len(chunk)

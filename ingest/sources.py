@@ -26,6 +26,7 @@ class Example:
     words: list[str]
     tags: list  # label names, or integer ids
     source_id: str | None = None
+    where: str | None = None  # where the file holds it ('data.conll, line 9'), for messages
 
 
 @dataclass
@@ -76,6 +77,6 @@ def _source(opened: formats.Opened) -> Source:
         for record in opened:
             if record.problem:
                 raise InputError(f"{record.where}: {record.problem}", record.fix or "")
-            yield Example(record.words, record.tags, record.id)
+            yield Example(record.words, record.tags, record.id, record.where)
 
     return Source(opened.description, opened.split, opened.label_names, examples)
