@@ -333,13 +333,20 @@ def pick_columns(names: Sequence[str], where: str, words_column=None, tags_colum
                 f"name it with --{what}-column")
         return found
 
-    return Columns(pick(words_column, WORDS_COLUMNS, "words"), pick(tags_column, TAGS_COLUMNS, "tags"),
-                   pick(id_column, ID_COLUMNS, "id", required=False))
+    columns = Columns(pick(words_column, WORDS_COLUMNS, "words"), pick(tags_column, TAGS_COLUMNS, "tags"),
+                      pick(id_column, ID_COLUMNS, "id", required=False))
+    if columns.words == columns.tags:  # its tags would be scored as the words
+        raise InputError(f"{where}: column {columns.words!r} is named for both the words and the tags",
+                         "name the words column and the tags column apart (--words-column, --tags-column)")
+    return columns
 
 
 def _row_record(row: dict, columns: Columns, where: str) -> Record:
     words, tags = row.get(columns.words), row.get(columns.tags)
     source_id = row.get(columns.id) if columns.id else None
+    if isinstance(source_id, (list, dict)):  # (its Python text was stored as the key)
+        return Record(where, None, None, problem=f"the id column {columns.id!r} holds {type(source_id).__name__}s, "
+                      "not ids", fix="name a column of strings or numbers for the ids (--id-column)")
     ids = dict(id=str_or_none(source_id), seq_id=int_or_none(row.get("seq_id")), run=str_or_none(row.get("run")))
     if not isinstance(words, list) or not isinstance(tags, list):
         return Record(where, None, None, **ids,

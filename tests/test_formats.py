@@ -453,3 +453,16 @@ def test_export_never_writes_over_its_own_store(store_copy):
         result = run_cli("export", "--to", fmt, "--all", "--out", str(store_copy), "--force", "--db", str(store_copy))
         _one_line_error(result, "is this store's own file", "write the export to another path (--out)")
     assert store_copy.read_bytes() == before
+
+
+def test_a_list_as_ids_and_one_column_as_words_and_tags_are_refused(tmp_path):
+    """A list column as --id-column stored its Python text as each key; one column named for
+    both words and tags scored the tag names as words."""
+    path = tmp_path / "cols.parquet"
+    pq.write_table(pa.table({"w": [w for w, _ in SENTENCES], "t": [t for _, t in SENTENCES]}), path)
+    with pytest.raises(label_io.InputError, match=r"cols.parquet, row 0: the id column 'w' holds lists, not ids; "
+                                                  r"name a column of strings or numbers"):
+        list(open_source(str(path), words_column="w", tags_column="t", id_column="w"))
+    with pytest.raises(label_io.InputError, match=r"column 't' is named for both the words and the tags"):
+        open_source(str(path), words_column="t", tags_column="t")
+    assert [e.words for e in open_source(str(path), words_column="w", tags_column="t")] == [w for w, _ in SENTENCES]
