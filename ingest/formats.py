@@ -449,6 +449,11 @@ def write_parquet(seqs: Sequence["ExportSequence"], f) -> None:
 # --- Hugging Face datasets -----------------------------------------------------------------
 
 
+# The files of a folder that datasets.load_dataset reads as token-classification data (a folder of
+# splits, e.g. train.jsonl and validation.jsonl).
+HF_DATA_FILES = {".json", ".jsonl", ".parquet", ".csv", ".arrow"}
+
+
 def open_hf_dataset(spec: str, split=None, words_column=None, tags_column=None, id_column=None, *,
                     saved_only: bool = False) -> Opened:
     """A saved dataset folder, or (unless `saved_only`) a dataset by name: NAME[:CONFIG]."""
@@ -461,6 +466,12 @@ def open_hf_dataset(spec: str, split=None, words_column=None, tags_column=None, 
         if saved or saved_only:
             loaded = datasets.load_from_disk(str(local))
         else:
+            if local.is_dir() and not any(f.suffix.lower() in HF_DATA_FILES for f in local.rglob("*")
+                                          if f.is_file() and not f.name.startswith(".")):
+                # datasets would make a 'text' dataset of any stray file, then miss a words column
+                raise InputError(f"{name} is neither a folder written by save_to_disk nor a folder of data files "
+                                 f"({', '.join(sorted(HF_DATA_FILES))})",
+                                 "pass a saved dataset folder, or a folder of JSON Lines or Parquet files")
             if not local.exists():
                 model_files.check_hub(name, "dataset")  # one line at once where the hub is unreachable
             loaded = datasets.load_dataset(name, config or None)

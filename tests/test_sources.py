@@ -109,3 +109,15 @@ def test_jsonl_from_stdin(tmp_path, sample, wordpiece_model):
     assert result.returncode == 0, result.stderr
     assert "12 sequences" in result.stderr
     assert [(r[0], r[1]) for r in stored_sequences(db, "in")] == [(list(w), list(t)) for w, t in sample]
+
+
+def test_a_folder_of_no_dataset_is_said_to_be_none(tmp_path):
+    """datasets made a 'text' dataset of a stray file, and the error asked for --words-column."""
+    from lossdb.errors import InputError
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("hi\n")
+    with pytest.raises(InputError, match=r"notes is neither a folder written by save_to_disk nor a folder of "
+                                         r"data files \(\.arrow, \.csv, \.json, \.jsonl, \.parquet\)"):
+        open_source(f"hf:{folder}")
