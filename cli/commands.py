@@ -1,6 +1,7 @@
 """The core commands: ingest, merge, upgrade, top, runs, sql and demo."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -53,6 +54,8 @@ def ingest(
 ) -> None:
     """Score a labelled dataset with a model and store one row per token."""
     with errors(sigterm=True):
+        if quiet:  # datasets draws its own bars (building a dataset from files); read when it is imported
+            os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
         from lossdb.ingest import ingest as run_ingest
 
         summary = run_ingest(

@@ -121,3 +121,21 @@ def test_a_folder_of_no_dataset_is_said_to_be_none(tmp_path):
     with pytest.raises(InputError, match=r"notes is neither a folder written by save_to_disk nor a folder of "
                                          r"data files \(\.arrow, \.csv, \.json, \.jsonl, \.parquet\)"):
         open_source(f"hf:{folder}")
+
+
+def test_quiet_ingest_of_a_folder_of_data_files_prints_only_its_summary(tmp_path, wordpiece_model, sentences):
+    """-q silenced lossdb's bar, and datasets still drew 'Generating validation split: ...'."""
+    from .conftest import run_cli
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "validation.jsonl").write_text("".join(json.dumps({"tokens": w, "ner_tags": t}) + "\n"
+                                                     for w, t in sentences))
+    for quiet, lines in ((False, None), (True, 1)):
+        result = run_cli("ingest", "-m", wordpiece_model, "-d", f"hf:{folder}", "--run", f"q{quiet}", *(["-q"] if quiet else []),
+                         "--db", str(tmp_path / "q.duckdb"), env={"HF_DATASETS_CACHE": str(tmp_path / f"cache{quiet}")})
+        assert result.returncode == 0, result.stderr
+        if quiet:
+            assert len(result.stderr.splitlines()) == lines and result.stderr.startswith("lossdb: ingested"), result.stderr
+        else:
+            assert "Generating validation split" in result.stderr  # so the quiet run's silence is -q's doing
