@@ -194,7 +194,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     for r in records:
         groups.setdefault(r[by], []).append(r)
     columns = [by, "n_runs", "runs", "labels", "n_sequences", "n_labelled", "n_errors", "mean_loss", "token_accuracy",
-               "n_sequences_with_errors"]
+               "n_sequences_with_errors", "mean_posterior_softmin"]
     if entities:
         columns += ["entity_precision", "entity_recall", "entity_f1"]
     rows = []
@@ -207,7 +207,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
                sum(m["n_sequences"] for m in members),
                n_labelled, n_errors, total / n_labelled if n_labelled else None,
                1 - n_errors / n_labelled if n_labelled else None,
-               sum(m["n_sequences_with_errors"] for m in members)]
+               sum(m["n_sequences_with_errors"] for m in members), _mean_over_sequences(members, "mean_posterior_softmin")]
         if entities:
             c = sum(m["n_correct_entities"] for m in members)
             p = sum(m["n_pred_entities"] for m in members)
@@ -215,6 +215,14 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
             row += list(tags.scores(g, p, c))
         rows.append(tuple(row))
     return Result(columns, rows)
+
+
+def _mean_over_sequences(members: list[dict], key: str) -> float | None:
+    """The mean of a per-sequence figure over the sequences of several runs (each run's mean
+    weighted by its sequences); None where no run has it."""
+    known = [m for m in members if m[key] is not None]
+    n = sum(m["n_sequences"] for m in known)
+    return sum(m[key] * m["n_sequences"] for m in known) / n if n else None
 
 
 def _has_version(con, run_id: str, labels: str) -> bool:
