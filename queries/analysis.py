@@ -6,6 +6,7 @@ answers against any label version: ``labels="gold"`` is the source's own labels.
 """
 from __future__ import annotations
 
+import shlex
 from typing import Sequence
 
 from lossdb.errors import StoreError, UsageError
@@ -123,9 +124,9 @@ def search_hint(con, token: str, *, run: str | None = None) -> str | None:
     found = named(con, "search_similar_tokens", {"run": run_id, "token": token}).one()
     if found["n_token"]:
         return None  # the token is there: the other conditions matched none of its rows
-    tries = [f"lossdb search {t!r}" for t in found["tokens"] or []]
+    tries = [f"lossdb search {shlex.quote(t)}" for t in found["tokens"] or []]
     if found["n_word"]:
-        tries.append(f"--word {token!r} ({counted(found['n_word'], 'sequence')} have the word)")
+        tries.append(f"--word {shlex.quote(token)} ({counted(found['n_word'], 'sequence')} have the word)")
     if not tries:
         return None
     return "tokens are searched as the tokenizer writes them; try " + ", or ".join(tries)
@@ -194,7 +195,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     for r in records:
         groups.setdefault(r[by], []).append(r)
     columns = [by, "n_runs", "runs", "labels", "n_sequences", "n_labelled", "n_errors", "mean_loss", "token_accuracy",
-               "n_sequences_with_errors", "mean_posterior_softmin"]
+               "n_sequences_with_errors"]
     if entities:
         columns += ["entity_precision", "entity_recall", "entity_f1"]
     rows = []
@@ -207,7 +208,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
                sum(m["n_sequences"] for m in members),
                n_labelled, n_errors, total / n_labelled if n_labelled else None,
                1 - n_errors / n_labelled if n_labelled else None,
-               sum(m["n_sequences_with_errors"] for m in members), _mean_over_sequences(members, "mean_posterior_softmin")]
+               sum(m["n_sequences_with_errors"] for m in members)]
         if entities:
             c = sum(m["n_correct_entities"] for m in members)
             p = sum(m["n_pred_entities"] for m in members)
@@ -215,14 +216,6 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
             row += list(tags.scores(g, p, c))
         rows.append(tuple(row))
     return Result(columns, rows)
-
-
-def _mean_over_sequences(members: list[dict], key: str) -> float | None:
-    """The mean of a per-sequence figure over the sequences of several runs (each run's mean
-    weighted by its sequences); None where no run has it."""
-    known = [m for m in members if m[key] is not None]
-    n = sum(m["n_sequences"] for m in known)
-    return sum(m[key] * m["n_sequences"] for m in known) / n if n else None
 
 
 def _has_version(con, run_id: str, labels: str) -> bool:
