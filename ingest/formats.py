@@ -450,8 +450,8 @@ def write_parquet(seqs: Sequence["ExportSequence"], f) -> None:
 
 
 # The files of a folder that datasets.load_dataset reads as token-classification data (a folder of
-# splits, e.g. train.jsonl and validation.jsonl).
-HF_DATA_FILES = {".json", ".jsonl", ".parquet", ".csv", ".arrow"}
+# splits, e.g. train.jsonl and validation.jsonl.gz); not .txt, which it reads as lines of text.
+HF_DATA_FILES = {".json", ".jsonl", ".ndjson", ".parquet", ".geoparquet", ".gpq", ".csv", ".tsv", ".arrow"}
 
 
 def open_hf_dataset(spec: str, split=None, words_column=None, tags_column=None, id_column=None, *,
@@ -466,8 +466,8 @@ def open_hf_dataset(spec: str, split=None, words_column=None, tags_column=None, 
         if saved or saved_only:
             loaded = datasets.load_from_disk(str(local))
         else:
-            if local.is_dir() and not any(f.suffix.lower() in HF_DATA_FILES for f in local.rglob("*")
-                                          if f.is_file() and not f.name.startswith(".")):
+            if local.is_dir() and not any(suffix.lower() in HF_DATA_FILES for f in local.rglob("*")
+                                          if f.is_file() and not f.name.startswith(".") for suffix in f.suffixes):
                 # datasets would make a 'text' dataset of any stray file, then miss a words column
                 raise InputError(f"{name} is neither a folder written by save_to_disk nor a folder of data files "
                                  f"({', '.join(sorted(HF_DATA_FILES))})",

@@ -119,8 +119,13 @@ def test_a_folder_of_no_dataset_is_said_to_be_none(tmp_path):
     folder.mkdir()
     (folder / "readme.txt").write_text("hi\n")
     with pytest.raises(InputError, match=r"notes is neither a folder written by save_to_disk nor a folder of "
-                                         r"data files \(\.arrow, \.csv, \.json, \.jsonl, \.parquet\)"):
+                                         r"data files \(\.arrow, \.csv, .*\.jsonl, .*\.parquet"):
         open_source(f"hf:{folder}")
+    # a compressed data file is a data file (validation.jsonl.gz)
+    import gzip
+
+    (folder / "validation.jsonl.gz").write_bytes(gzip.compress(b'{"tokens": ["Bonn"], "ner_tags": ["B-LOC"]}\n'))
+    assert [e.words for e in open_source(f"hf:{folder}", split="validation")] == [["Bonn"]]
 
 
 def test_quiet_ingest_of_a_folder_of_data_files_prints_only_its_summary(tmp_path, wordpiece_model, sentences):
