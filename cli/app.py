@@ -68,7 +68,7 @@ def usage_message(e, where: str) -> str:
         shown = one_line(name)
         shown = shown if len(shown) <= 40 else shown[:37] + "..."
         return (f"'{shown}' begins with '-', so it is read as an option; put `--` before it, after "
-                f"every option: {where} [OPTIONS] -- '{shown}'")
+                f"every option: {where} [OPTIONS] -- \"YOUR TEXT\"")
     return f"{one_line(e.format_message())}; see `{where} --help`"
 
 

@@ -418,7 +418,7 @@ def test_readers_read_while_an_ingest_scores(store_copy, kill_data, wordpiece_mo
     (["issues", "--seq-id", "abc"], "'abc' is not a valid integer"),
     (["nosuch"], "No such command 'nosuch'"),
     (["sql", "-- the worst\nSELECT 1"], "'-- the worst SELECT 1' begins with '-', so it is read as an option; "
-                                         "put `--` before it, after every option: lossdb sql [OPTIONS] --"),
+                                         "put `--` before it, after every option: lossdb sql [OPTIONS] -- \"YOUR TEXT\""),
 ])
 def test_a_mistyped_command_line_is_one_line(args, needle):
     """click's usage block (Usage:, Try ..., a blank line, Error: ...) becomes one line, exit 2."""
