@@ -29,6 +29,8 @@ def _cell(value: Any) -> str:
         return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e6 else f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_cell(v) for v in value) + "]"
+    if isinstance(value, dict):  # a struct or a JSON object (runs' params) as JSON, not Python's repr
+        return _CONTROL.sub(_escaped, json.dumps(_plain(value), ensure_ascii=False, default=_json_default))
     if isinstance(value, datetime):  # to the second, as runs and labels both show when; JSON and CSV keep it whole
         return f"{value:%Y-%m-%d %H:%M:%S}"
     return _CONTROL.sub(_escaped, str(value))

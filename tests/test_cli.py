@@ -130,6 +130,8 @@ def test_runs_and_sql(built_store):
     runs = json.loads(run_cli("runs", "--format", "json", "--db", str(built_store)).stdout)
     assert [r["run_id"] for r in runs] == ["wp"] and runs[0]["n_sequences"] == 60
     assert runs[0]["params"]["backend"] == "torch"  # how it was scored, as JSON (it was one quoted string)
+    markdown = run_cli("runs", "-f", "markdown", "--db", str(built_store)).stdout
+    assert '"backend": "torch"' in markdown and "'backend'" not in markdown  # JSON, not Python's repr
     assert "group_name" not in run_cli("runs", "--db", str(built_store)).stdout  # no groups: no such columns
     out = run_cli("sql", "SELECT count(*) AS n FROM tokens WHERE run_id = $run", "--param", "run=wp",
                   "-f", "csv", "--db", str(built_store))
