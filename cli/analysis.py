@@ -133,8 +133,6 @@ def issues(
 
             return issues_for_group(group=group, count=count, method=method or "aum",
                                     db=db, out=out, run=run, seq_id=seq_id, labels=labels)
-        from lossdb.queries import rankings  # numpy loads here
-
         if methods:
             for option, given in (("--method", method), ("--n", n), ("--evaluate", evaluate), ("--plot", plot),
                                   ("--seq-id", seq_id)):

@@ -139,7 +139,9 @@ def _combine(run: str, pieces: list[tuple[str, dict]], *, out_of_fold: bool = Fa
                 raise InputError(f"run {run!r}: shards differ in {key}: {shown}", hint)
         settings = [json.loads(r["params"] or "{}") for r in records]
         for key in SAME_SCORING:
-            values = [p.get(key) for p in settings]
+            if not all(key in p for p in settings):
+                continue  # a shard from a lossdb that did not record it: nothing to compare
+            values = [p[key] for p in settings]
             if len({json.dumps(v) for v in values}) != 1:
                 shown = ", ".join(f"{json.dumps(v)} (shard {'/'.join(map(str, p['shard']))})"
                                   for v, p in zip(values, settings))

@@ -344,14 +344,14 @@ def _replaced_place(db_path: str, run: str, group: str | None, step: int | None)
     `step` name others (re-scoring a checkpoint left its group, or came back as the last step)."""
     if not Path(db_path).exists():
         return group, step
-    try:
-        con = store_db.connect(db_path)
-    except StoreError:  # an older store: the commit migrates it, and the run keeps what it is given
+    try:  # the file as it is (an older store is migrated only at the commit)
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            found = con.execute(sql.read("run_group_step"), {"run": run}).fetchone()
+        finally:
+            con.close()
+    except duckdb.Error:  # a store from before groups: the run had none
         return group, step
-    try:
-        found = con.execute(sql.read("run_group_step"), {"run": run}).fetchone()
-    finally:
-        con.close()
     if found is None or found[0] is None or (group is not None and group != found[0]):
         return group, step
     return found[0], found[1] if step is None else step

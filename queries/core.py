@@ -3,6 +3,7 @@ the checks every question shares (the run, the label version, n, the ranking).""
 from __future__ import annotations
 
 import json
+import shlex
 
 import duckdb
 
@@ -56,7 +57,8 @@ def check_labels(con, run_id: str, labels: str | None, parameter: str = "labels"
                    f"{shown} {'have' if len(elsewhere) > 1 else 'has'} it")
         if paired:
             raise StoreError(message, f"import the corrections into run {run_id!r} too "
-                             f"(lossdb import-labels FILE --run {run_id} --as {labels}), or compare under gold")
+                             f"(lossdb import-labels FILE --run {shlex.quote(run_id)} --as {shlex.quote(labels)}), "
+                             "or compare under gold")
         raise StoreError(message, "name that run", parameter=run_parameter)
     names = version_names(con, run_id)
     if names == [GOLD]:  # nothing to choose from but the source's own labels

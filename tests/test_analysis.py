@@ -4,6 +4,7 @@ API and the CLI."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
@@ -272,7 +273,7 @@ def test_search_by_word_label_prediction_and_errors(built_store):
     shouted = run_cli("search", token.upper(), "--db", str(built_store))
     assert shouted.returncode == 0 and shouted.stdout == ""
     assert shouted.stderr.startswith("lossdb: 0 sequences match; showing 0; tokens are searched as the tokenizer "
-                                     f"writes them; try lossdb search '{token}'"), shouted.stderr
+                                     f"writes them; try lossdb search {shlex.quote(token)}"), shouted.stderr
     assert ("--word" in shouted.stderr) == (n_word > 0)
     assert store.search_hint(token) is None  # it is there: the other conditions found none of its rows
     narrow = run_cli("search", "(", "--width", "-1", "--db", str(built_store))
