@@ -114,7 +114,8 @@ def _shard_index(record: dict) -> int:
 
 def _combine(run: str, pieces: list[tuple[str, dict]], *, out_of_fold: bool = False) -> dict:
     records = [r for _, r in pieces]
-    shards = [json.loads(r["params"] or "{}").get("shard") for r in records]
+    settings = [json.loads(r["params"] or "{}") for r in records]  # each shard's runs.params, read once
+    shards = [p.get("shard") for p in settings]
     if len(records) > 1 or shards[0] is not None:
         if any(s is None for s in shards):
             raise InputError(f"run {run!r} is in several stores but not all of them are shards",
@@ -135,24 +136,20 @@ def _combine(run: str, pieces: list[tuple[str, dict]], *, out_of_fold: bool = Fa
                 hint = ("merge shards of the same model and data only, or pass out-of-fold (--out-of-fold) "
                         "for shards scored by one model each" if key in ONE_MODEL_PER_SHARD
                         else "merge shards of the same model and data only")
-                shown = ", ".join(f"{v} (shard {'/'.join(map(str, s))})" for v, s in zip(values, shards))
+                shown = ", ".join(f"{v} (shard {i}/{n})" for v, (i, n) in zip(values, shards))
                 raise InputError(f"run {run!r}: shards differ in {key}: {shown}", hint)
-        settings = [json.loads(r["params"] or "{}") for r in records]
         for key in SAME_SCORING:
             if not all(key in p for p in settings):
                 continue  # a shard from a lossdb that did not record it: nothing to compare
             values = [p[key] for p in settings]
             if len({json.dumps(v) for v in values}) != 1:
-                shown = ", ".join(f"{json.dumps(v)} (shard {'/'.join(map(str, p['shard']))})"
-                                  for v, p in zip(values, settings))
+                shown = ", ".join(f"{json.dumps(v)} (shard {i}/{n})" for v, (i, n) in zip(values, shards))
                 raise InputError(f"run {run!r}: shards were scored with different {key}: {shown}",
                                  f"score every shard with the same --{key.replace('_', '-')}, then merge")
     first = records[0]
-    params = json.loads(first["params"] or "{}")
-    params.update(shard=None, merged_shards=len(records))
+    params = dict(settings[0], shard=None, merged_shards=len(records))
     if len(records) > 1:  # the scoring time of the whole run, as a single ingest records it
-        params["scoring_seconds"] = round(sum(json.loads(r["params"] or "{}").get("scoring_seconds") or 0
-                                              for r in records), 3)
+        params["scoring_seconds"] = round(sum(p.get("scoring_seconds") or 0 for p in settings), 3)
     model, revision = first["model"], first["model_revision"]
     if out_of_fold:
         ordered = sorted(records, key=_shard_index)
