@@ -196,7 +196,7 @@ def _visible_columns(widths: list[int], width: int | None, *, label_width: int,
     everything: list[int | None] = list(range(n))
     if not width or total(everything) <= width:
         return everything
-    best = columns(0) if keep else [None]
+    best = columns(0)  # the columns of `keep` alone (without any: just '...')
     for k in range(1, n // 2 + 1):
         candidate = columns(k)
         if total(candidate) > width:
