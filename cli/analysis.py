@@ -230,7 +230,7 @@ def summary(
         result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme_for(mode, scheme),
                                runs=run)
         if entities_:
-            note_truncated(store, run or [r["run_id"] for r in store.runs().records()])
+            note_truncated(store, run or None)
         if labels != "gold" and by == "run":
             fallen = [r["run_id"] for r in result.records() if r["labels"] != labels]
             if fallen:

@@ -196,12 +196,12 @@ def reading(db: str | None, format: str, flags: dict[str, str | None] | None = N
 
 
 def note_truncated(store: Store, runs) -> None:
-    """A note for each of `runs` (None: the newest) that truncated sequences: entity figures
-    count only the words a run scored, as the model saw them (so do seqeval's over a Trainer's
-    aligned predictions), which a reader comparing runs should know."""
+    """A note for each of `runs` (an entry None: the newest; `runs` None: every run) that
+    truncated sequences: entity figures count only the words a run scored, as the model saw them
+    (so do seqeval's over a Trainer's aligned predictions), which a reader comparing runs should know."""
     records = store.runs().records()
     by_id = {r["run_id"]: r for r in records}
-    for run in dict.fromkeys(runs):
+    for run in dict.fromkeys(runs if runs is not None else by_id):
         record = by_id.get(run) if run is not None else (records[0] if records else None)
         if record and record["n_truncated"]:
             typer.echo(f"lossdb: note: run '{record['run_id']}' truncated {counted(record['n_truncated'], 'sequence')} "
