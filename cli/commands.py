@@ -11,7 +11,6 @@ from lossdb import demo as demos
 from lossdb import store as stores
 from lossdb.errors import UsageError
 from lossdb.queries import db as store_db
-from lossdb.text import counted
 
 from . import format as fmt
 from .common import (CountOption, DbOption, FormatOption, RunOption, WidthOption, app, check_format, echo, errors, open_store,
@@ -83,9 +82,8 @@ def merge(
         from lossdb.ingest.merge import merge as merge_stores  # ingest loads numpy and pyarrow
 
         target = db or store_db.default_path()
-        runs = merge_stores(target, shards, replace=replace, out_of_fold=out_of_fold, foreign_db=foreign_db)
-        typer.echo(f"lossdb: merged {counted(len(shards), 'store')} into {target}: run{'s' if len(runs) > 1 else ''} "
-                   f"{', '.join(runs)}", err=True)
+        merged = merge_stores(target, shards, replace=replace, out_of_fold=out_of_fold, foreign_db=foreign_db)
+        typer.echo(f"lossdb: {merged.line()}", err=True)
 
 
 @app.command()

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-
 
 from lossdb import sql
 from lossdb.errors import InputError, StoreError
@@ -23,6 +23,7 @@ from lossdb.queries import db as store_db
 from lossdb.queries import metadata
 from lossdb.queries.result import named
 from lossdb.queries.sqlnames import quote_identifier
+from lossdb.text import counted
 
 from . import writer
 
@@ -36,9 +37,27 @@ ONE_MODEL_PER_SHARD = ("model", "model_revision")
 SAME_SCORING = ("limit", "max_length", "overflow", "stride", "dtype", "backend")
 
 
+@dataclass
+class Merged:
+    """What a merge wrote: the merged runs, and which of them replaced a run of the target."""
+
+    target: str
+    n_sources: int
+    runs: list[str]
+    replaced: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        names = ", ".join(self.runs)
+        replaced = f"; replaced the earlier run{'s' if len(self.replaced) > 1 else ''} {', '.join(self.replaced)}" \
+            if self.replaced else ""
+        return (f"merged {counted(self.n_sources, 'store')} into {self.target}: "
+                f"run{'s' if len(self.runs) > 1 else ''} {names}{replaced}")
+
+
 def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold: bool = False,
-          foreign_db: bool = False) -> list[str]:
-    """Merge the complete runs of `sources` into `target`; returns the merged run names.
+          foreign_db: bool = False) -> Merged:
+    """Merge the complete runs of `sources` into `target`; returns what it merged (`.runs`, the
+    run names; `.replaced`, those that replaced a run of the target).
 
     `out_of_fold`: the shards of a run were scored by different models (fold i by the model
     trained without fold i, `lossdb export --fold i/K`); the merged run records each shard's model.
@@ -68,10 +87,14 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
     versions = {run: _combine_versions(run, pieces) for run, pieces in parts.items()}
     metadata = _source_metadata(sources)
     _check_target(target, merged, metadata, replace=replace)
+    replaced = []
 
     def write(con) -> None:
+        replaced.clear()  # write_store may call this again after a retry
         for run, record in merged.items():
-            writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT, exists_hint=EXISTS_HINT)
+            if writer.check_run_name(con, run, replace=replace, versions_hint=VERSIONS_HINT,
+                                     exists_hint=EXISTS_HINT).replaced:
+                replaced.append(run)
             writer.delete_run(con, run)
             for source, _ in sorted(parts[run], key=lambda p: _shard_index(p[1])):
                 _copy_rows(con, source, run)
@@ -85,7 +108,7 @@ def merge(target: str, sources: list[str], *, replace: bool = False, out_of_fold
         _carry_metadata(con, target, metadata)
 
     writer.write_store(target, write, foreign_db=foreign_db)
-    return sorted(merged)
+    return Merged(str(target), len(sources), sorted(merged), sorted(replaced))
 
 
 def _check_target(target: str, runs: dict, tables: dict, *, replace: bool) -> None:

@@ -220,7 +220,7 @@ def test_merge_carries_label_versions_and_metadata(shards, sentences, tmp_path):
     assert rows(s0, "SELECT n_matched FROM annotations") == [(30,)]
 
     target = tmp_path / "all.duckdb"
-    assert merge(str(target), [str(s0), str(s1)]) == ["wp"]
+    assert merge(str(target), [str(s0), str(s1)]).runs == ["wp"]
     assert rows(target, "SELECT version, n_changed, source FROM label_versions") == [("fixed", 3, "review.json")]
     assert [r[:2] for r in versions_of(target, "wp")[1]] == [("fixed", 0), ("fixed", 1), ("fixed", 2)]
     assert versions_of(target, "wp")[1] == sorted(versions_of(s0, "wp")[1] + versions_of(s1, "wp")[1])
@@ -254,7 +254,7 @@ def test_merge_refuses_what_it_cannot_carry(shards, sentences, tmp_path):
 
     # the target's own run with label versions is not replaced by a merge
     s0, s1 = shard_copies(shards, tmp_path)
-    assert merge(str(target), [str(s0), str(s1)]) == ["wp"]
+    assert merge(str(target), [str(s0), str(s1)]).runs == ["wp"]
     add_version(target, "wp", "fixed", [1])
     before = target.read_bytes()
     with pytest.raises(StoreError, match="run 'wp' has label version 'fixed'.*new --db"):
@@ -263,7 +263,7 @@ def test_merge_refuses_what_it_cannot_carry(shards, sentences, tmp_path):
 
     # nor does it put other rows under the name of one of the target's metadata tables
     other = tmp_path / "other.duckdb"
-    assert merge(str(other), [str(s0), str(s1)]) == ["wp"]
+    assert merge(str(other), [str(s0), str(s1)]).runs == ["wp"]
     for path in (s0, s1):
         annotate_file(path, write_review(tmp_path / "x.jsonl", sentences, lambda i: "x"))
     annotate_file(other, write_review(tmp_path / "y.jsonl", sentences, lambda i: "y"))

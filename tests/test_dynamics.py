@@ -552,7 +552,7 @@ def test_shards_scored_by_one_model_each_merge_into_one_out_of_fold_run(tmp_path
     target = tmp_path / "oof.duckdb"
     with pytest.raises(InputError, match="shards differ in model.*out-of-fold"):
         merge(str(target), shards)
-    assert merge(str(target), shards, out_of_fold=True) == ["oof"]
+    assert merge(str(target), shards, out_of_fold=True).runs == ["oof"]
     con = duckdb.connect(str(target), read_only=True)
     n, = con.execute("SELECT count(*) FROM sequences WHERE run_id = 'oof'").fetchone()
     params = json.loads(con.execute("SELECT params FROM runs WHERE run_id = 'oof'").fetchone()[0])

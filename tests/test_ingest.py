@@ -195,6 +195,11 @@ def test_merged_shards_answer_like_one_ingest(wordpiece_model, conll_file, tmp_p
         parts.append(json.loads(con.execute("SELECT params FROM runs").fetchone()[0])["scoring_seconds"])
         con.close()
     assert recorded == pytest.approx(sum(parts), abs=2e-3) and recorded > max(parts)
+    # merging again needs --replace, and then says it replaced the run
+    assert "merged 3 stores" in result.stderr and "replaced" not in result.stderr
+    again = run_cli("merge", *shards, "--db", str(merged), "--replace")
+    assert again.returncode == 0 and "run r; replaced the earlier run r" in again.stderr, again.stderr
+    assert token_rows(merged, "r") == rows_merged
     # a missing shard is refused, and the target is left as it was
     result = run_cli("merge", shards[0], shards[2], "--db", str(tmp_path / "partial.duckdb"))
     assert result.returncode != 0 and "do not make a whole" in result.stderr
