@@ -25,7 +25,7 @@ from lossdb.queries import core
 from lossdb.queries import db as store_db
 from lossdb.queries import versions
 from lossdb.queries.result import named, split_statements
-from lossdb.queries.tags import chunk_parts
+from lossdb.queries.tags import chunk_parts, written
 from lossdb.text import counted
 
 from . import label_io
@@ -442,9 +442,6 @@ def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list
         if words is None:
             problems.append(f"span {shown!r} [{type_}] {reason}")
             continue
-        if f"B-{type_}" in known and words[1] - words[0] > 1 and f"I-{type_}" not in known:
-            problems.append(f"span {shown!r} [{type_}] covers several words, but the run has no label I-{type_}")
-            continue
         placed.append((words[0], words[1], type_, shown))
     placed.sort()
     for (s1, e1, t1, x1), (s2, e2, t2, x2) in zip(placed, placed[1:]):
@@ -455,13 +452,10 @@ def _span_labels(seq: _Stored, spans: list[label_io.CharSpan], label_names: list
     spans_found = {(s, e, t) for s, e, t, _ in placed}
     if spans_found == set(versions.entities(seq.gold)):
         return list(seq.gold), []  # the same entities: keep gold's exact tags
-    tags = ["O"] * len(seq.words)
-    for start, end, type_ in sorted(spans_found):
-        if f"B-{type_}" in known:
-            tags[start:end] = [f"B-{type_}"] + [f"I-{type_}"] * (end - start - 1)
-        else:
-            tags[start:end] = [type_] * (end - start)
-    return tags, []
+    try:  # in the run's own scheme; the entities gold has, as gold writes them
+        return written(len(seq.words), spans_found, label_names, keep=seq.gold), []
+    except ValueError as e:
+        return None, [str(e)]
 
 
 def _not_a_type(shown: str, label: str, types: list[str], known: set[str]) -> str:

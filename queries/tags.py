@@ -301,6 +301,54 @@ def iob2(n: int, spans: Iterable[Span]) -> list[str]:
     return tags
 
 
+def written(n: int, spans: Iterable[Span], label_names: Iterable[str], *, keep: Sequence[str] | None = None
+            ) -> list[str]:
+    """Tags for n words holding exactly the given (non-overlapping) entities, written with a run's
+    own labels: B-/I- where it has them, E-/L- on an entity's last word and S-/U- on a one-word
+    entity where its scheme has those, I- alone for an IO run, the bare label where a type has
+    one tag. `keep`: tags (gold's) whose entities, where a span is one of them, are copied as
+    they are. Raises ValueError, saying why, where the labels cannot write these entities (a
+    prefix the run lacks, two touching entities of a type whose only tag is I-): whatever is
+    returned decodes to `spans` in the default mode and uses only `label_names`."""
+    spans = sorted(spans)
+    by_type: dict[str, dict[str, str]] = {}
+    for name in label_names:
+        chunk, type_ = chunk_parts(name)
+        if chunk not in (OUTSIDE, "."):
+            by_type.setdefault(type_, {})[chunk] = name
+    kept = set(_chunks(list(keep))) if keep is not None else set()
+    tags = [OUTSIDE] * n
+    for start, end, type_ in spans:
+        if (start, end, type_) in kept:
+            tags[start:end] = keep[start:end]
+            continue
+        have = by_type.get(type_, {})
+
+        def pick(*chunks: str) -> str:
+            found = next((have[c] for c in chunks if c in have), None)
+            if found is None and len(have) == 1 and not set(have) & set("SUBE"):  # bare PER, or I-PER alone
+                found = next(iter(have.values()))
+            if found is None:
+                role = {"S": "make", "B": "start", "I": "continue", "E": "end"}[chunks[0]]
+                raise ValueError(f"the run has no label that can {role} "
+                                 f"a {type_} entity of {end - start} word{'s' if end - start > 1 else ''} "
+                                 f"(its {type_} labels: {', '.join(have.values()) or 'none'})")
+            return found
+
+        if end - start == 1:
+            tags[start] = pick("S", "U", "B", "E", "I")
+        else:
+            tags[start:end] = [pick("B", "I")] + [pick("I")] * (end - start - 2) + [pick("E", "L", "I")]
+    found = sorted(_chunks(tags))
+    if found != spans:  # touching entities of a type with no tag that starts one
+        lost = [(s, e, t) for s, e, t in spans if (s, e, t) not in found]
+        labels = sorted({name for _, _, t in lost for name in by_type.get(t, {}).values()})
+        raise ValueError(f"the run's labels ({', '.join(labels)}) cannot tell apart touching entities: "
+                         + ", ".join(f"{t} at word{'s' if e - s > 1 else ''} {s}{f'-{e - 1}' if e - s > 1 else ''}"
+                                     for s, e, t in lost))
+    return tags
+
+
 # --- scores --------------------------------------------------------------------------------------------
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lossdb import demo
 from lossdb.ingest import label_io, labels
 from lossdb.ingest.label_io import CharSpan, ExportSequence
 from lossdb.queries.versions import diff_entities, entities, iob2
+
+from .conftest import run_cli
 
 LABEL_NAMES = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 
@@ -240,3 +244,73 @@ def test_words_hash_is_what_ingest_stores():
     from lossdb.ingest.score_steps import words_hash
 
     assert words_hash(["a", "b"]) == hashlib.md5("a\x1fb".encode()).hexdigest()
+
+
+def _scheme_run(tmp_path, model_dirs, labels, data):
+    """A store with run 'sc' scored by a tiny model whose labels are `labels`, over `data`
+    ((words, tags) pairs written in that scheme), and its Label Studio export."""
+    from lossdb.ingest import ingest
+    from lossdb.ingest.labels import export_labels
+    from lossdb.queries import db as store_db
+
+    model = demo.build_model(Path(model_dirs["wordpiece"]), tmp_path / "model", labels=labels, kind="wordpiece")
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps({"words": w, "tags": t}) + "\n" for w, t in data), "utf-8")
+    db = tmp_path / "sc.duckdb"
+    ingest(str(model), str(path), db=str(db), run="sc", progress=False)
+    con = store_db.connect(db, read_only=False)
+    export_labels(con, tmp_path / "tasks.json", fmt="label-studio", everything=True)
+    con.close()
+    return db, json.loads((tmp_path / "tasks.json").read_text("utf-8"))
+
+
+def _relabel(task, spans):
+    offsets = label_io.word_offsets(task["data"]["words"])
+    text = task["data"]["text"]
+    task["annotations"] = [{"id": 1, "result": [
+        {"id": f"r{k}", "from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": offsets[s][0], "end": offsets[e - 1][1], "text": text[offsets[s][0]:offsets[e - 1][1]],
+                   "labels": [t]}} for k, (s, e, t) in enumerate(spans)]}]
+
+
+def test_label_studio_spans_are_written_in_the_runs_own_scheme(tmp_path, model_dirs):
+    """An annotator's spans come back as tags of the run's scheme (IOBES here, I- only below), the
+    entities they left alone as gold wrote them; what the scheme cannot write is refused."""
+    from lossdb.queries import db as store_db
+
+    iobes = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+    words = ["Anna", "Maria", "Schmidt", "wohnt", "in", "Ulm", "bei", "Paul"]
+    gold = ["B-PER", "I-PER", "E-PER", "O", "O", "S-LOC", "O", "S-PER"]
+    db, tasks = _scheme_run(tmp_path / "iobes", model_dirs, iobes, [(words, gold)])
+    # Ulm retyped to PER, Paul left alone, Anna Maria Schmidt cut to Maria Schmidt
+    _relabel(tasks[0], [(1, 3, "PER"), (5, 6, "PER"), (7, 8, "PER")])
+    (tmp_path / "edited.json").write_text(json.dumps(tasks), "utf-8")
+    result = run_cli("import-labels", str(tmp_path / "edited.json"), "--as", "fix", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    con = store_db.connect(db)
+    stored = con.execute("SELECT labels FROM sequence_labels WHERE version = 'fix'").fetchone()[0]
+    con.close()
+    assert list(stored) == ["O", "B-PER", "E-PER", "O", "O", "S-PER", "O", "S-PER"]
+    diff = run_cli("diff-labels", "--run", "sc", "--to", "fix", "-f", "json", "--db", str(db))
+    changes = sorted((r["change"], r["before"], r["after"]) for r in json.loads(diff.stdout))
+    assert changes == [("reshaped", "[PER Anna Maria Schmidt] 0:3", "[PER Maria Schmidt] 1:3"),
+                       ("retyped", "[LOC Ulm] 5:6", "[PER Ulm] 5:6")], diff.stdout
+
+    # I- only (IO): touching entities of one type cannot be told apart, so they are refused
+    io = ["O", "I-PER", "I-LOC"]
+    db, tasks = _scheme_run(tmp_path / "io", model_dirs, io, [(words, ["I-PER", "I-PER", "I-PER", "O", "O", "I-LOC",
+                                                                       "O", "I-PER"])])
+    _relabel(tasks[0], [(0, 3, "PER"), (5, 6, "PER"), (7, 8, "LOC")])
+    (tmp_path / "io.json").write_text(json.dumps(tasks), "utf-8")
+    assert run_cli("import-labels", str(tmp_path / "io.json"), "--as", "fix", "--db", str(db)).returncode == 0
+    con = store_db.connect(db)
+    assert list(con.execute("SELECT labels FROM sequence_labels").fetchone()[0]) == [
+        "I-PER", "I-PER", "I-PER", "O", "O", "I-PER", "O", "I-LOC"]
+    con.close()
+    before = db.read_bytes()
+    _relabel(tasks[0], [(0, 1, "PER"), (1, 3, "PER")])
+    (tmp_path / "io.json").write_text(json.dumps(tasks), "utf-8")
+    refused = run_cli("import-labels", str(tmp_path / "io.json"), "--as", "split", "--db", str(db))
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "labels (I-PER) cannot tell apart touching entities: PER at word 0, PER at words 1-2" in refused.stderr
+    assert db.read_bytes() == before

@@ -135,6 +135,42 @@ def test_entity_types_and_iob2():
         assert tags.entities(tags.iob2(5, spans), "strict") == spans
 
 
+@pytest.mark.parametrize("scheme", tags.SCHEMES)
+@FAST
+@given(data=st.data())
+def test_written_entities_decode_back_in_the_runs_own_scheme(scheme, data):
+    """What tags.written writes with a scheme's labels decodes to exactly the entities it was given,
+    in the default mode and (for the schemes with start or single tags of their own) in the
+    scheme's strict mode, and uses no label the run lacks."""
+    names = scheme_tags(scheme)
+    n = data.draw(st.integers(0, 10))
+    cuts = sorted(data.draw(st.sets(st.integers(0, n), max_size=6)))
+    spans = [(s, e, data.draw(st.sampled_from(["PER", "LOC", "MISC-X"]))) for s, e in zip(cuts[::2], cuts[1::2]) if e > s]
+    try:
+        written = tags.written(n, spans, names)
+    except ValueError as e:  # only where the scheme has no tag to start an entity beside another
+        assert scheme in ("IOB1", "IOE1") and "cannot tell apart touching entities" in str(e), e
+        assert any(e1 == s2 and t1 == t2 for (_, e1, t1), (s2, _, t2) in zip(spans, spans[1:]))
+        return
+    assert set(written) <= set(names)
+    assert sorted(tags.entities(written)) == spans
+    if scheme in ("IOB2", "IOBES", "BILOU"):
+        assert sorted(tags.entities(written, "strict", scheme)) == spans
+
+
+def test_written_keeps_gold_and_names_what_the_labels_cannot_write():
+    iobes = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "S-LOC"]
+    assert tags.written(4, [(0, 2, "PER"), (3, 4, "LOC")], iobes) == ["B-PER", "E-PER", "O", "S-LOC"]
+    # an entity gold has is copied as gold writes it (here an IOB1 run's I- start), the new one written
+    assert tags.written(4, [(0, 2, "PER"), (3, 4, "PER")], ["O", "B-PER", "I-PER"],
+                        keep=["I-PER", "I-PER", "O", "O"]) == ["I-PER", "I-PER", "O", "B-PER"]
+    assert tags.written(3, [(0, 2, "ER")], ["O", "PER", "LOC"]) == ["PER", "PER", "O"]  # bare labels (IO)
+    with pytest.raises(ValueError, match=r"no label that can start a LOC entity of 2 words \(its LOC labels: S-LOC\)"):
+        tags.written(2, [(0, 2, "LOC")], iobes)
+    with pytest.raises(ValueError, match="no label that can make a ORG entity"):
+        tags.written(2, [(0, 1, "ORG")], iobes)
+
+
 def test_scores_are_seqevals():
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
     pred = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "B-LOC"]]
