@@ -141,12 +141,19 @@ def _task(path: Path, number: int, task) -> tuple[Record, list[CharSpan], str | 
     words = [str(w) for w in words] if isinstance(words, list) else None
     text = data.get("text") if isinstance(data.get("text"), str) else None
     ids = dict(id=str_or_none(data.get("seq_key")), seq_id=int_or_none(data.get("seq_id")), run=str_or_none(data.get("run")))
-    annotation = _chosen_annotation(task)
+    annotation = _chosen_annotation(task, where)
     if annotation is None:
         return Record(where, words, text=text, annotated=False, **ids), [], None
+    result = annotation.get("result")
+    if result is not None and not isinstance(result, list):
+        raise InputError(f"{where}: its annotation's result is {type(result).__name__}, not a list of regions",
+                         "export the project from Label Studio as JSON, or fix the task's result")
     spans = []
-    for region in annotation.get("result") or []:
-        if not isinstance(region, dict) or str(region.get("type", "")).lower() != "labels":
+    for region in result or []:
+        if not isinstance(region, dict):
+            raise InputError(f"{where}: a region of its annotation's result is {type(region).__name__}, not an object",
+                             "export the project from Label Studio as JSON, or fix the task's result")
+        if str(region.get("type", "")).lower() != "labels":
             continue  # relations, choices, text areas: not word labels
         value = region.get("value") if isinstance(region.get("value"), dict) else {}
         spans.append(CharSpan(value.get("start"), value.get("end"), value.get("labels"), value.get("text")))
@@ -155,10 +162,13 @@ def _task(path: Path, number: int, task) -> tuple[Record, list[CharSpan], str | 
     return Record(where, words, text=text, **ids), spans, units
 
 
-def _chosen_annotation(task: dict) -> dict | None:
+def _chosen_annotation(task: dict, where: str) -> dict | None:
     """The annotation an import takes: ground truth if marked, else the latest one updated;
     cancelled (skipped) annotations never count."""
     annotations = task.get("annotations", task.get("completions")) or []
+    if not isinstance(annotations, list):
+        raise InputError(f"{where}: its annotations are {type(annotations).__name__}, not a list",
+                         "export the project from Label Studio as JSON, or fix the task")
     usable = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled") and not a.get("skipped")]
     if not usable:
         return None
@@ -242,6 +252,11 @@ def span_words(text: str, words: Sequence[str], span: CharSpan,
         starts.setdefault(s, i)
     ends = {e: i for i, (_, e) in enumerate(offsets)}
     first, last = starts.get(start), ends.get(end)
+    if first is None or last is None:  # a selection that took in the space beside its words
+        covered = text[start:end]
+        trimmed = start + len(covered) - len(covered.lstrip()), end - len(covered) + len(covered.rstrip())
+        if (trimmed[0], trimmed[1]) != (start, end) and trimmed[0] in starts and trimmed[1] in ends:
+            first, last = starts[trimmed[0]], ends[trimmed[1]]
     if first is None and last is None:
         return None, f"offsets {start}:{end} ({text[start:end]!r}) neither start nor end on a word boundary"
     if first is None:

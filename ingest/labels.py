@@ -200,6 +200,11 @@ def import_labels(con, path: str | os.PathLike, *, name: str, run: str | None = 
     # a file `lossdb export` wrote names its run in every row: that run, unless told otherwise
     file_runs = {r.run for r in read.records if r.run is not None}
     named_run = next(iter(file_runs)) if len(file_runs) == 1 else None
+    if run is None and len(file_runs) > 1:
+        raise UsageError(f"the rows of {Path(path).name} name {len(file_runs)} runs "
+                         f"({', '.join(repr(r) for r in sorted(file_runs))})",
+                         "import each run's rows from a file of their own, or name the run to import them all into",
+                         parameter="run")
     if run is None and named_run is not None:
         if not named(con, "resolve_run", {"run": named_run}).value("found"):  # (another store's run)
             raise StoreError(f"the rows of {Path(path).name} name run {named_run!r}, which this store does not have",
@@ -381,8 +386,10 @@ def _match(record: Record, by_id, by_key, by_hash, run_id: str):
         candidates, how = by_key.get(record.id, []), f"seq_key {record.id!r}"
     elif record.words is not None:
         candidates, how = by_hash.get(words_hash(record.words), []), "its words"
+    elif record.text is not None:  # a task of text alone: the words joined by spaces, as export writes it
+        candidates, how = by_hash.get(words_hash(record.text.split(" ")), []), "its text"
     else:
-        return None, "no seq_id, seq_key or words to find its sequence by"
+        return None, "no seq_id, seq_key, words or text to find its sequence by"
     if not candidates:
         return None, f"no sequence of run {run_id!r} has {how}"
     if len(candidates) > 1:

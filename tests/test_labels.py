@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 import lossdb
-from lossdb.errors import StoreError
+from lossdb.errors import StoreError, UsageError
 from lossdb.ingest import label_io
 from lossdb.ingest.labels import LabelImportError, export_labels, import_labels
 from lossdb.queries import core, db as store_db, rankings, versions
@@ -482,6 +482,13 @@ def test_a_file_from_another_run_matches_by_seq_key(store_copy, tmp_path):
     stored = con.execute("SELECT seq_id, labels FROM sequence_labels WHERE version = 'moved'").fetchall()
     gold0 = con.execute("SELECT labels FROM sequences WHERE seq_id = 0").fetchone()[0]
     assert stored == ([(0, ["O"] * len(lines[0]["words"]))] if any(t != "O" for t in gold0) else [])
+    # a file whose rows name two runs is not put into either (nor the newest) unasked
+    lines[1]["run"] = "wp"
+    (tmp_path / "x.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    with pytest.raises(UsageError, match=r"name 2 runs \('other-model', 'wp'\)") as refused:
+        import_labels(con, tmp_path / "x.jsonl", name="mixed")
+    assert refused.value.parameter == "run"
+    assert con.execute("SELECT count(*) FROM label_versions WHERE version = 'mixed'").fetchone()[0] == 0
     con.close()
 
 

@@ -135,7 +135,7 @@ def test_spans_off_word_boundaries_are_reported_not_shifted():
     cases = {
         (0, 5): "end inside a word",
         (1, 8): "start inside a word",
-        (0, 9): "end inside a word",  # the space after the word
+        (0, 10): "end inside a word",  # past the space after the word
         (2, 12): "neither start nor end",
         (0, 200): "outside the text",
     }
@@ -143,6 +143,9 @@ def test_spans_off_word_boundaries_are_reported_not_shifted():
         span = CharSpan(start, end, ["ORG"], text[start:end] if end <= len(text) else "x")
         words_found, why = label_io.span_words(text, words, span)
         assert words_found is None and reason in why, (start, end, why)
+    # a selection that took in the space before or after its words is read without it
+    for (start, end), found in {(0, 9): (0, 1), (8, 17): (1, 2), (8, 18): (1, 2), (0, 18): (0, 2)}.items():
+        assert label_io.span_words(text, words, CharSpan(start, end, ["ORG"], text[start:end])) == (found, None)
     # 'York' alone: inside the word 'New York'
     s = text.index("York")
     assert "start inside a word" in label_io.span_words(text, words, CharSpan(s, s + 4, ["LOC"], "York"))[1]
@@ -238,6 +241,43 @@ def test_latest_uncancelled_annotation_wins_and_unannotated_tasks_are_counted(tm
     assert len(read.records) == 1 and len(read.unannotated) == 1
     resolved, problems = labels._resolve(read.records, _stored(seqs), "r", LABEL_NAMES)
     assert problems == [] and resolved == {0: ["B-ORG", "I-ORG"]}
+
+
+def test_a_task_of_text_alone_is_matched_by_its_text(tmp_path):
+    seqs = _sequences([(["Angela", "Merkel"], ["B-PER", "I-PER"]), (["in", "Bonn"], ["O", "B-LOC"])])
+    out = tmp_path / "t.json"
+    label_io.write_labels(seqs, out, "label-studio", label_names=LABEL_NAMES, model="m")
+    tasks = json.loads(out.read_text("utf-8"))
+    for task in tasks:  # as a project built from plain text would hold them
+        task["data"] = {"text": task["data"]["text"]}
+    tasks[1]["annotations"][0]["result"][0]["value"]["labels"] = ["ORG"]
+    out.write_text(json.dumps(tasks), "utf-8")
+    resolved, problems = labels._resolve(label_io.read_labels(out).records, _stored(seqs), "r", LABEL_NAMES)
+    assert problems == [] and resolved == {0: ["B-PER", "I-PER"], 1: ["O", "B-ORG"]}
+    tasks[1]["data"]["text"] = "in Bonn ."
+    out.write_text(json.dumps(tasks), "utf-8")
+    _, problems = labels._resolve(label_io.read_labels(out).records, _stored(seqs), "r", LABEL_NAMES)
+    assert problems == ["t.json, task 1: no sequence of run 'r' has its text"], problems
+
+
+def test_malformed_annotations_are_refused_not_read_as_no_entities(tmp_path):
+    from lossdb.errors import InputError
+
+    seqs = _sequences([(["Angela", "Merkel"], ["B-PER", "I-PER"])])
+    out = tmp_path / "t.json"
+    label_io.write_labels(seqs, out, "label-studio", label_names=LABEL_NAMES, model="m")
+    exported = json.loads(out.read_text("utf-8"))
+    for broken, said in (({"annotations": {"x": 1}}, "its annotations are dict, not a list"),
+                         ({"result": {"x": 1}}, "its annotation's result is dict, not a list of regions"),
+                         ({"result": ["label"]}, "a region of its annotation's result is str, not an object")):
+        tasks = json.loads(json.dumps(exported))
+        if "annotations" in broken:
+            tasks[0]["annotations"] = broken["annotations"]
+        else:
+            tasks[0]["annotations"][0]["result"] = broken["result"]
+        out.write_text(json.dumps(tasks), "utf-8")
+        with pytest.raises(InputError, match=f"t.json, task 0: {said}"):
+            label_io.read_labels(out)
 
 
 def test_words_hash_is_what_ingest_stores():
