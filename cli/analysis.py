@@ -16,7 +16,7 @@ from lossdb.text import counted
 from .common import (CountOption, DbOption, ForceOption, FormatOption, LabelsOption, ModeOption, RunOption,
                      SchemeOption, WidthOption, app,
                      check_format, errors, open_store, parse_count, print_result, print_samples, reading,
-                     note_truncated, scheme_for, terminal_width)
+                     note_truncated, terminal_width)
 
 
 # --- loss by token / label ----------------------------------------------------------------------
@@ -87,7 +87,6 @@ def entities(
 ) -> None:
     """Entity-level precision, recall and F1 per type (as seqeval computes them), or entity error types."""
     with reading(db, format) as (store, out):
-        scheme = scheme_for(mode, scheme)
         # options of the error views, without --errors, would be ignored (entity_errors refuses
         # one view's options given to another)
         for option, given in (("--category", category is not None), ("--seq-id", seq_id is not None),
@@ -227,7 +226,7 @@ def summary(
 ) -> None:
     """Per run (or per split, language or model): counts, mean loss, token accuracy, entity F1."""
     with reading(db, format, {"runs": "--run"}) as (store, out):
-        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme_for(mode, scheme),
+        result = store.summary(by=by, labels=labels, entities=entities_, mode=mode, scheme=scheme,
                                runs=run)
         if entities_:
             note_truncated(store, run or None)
@@ -301,7 +300,7 @@ def compare(
         count, out = (None if n is None else parse_count(n)), check_format(format)
         store = open_store(db)
         result = store.compare(run_a, run_b, what=what, n=count, by=by, labels=labels, mode=mode,
-                               scheme=scheme_for(mode, scheme))
+                               scheme=scheme)
         if what == "entities":
             note_truncated(store, [run_a, run_b])
         if what != "sequences":

@@ -209,16 +209,6 @@ def note_truncated(store: Store, runs) -> None:
                        "--overflow window scores every word", err=True)
 
 
-def scheme_for(mode: str | None, scheme: str | None) -> str:
-    """--scheme's value for the library, refused beside the default (lenient) decoding, which
-    reads every scheme's tags alike: seqeval ignores it there, and a user who names a scheme
-    expects it to count. `mode` None: a command that always decodes strictly too (decoding)."""
-    if scheme is not None and mode is not None and mode != "strict":
-        raise UsageError(f"--scheme {scheme} applies to strict decoding only, and --mode is {mode}",
-                         "add --mode strict, or leave out --scheme (the default mode reads every scheme's tags)")
-    return scheme or "IOB2"
-
-
 def parse_count(text: str, option: str = "--n") -> int:
     try:
         value = int(text)

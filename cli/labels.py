@@ -9,11 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from lossdb.errors import UsageError
 from lossdb.text import counted
 
 from .common import (DbOption, FormatOption, LabelsOption, ModeOption, RunOption, SchemeOption, app, check_format, errors,
-                     open_store, parse_count, print_result, reading, scheme_for)
+                     open_store, parse_count, print_result, reading)
 
 
 @app.command()
@@ -33,11 +32,7 @@ def export(
     """Write sequences for review or training: the top label issues by default, or --ids, or --all, or --fold."""
     with errors({"format": "--to", "everything": "--all", "path": "--out"}):
         count = parse_count(n) if n is not None else None
-        chooser = next((flag for flag, given in (("--all", all_), ("--ids", ids), ("--fold", fold)) if given), None)
-        if by is not None and chooser:  # (it was ignored)
-            raise UsageError(f"--by ranks the top --n, and {chooser} chooses the sequences without ranking",
-                             f"leave out --by, or {chooser}")
-        summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by or "label_quality", n=count, ids=ids,
+        summary = open_store(db).export(out, format=to, run=run, labels=labels, by=by, n=count, ids=ids,
                                         everything=all_, force=force, fold=fold)
         typer.echo(f"lossdb: {summary.line()}", err=True)
 
@@ -126,7 +121,7 @@ def seen_unseen(
 ) -> None:
     """Metrics and loss for entities seen in training (by surface form) versus unseen."""
     with reading(db, format) as (store, out):
-        print_result(store.seen_unseen(train, run=run, labels=labels, mode=mode, scheme=scheme_for(mode, scheme)),
+        print_result(store.seen_unseen(train, run=run, labels=labels, mode=mode, scheme=scheme),
                      out)
 
 
@@ -142,7 +137,7 @@ def buckets(
 ) -> None:
     """Entity metrics and loss by entity length, sequence length and word frequency."""
     with reading(db, format) as (store, out):
-        print_result(store.buckets(run=run, labels=labels, by=by, mode=mode, scheme=scheme_for(mode, scheme)), out)
+        print_result(store.buckets(run=run, labels=labels, by=by, mode=mode, scheme=scheme), out)
 
 
 @app.command()
@@ -175,4 +170,4 @@ def decoding(
     """Lenient (conlleval) versus strict (--scheme, IOB2 unless told) entity decoding: metrics side by side."""
     with reading(db, format) as (store, out):
         print_result(store.decoding(run=run, labels=labels, differences=differences,
-                                    scheme=scheme_for(None, scheme)), out)
+                                    scheme=scheme), out)

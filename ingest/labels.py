@@ -54,14 +54,15 @@ class ExportSummary:
                 f"as {self.format} to {self.paths[0]}{also}")
 
 
-def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "label_quality",
+def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str | None = None,
                      n: int | None = None, ids: str | None = None, everything: bool = False,
                      fold: str | None = None) -> tuple[list[int], str]:
     """The seq_ids to export, in order, and a description of the selection: every sequence, the
     seq_ids a read-only query returns (its seq_id column, else its first), the top n by `by`
-    (n: DEFAULT_EXPORT_N unless given), or (`fold` 'i/K', K at least 2) every sequence but fold
-    i: the training data of the model that scores fold i (`ingest --shard i/K` picks the same
-    seq_id % K == i). Two ways of choosing at once are refused."""
+    (n: DEFAULT_EXPORT_N unless given; by: label_quality unless given), or (`fold` 'i/K', K at
+    least 2) every sequence but fold i: the training data of the model that scores fold i
+    (`ingest --shard i/K` picks the same seq_id % K == i). Two ways of choosing at once are
+    refused, and so is `by` beside a way that does not rank."""
     ways = {"everything": "every sequence (everything)", "ids": "an ids query (ids)", "fold": "a fold (fold)",
             "n": "the top n (n)"}
     chosen_by = [name for name, given in (("everything", everything), ("ids", bool(ids)), ("fold", fold is not None),
@@ -72,6 +73,12 @@ def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "la
                          "give one of them", parameter=chosen_by[-1],
                          cli_message=f"{' and '.join(flags[c] for c in chosen_by)} each choose the sequences to export",
                          cli_hint=f"give one of {', '.join(flags[c] for c in chosen_by)}")
+    if by is not None and chosen_by and chosen_by[0] != "n":  # (it would be ignored)
+        flag = {"everything": "--all", "ids": "--ids", "fold": "--fold"}[chosen_by[0]]
+        raise UsageError(f"by ranks the top n, and {chosen_by[0]} chooses the sequences without ranking",
+                         f"leave out by, or {chosen_by[0]}", parameter="by",
+                         cli_message=f"--by ranks the top --n, and {flag} chooses the sequences without ranking",
+                         cli_hint=f"leave out --by, or {flag}")
     if fold is not None:
         index, count = parse_shard(fold, "fold")
         if count < 2:
@@ -84,6 +91,7 @@ def select_sequences(con, run_id: str, *, labels: str = core.GOLD, by: str = "la
     if ids:
         return _query_ids(con, run_id, ids), "the sequences of the ids query"
     n = DEFAULT_EXPORT_N if n is None else n
+    by = "label_quality" if by is None else by
     core.check_n(n)
     core.check_ranking(by)
     chosen = named(con, "export_ranked", {"run": run_id, "labels": labels, "n": n, "by": by}).column("seq_id")
@@ -132,7 +140,7 @@ def _query_ids(con, run_id: str, text: str) -> list[int]:
 
 
 def export_labels(con, out: str | os.PathLike, *, fmt: str | None = None, run: str | None = None, labels: str | None = None,
-                  by: str = "label_quality", n: int | None = None, ids: str | None = None,
+                  by: str | None = None, n: int | None = None, ids: str | None = None,
                   everything: bool = False, force: bool = False, fold: str | None = None) -> ExportSummary:
     """Write the selected sequences of a run (default: the top `n` label issues, lowest label
     quality first) with the labels of version `labels` (gold by default) to `out` in `fmt`

@@ -21,7 +21,6 @@ from typing import Iterator, Sequence
 from lossdb import plots, report
 from lossdb.errors import StoreError, UsageError
 from lossdb.queries import analysis, compare, core, db, display, dynamics, metadata, versions
-from lossdb.queries.tags import DEFAULT_SCHEME
 from lossdb.queries.result import Result
 
 # numpy (queries.entities, ingest.labels) and pandas (styled) load inside the methods that
@@ -134,7 +133,7 @@ class Store:
     # Every question takes labels= (a label version; default gold).
 
     def export(self, out: str | os.PathLike, *, format: str | None = None, run: str | None = None,
-               labels: str = core.GOLD, by: str = "label_quality", n: int | None = None, ids: str | None = None,
+               labels: str = core.GOLD, by: str | None = None, n: int | None = None, ids: str | None = None,
                everything: bool = False, force: bool = False, fold: str | None = None):
         """Write sequences for review or training (`format`: label-studio, conll, jsonl, parquet or
         hf-dataset; default: the one `out`'s suffix names, .json label-studio, else label-studio): the top `n` label issues (200 unless given), the seq_ids of the read-only query `ids`,
@@ -180,7 +179,7 @@ class Store:
         return self._table(versions.consistency(self.con, run=run, labels=labels, examples=examples, n=n))
 
     def seen_unseen(self, train: str | os.PathLike, *, run: str | None = None, labels: str = core.GOLD,
-                    mode: str = "default", scheme: str = DEFAULT_SCHEME):
+                    mode: str = "default", scheme: str | None = None):
         """Entity metrics and loss for surface forms seen in `train` (a run, or a data file as
         `lossdb ingest --data` takes it) or not."""
         train = str(train)
@@ -192,7 +191,7 @@ class Store:
                                                 scheme=scheme))
 
     def buckets(self, *, run: str | None = None, labels: str = core.GOLD, by: str | None = None, mode: str = "default",
-                scheme: str = DEFAULT_SCHEME):
+                scheme: str | None = None):
         """Entity metrics and loss by entity length, sequence length and word frequency."""
         return self._table(versions.buckets(self.con, run=run, labels=labels, by=by, mode=mode, scheme=scheme))
 
@@ -205,7 +204,7 @@ class Store:
         return self._table(versions.reliability(self.con, run=run, labels=labels, bins=bins, label=label))
 
     def decoding(self, *, run: str | None = None, labels: str = core.GOLD, differences: bool = False,
-                 scheme: str = DEFAULT_SCHEME):
+                 scheme: str | None = None):
         """Lenient (seqeval default) versus strict (IOB2) entity metrics side by side, or with
         ``differences=True`` the entities whose verdict differs."""
         call = versions.decoding_differences if differences else versions.decoding
@@ -238,7 +237,7 @@ class Store:
         return self.plot("confusion", path, run=run, labels=labels, force=force)
 
     def entity_scores(self, *, run: str | None = None, labels: str = core.GOLD, mode: str = "default",
-                      scheme: str = DEFAULT_SCHEME):
+                      scheme: str | None = None):
         """Entity-level precision, recall and F1 per type and averaged, as seqeval computes them
         (mode 'default' or 'strict' under `scheme`)."""
         from lossdb.queries import entities
@@ -246,7 +245,7 @@ class Store:
         return self._table(entities.entity_scores(self.con, run=run, labels=labels, mode=mode, scheme=scheme))
 
     def entity_errors(self, *, by: str = "type", run: str | None = None, labels: str = core.GOLD,
-                      mode: str = "default", scheme: str = DEFAULT_SCHEME, n: int | None = None,
+                      mode: str = "default", scheme: str | None = None, n: int | None = None,
                       seq_id: int | None = None, category: str | None = None):
         """Entity error types (correct, wrong_type, wrong_boundary, wrong_type_and_boundary, missed,
         spurious) per entity type (`by='type'`), per sequence ('sequence') or per entity ('entity')."""
@@ -309,7 +308,7 @@ class Store:
         return analysis.search_hint(self.con, token, run=run)
 
     def summary(self, *, by: str = "run", labels: str = core.GOLD, entities: bool = True, mode: str = "default",
-                scheme: str = DEFAULT_SCHEME, runs: Sequence[str] | None = None):
+                scheme: str | None = None, runs: Sequence[str] | None = None):
         """Per run (or split, language, model): counts, mean loss, token accuracy, entity F1;
         `runs` names the runs to include (all complete runs by default)."""
         return self._table(analysis.summary(self.con, by=by, labels=labels, entities=entities, mode=mode,
@@ -339,7 +338,7 @@ class Store:
         return self._table(metadata.meta_groups(self.con, column, run=run, by=by, labels=labels))
 
     def compare(self, run_a: str, run_b: str, *, what: str = "sequences", n: int | None = None, by: str | None = None,
-                labels: str = core.GOLD, mode: str = "default", scheme: str = DEFAULT_SCHEME):
+                labels: str = core.GOLD, mode: str = "default", scheme: str | None = None):
         """Two runs over the same data: the `n` (10) sequences whose `by` (total_loss) changed most
         ('sequences'), or the per-label ('labels') and per-entity-type ('entities', decoded by
         `mode` and `scheme`) changes (b - a)."""

@@ -150,7 +150,7 @@ def with_token_lists(con, ranked: Result, run_id: str, labels: str) -> Result:
 
 
 def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True, mode: str = "default",
-            scheme: str = tags.DEFAULT_SCHEME, runs: Sequence[str] | None = None) -> Result:
+            scheme: str | None = None, runs: Sequence[str] | None = None) -> Result:
     """Per run (or per split, language or model, over the runs that share it): sequences, labelled
     tokens, token errors, mean loss per labelled token, token accuracy, sequences with errors,
     mean posterior_softmin (comparable across runs, unlike label_quality's rank) and, with
@@ -161,7 +161,7 @@ def summary(con, *, by: str = "run", labels: str = "gold", entities: bool = True
     `runs`: only these runs (each resolved as --run is; all complete runs when None)."""
     if by not in SUMMARY_GROUPS:
         raise UsageError(f"cannot summarise by {by!r}", f"choose one of {', '.join(SUMMARY_GROUPS)}", parameter="by")
-    if not entities and (mode != "default" or scheme != tags.DEFAULT_SCHEME):
+    if not entities and (mode != "default" or scheme is not None):
         raise UsageError("mode and scheme decode entities, and entities=False leaves them out",
                          "leave out mode and scheme, or keep the entities",
                          cli_hint="leave out --mode and --scheme, or --no-entities")

@@ -12,7 +12,6 @@ from lossdb.errors import StoreError, UsageError
 from .analysis import run_labels
 from .core import check_n, check_ranking, resolve_run
 from .result import Result, named
-from .tags import DEFAULT_SCHEME
 
 VIEWS = ("sequences", "labels", "entities")
 
@@ -45,7 +44,7 @@ def compare_labels(con, run_a: str, run_b: str, *, labels: str = "gold") -> Resu
 
 
 def compare_entities(con, run_a: str, run_b: str, *, labels: str = "gold", mode: str = "default",
-                     scheme: str = DEFAULT_SCHEME) -> Result:
+                     scheme: str | None = None) -> Result:
     """Per entity type and averaged: each run's entity-level precision, recall and F1 (seqeval,
     `mode`, and `scheme` in strict mode) and the change, with each run's support."""
     from . import entities  # numpy loads here, not for every command
@@ -76,14 +75,14 @@ def overlap(con, run_a: str, run_b: str) -> dict:
 
 
 def compare(con, run_a: str, run_b: str, *, what: str = "sequences", n: int | None = None, by: str | None = None,
-            labels: str = "gold", mode: str = "default", scheme: str = DEFAULT_SCHEME) -> Result:
+            labels: str = "gold", mode: str = "default", scheme: str | None = None) -> Result:
     """One of the three comparisons: ``what`` is sequences (`n`, default 10, ranked by `by`,
     default total_loss), labels or entities (decoded by `mode` and `scheme`)."""
     if what not in VIEWS:
         raise UsageError(f"cannot compare {what!r}", f"choose one of {', '.join(VIEWS)}", parameter="what")
     # an option of one view, given to another, would be ignored: refused with the view it needs
     for name, given, view in (("n", n is not None, "sequences"), ("by", by is not None, "sequences"),
-                              ("mode", mode != "default", "entities"), ("scheme", scheme != DEFAULT_SCHEME, "entities")):
+                              ("mode", mode != "default", "entities"), ("scheme", scheme is not None, "entities")):
         if given and what != view:
             raise UsageError(f"{name} applies to what={view!r} only", f"pass what={view!r}, or leave out {name}",
                              parameter=name, cli_message=f"--{name} applies to compare --what {view} only",

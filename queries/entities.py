@@ -275,10 +275,10 @@ def _values(array, dtype) -> np.ndarray:
 
 
 def decode(con, run: str | None = None, *, labels: str = "gold", mode: str = "default",
-           scheme: str = tags.DEFAULT_SCHEME) -> Decoded:
+           scheme: str | None = None) -> Decoded:
     """Gold and predicted entities of a run (see the module docstring)."""
     mode = tags.check_mode(mode)
-    scheme = tags.check_scheme(scheme)
+    scheme = tags.chosen_scheme(mode, scheme)
     run_id = resolve_run(con, run)
     labels = check_labels(con, run_id, labels)
     names = label_names(con, run_id)
@@ -385,7 +385,7 @@ def scores_of(decoded: Decoded) -> Result:
 
 
 def entity_scores(con, *, run: str | None = None, labels: str = "gold", mode: str = "default",
-                  scheme: str = tags.DEFAULT_SCHEME) -> Result:
+                  scheme: str | None = None) -> Result:
     """Entity-level precision, recall and F1 per type, then micro, macro and weighted averages:
     seqeval's classification_report on the run's word-level tags (mode 'default', or 'strict'
     with `scheme`). support: gold entities; n_pred: predicted; n_correct: exact matches."""
@@ -529,14 +529,14 @@ def _by_entity(con, decoded: Decoded, out: Outcomes, n: int | None, seq_id: int 
 
 
 def scores_and_errors(con, *, run: str | None = None, labels: str = "gold", mode: str = "default",
-                      scheme: str = tags.DEFAULT_SCHEME) -> tuple[Result, Result]:
+                      scheme: str | None = None) -> tuple[Result, Result]:
     """entity_scores and entity_errors(by="type") from one decode (the report shows both)."""
     decoded = decode(con, run, labels=labels, mode=mode, scheme=scheme)
     return scores_of(decoded), _by_type(decoded, outcomes_of(decoded))
 
 
 def entity_errors(con, *, run: str | None = None, labels: str = "gold", mode: str = "default",
-                  scheme: str = tags.DEFAULT_SCHEME, by: str = "type", n: int | None = None,
+                  scheme: str | None = None, by: str = "type", n: int | None = None,
                   seq_id: int | None = None, category: str | None = None) -> Result:
     """Entity-level error types (see the module docstring), `by`:
 

@@ -180,6 +180,19 @@ _SCHEMES = {s.name: s for s in (
 
 
 
+def chosen_scheme(mode: str, scheme: str | None) -> str:
+    """The scheme strict decoding reads: `scheme`, IOB2 where None. Naming one beside the default
+    mode, which reads every scheme's tags alike, is refused: seqeval ignores it there, and a user
+    who names a scheme expects it to count."""
+    if scheme is not None and mode != "strict":
+        raise UsageError(f"scheme {scheme!r} applies to strict decoding only, and mode is {mode!r}",
+                         "pass mode='strict', or leave scheme out (the default mode reads every scheme's tags)",
+                         parameter="scheme",
+                         cli_message=f"--scheme {scheme} applies to strict decoding only, and --mode is {mode}",
+                         cli_hint="add --mode strict, or leave out --scheme (the default mode reads every scheme's tags)")
+    return check_scheme(DEFAULT_SCHEME if scheme is None else scheme)
+
+
 def strict_parts(tag: str) -> tuple[str, str]:
     """(prefix, type) as seqeval's strict mode reads a tag: 'B-PER' -> ('B', 'PER'),
     'O' -> ('O', '_'), 'B-MISC-X' -> ('B', 'MISC-X')."""

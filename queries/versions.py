@@ -35,7 +35,7 @@ from lossdb.errors import InputError, UsageError
 from .core import GOLD, check_labels, check_n, label_names, resolve_run
 from .result import Result, named
 # (entity_types and iob2 too: ingest reads them from here)
-from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, check_strict, entities, entity_types,  # noqa: F401
+from .tags import (DEFAULT_SCHEME, MODES, Span, check_mode, check_scheme, check_strict, chosen_scheme, entities, entity_types,  # noqa: F401
                    iob2, scores)
 
 BUCKET_DIMENSIONS = ("entity_length", "sequence_length", "word_frequency")
@@ -274,14 +274,15 @@ def training_surfaces(con, train, *, label_names: Sequence[str] | None = None) -
 
 
 def seen_unseen(con, *, train, run: str | None = None, labels: str = GOLD, mode: str = "default",
-                scheme: str = DEFAULT_SCHEME) -> Result:
+                scheme: str | None = None) -> Result:
     """Entity metrics and loss for entities whose surface form occurs as an entity in the training
     set `train` (a run of this store, or a Source: a data file opened by
     lossdb.ingest.sources.open_source, as Store.seen_unseen does) versus not. Gold entities give
     recall and mean_loss (over their words), predicted entities precision, each bucketed by its
     own words. Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
-    mode, scheme = check_mode(mode), check_scheme(scheme)
+    mode = check_mode(mode)
+    scheme = chosen_scheme(mode, scheme)
     check_strict(mode, scheme, label_names(con, run_id), run_id)
     info = named(con, "versions_run_info", {"run": run_id}).one()
     forms, _description = training_surfaces(con, train, label_names=info["label_names"])
@@ -350,7 +351,7 @@ _BUCKET_ORDER = {
 
 
 def buckets(con, *, run: str | None = None, labels: str = GOLD, by: str | None = None, mode: str = "default",
-            scheme: str = DEFAULT_SCHEME) -> Result:
+            scheme: str | None = None) -> Result:
     """Entity precision, recall, F1 and mean loss by bucket of
     - entity_length: words in the entity (1, 2, 3, 4, 5+);
     - sequence_length: words in the sequence (1-5, 6-10, 11-20, 21-40, 41+);
@@ -359,7 +360,8 @@ def buckets(con, *, run: str | None = None, labels: str = GOLD, by: str | None =
     mean_loss is over the words of the gold entities in the bucket (per word, first subword).
     Entities as `mode` (and, strict, `scheme`) decodes them."""
     run_id, labels = _prepare(con, run, labels)
-    mode, scheme = check_mode(mode), check_scheme(scheme)
+    mode = check_mode(mode)
+    scheme = chosen_scheme(mode, scheme)
     check_strict(mode, scheme, label_names(con, run_id), run_id)
     dimensions = BUCKET_DIMENSIONS if by is None else (by,)
     for d in dimensions:
@@ -425,7 +427,7 @@ def reliability(con, *, run: str | None = None, labels: str = GOLD, bins: int = 
 # --- lenient versus strict decoding ---------------------------------------------------------
 
 
-def decoding(con, *, run: str | None = None, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
+def decoding(con, *, run: str | None = None, labels: str = GOLD, scheme: str | None = None) -> Result:
     """Entity metrics under seqeval's default (lenient, conlleval) and strict (`scheme`, IOB2
     unless told) decoding side by side, per type and 'micro avg': support (gold entities),
     predicted entities, precision, recall and F1 under each
@@ -434,7 +436,7 @@ def decoding(con, *, run: str | None = None, labels: str = GOLD, scheme: str = D
 
     run_id, labels = _prepare(con, run, labels)
     scores = {mode: {row["type"]: row for row in entity_scores(con, run=run_id, labels=labels, mode=mode,
-                                                                scheme=scheme).records()}
+                                                                scheme=scheme if mode == "strict" else None).records()}
               for mode in MODES}
     types = sorted({t for mode in MODES for t in scores[mode] if not t.endswith(" avg")})
     measures = {"support": 0, "n_pred": 0, "precision": 0.0, "recall": 0.0, "f1": 0.0}  # and their value when absent
@@ -450,13 +452,13 @@ def decoding(con, *, run: str | None = None, labels: str = GOLD, scheme: str = D
     return Result.from_records(columns, out)
 
 
-def decoding_differences(con, *, run: str | None = None, labels: str = GOLD, scheme: str = DEFAULT_SCHEME) -> Result:
+def decoding_differences(con, *, run: str | None = None, labels: str = GOLD, scheme: str | None = None) -> Result:
     """The entities whose verdict differs between default (lenient) and strict (`scheme`)
     decoding: one row per entity (side 'gold' or 'pred'), with its verdict under each: correct /
     wrong (found, but the other side has no identical entity) / none (not an entity under that
     decoding)."""
     run_id, labels = _prepare(con, run, labels)
-    scheme = check_scheme(scheme)
+    scheme = chosen_scheme("strict", scheme)
     check_strict("strict", scheme, label_names(con, run_id), run_id)
     out = []
     for row in word_rows(con, run_id, labels):

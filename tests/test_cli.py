@@ -453,6 +453,13 @@ def test_options_that_would_be_ignored_are_refused(built_store, wordpiece_model,
     exported = run_cli("export", "--all", "--by", "total_loss", "--to", "jsonl", "-o", str(tmp_path / "e.jsonl"),
                        "--db", str(built_store))
     assert exported.returncode == 2 and "--by ranks the top --n, and --all chooses" in exported.stderr
+    import lossdb  # and in Python alike
+    from lossdb.errors import UsageError
+
+    for choice in ({"everything": True}, {"ids": "SELECT 1"}, {"fold": "0/2"}):
+        with pytest.raises(UsageError, match=f"by ranks the top n, and {next(iter(choice))} chooses") as refused:
+            lossdb.connect(built_store).export(tmp_path / "e.jsonl", by="total_loss", **choice)
+        assert refused.value.parameter == "by" and not (tmp_path / "e.jsonl").exists()
     store = tmp_path / "new.duckdb"
     for args, said in ((["--overflow", "truncate", "--stride", "4"], "--stride is the overlap of windows"),
                        (["--words-column", "w"], "--words-column names columns of JSON Lines, Parquet or a dataset"),

@@ -166,7 +166,7 @@ def test_entities_cli_in_every_format(built_store):
         assert refused.stderr.rstrip().endswith("name the scheme the tags follow: IOB2 or IOB1 (--scheme)")
     with pytest.raises(UsageError, match="finds no entity"):
         lossdb.connect(built_store).entity_scores(mode="strict", scheme="BILOU")
-    assert len(lossdb.connect(built_store).entity_scores(mode="default", scheme="BILOU"))  # the default mode reads any tags
+    assert len(lossdb.connect(built_store).entity_scores(mode="default"))  # the default mode reads any tags
     bad = run_cli("entities", "--mode", "strict", "--scheme", "IOB3", "--db", str(built_store))
     assert bad.returncode == 2 and "unknown tag scheme 'IOB3'" in bad.stderr
     # a scheme beside the default (lenient) mode, which would ignore it as seqeval does: refused
@@ -176,6 +176,16 @@ def test_entities_cli_in_every_format(built_store):
         assert ignored.stderr.strip() == ("lossdb: error: --scheme IOBES applies to strict decoding only, and --mode "
                                           "is default; add --mode strict, or leave out --scheme (the default mode "
                                           "reads every scheme's tags)"), ignored.stderr
+    # and in Python alike, by every function that takes a scheme
+    store = lossdb.connect(built_store)
+    for call in (lambda: store.entity_scores(scheme="BILOU"), lambda: store.entity_errors(scheme="IOBES"),
+                 lambda: store.summary(scheme="IOBES"), lambda: store.buckets(scheme="IOBES"),
+                 lambda: store.seen_unseen("wp", scheme="IOBES")):
+        with pytest.raises(UsageError, match="scheme '(BILOU|IOBES)' applies to strict decoding only, and mode is 'default'"
+                           ) as refused:
+            call()
+        assert refused.value.parameter == "scheme"
+    assert len(store.decoding(scheme="IOB1")) and len(store.entity_scores(mode="strict", scheme="IOB1"))
 
 
 # --- random tag sequences --------------------------------------------------------------------------------
