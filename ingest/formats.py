@@ -324,20 +324,21 @@ def pick_columns(names: Sequence[str], where: str, words_column=None, tags_colum
         if given:
             if given not in names:
                 raise InputError(f"{where} has no column {given!r} (columns: {', '.join(names)})",
-                                 f"pass the {what} column's name")
+                                 f"pass the {what} column's name", parameter=f"{what}_column")
             return given
         found = next((c for c in candidates if c in names), None)
         if found is None and required:
             raise InputError(
                 f"{where} has no {what} column (looked for {', '.join(candidates)}; found {', '.join(names)})",
-                f"name it with --{what}-column")
+                f"name it with {what}_column=", parameter=f"{what}_column", cli_hint=f"name it with --{what}-column")
         return found
 
     columns = Columns(pick(words_column, WORDS_COLUMNS, "words"), pick(tags_column, TAGS_COLUMNS, "tags"),
                       pick(id_column, ID_COLUMNS, "id", required=False))
     if columns.words == columns.tags:  # its tags would be scored as the words
         raise InputError(f"{where}: column {columns.words!r} is named for both the words and the tags",
-                         "name the words column and the tags column apart (--words-column, --tags-column)")
+                         "name the words column and the tags column apart (words_column=, tags_column=)",
+                         cli_hint="name the words column and the tags column apart (--words-column, --tags-column)")
     return columns
 
 

@@ -155,6 +155,42 @@ def test_a_second_training_into_the_same_group_is_refused_before_it_starts(train
     con.close()
 
 
+def test_a_last_epoch_cut_short_is_a_run_of_its_own_and_other_runs_are_never_taken(tmp_path, wordpiece_model,
+                                                                                     conll_file):
+    """num_train_epochs=1.5 ends epochs at 1.0 and 1.5: two runs (the second was named @2 after
+    rounding, and crashed the training's end or, with replace, overwrote epoch 2). A run named as
+    the group's would be, outside the group, is refused before training, with replace too."""
+    from lossdb.ingest import ingest
+    from lossdb.integrations.transformers import LossdbCallback
+
+    sentences = demo.make_sentences(16, seed=4)  # 4 steps an epoch: 1.5 epochs end at step 6
+    dataset = datasets_of(sentences)
+    store = tmp_path / "frac.duckdb"
+    train(Path(wordpiece_model), sentences, [LossdbCallback(store, dataset, group="frac", verbose=False)],
+          out=tmp_path / "out", epochs=1.5, batch_size=4)
+    con = store_db.connect(store)
+    runs = con.execute("SELECT run_id, step, (params->>'epoch')::DOUBLE FROM runs ORDER BY step").fetchall()
+    con.close()
+    assert runs == [("frac@1", 1, 1.0), ("frac@1.5", 2, 1.5)]
+
+    other = tmp_path / "other.duckdb"
+    ingest(wordpiece_model, str(conll_file), db=str(other), run="frac@2", progress=False)
+    for replace in (False, True):
+        callback = LossdbCallback(other, dataset, group="frac", replace=replace, verbose=False)
+        with pytest.raises(StoreError, match="run 'frac@2' of .* is not in group 'frac', and the callback names its "
+                                             "runs frac@EPOCH"):
+            callback._prepare_store()
+    con = store_db.connect(other)
+    assert con.execute("SELECT run_id FROM runs").fetchall() == [("frac@2",)]
+    con.close()
+
+
+def datasets_of(sentences):
+    import datasets
+
+    return datasets.Dataset.from_dict({"tokens": [w for w, _ in sentences], "ner_tags": [t for _, t in sentences]})
+
+
 def _dataset(trained):
     import datasets
 

@@ -18,6 +18,7 @@ each scoring is logged with the two side by side.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -130,8 +131,12 @@ class LossdbCallback(TrainerCallback):
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
         if self.every_n_steps is None and state.is_world_process_zero:
-            epoch = int(round(state.epoch or 0))
-            self._score(model, kwargs, state, step=epoch, run=f"{self.group}@{epoch}")
+            epoch = state.epoch or 0.0
+            # the n-th epoch is step n; a last epoch cut short (max_steps, num_train_epochs=2.4)
+            # is a step of its own, named by how far it got ('train@2.4', step 3)
+            step = max(1, math.ceil(round(epoch, 6)))
+            shown = str(step) if round(epoch, 6) == step else f"{epoch:.2f}".rstrip("0").rstrip(".")
+            self._score(model, kwargs, state, step=step, run=f"{self.group}@{shown}")
 
     # --- scoring ---------------------------------------------------------------------------------
 
@@ -149,6 +154,13 @@ class LossdbCallback(TrainerCallback):
         con = store_db.connect(self.db, read_only=False, migrate=True, lock_wait=writer.LOCK_WAIT_SECONDS)
         try:
             earlier = named(con, "group_runs", {"group": self.group}).column("run_id")
+            # runs named as this group's would be (GROUP@...) but outside it: never replaced
+            others = [r for r in named(con, "runs_named_like", {"prefix": f"{self.group}@"}).column("run_id")
+                      if r not in earlier]
+            if others:
+                raise StoreError(f"run {others[0]!r} of {self.db} is not in group {self.group!r}, and the callback "
+                                 f"names its runs {self.group}@EPOCH (or @stepN)",
+                                 "choose another group, or another store (db)", parameter="group")
             if earlier and not self.replace:
                 raise StoreError(f"group {self.group!r} already has {counted(len(earlier), 'run')} in {self.db}",
                                  "pass replace=True to replace them, or choose another group")
@@ -172,7 +184,8 @@ class LossdbCallback(TrainerCallback):
             name = getattr(model.config, "_name_or_path", "") or type(model).__name__
             summary = pipeline.score_and_commit(
                 self.source, loaded, db_path=self.db, run=run, model=f"{name} (training, step {state.global_step})",
-                replace=self.replace, group=self.group, step=step, batch_size=self.batch_size, max_length=max_length,
+                replace=False,  # (replace=True cleared the group before training; nothing else is replaced)
+                group=self.group, step=step, batch_size=self.batch_size, max_length=max_length,
                 overflow=self.overflow, stride=self.stride, n_expected=self._n_sequences,
                 extra_params={"epoch": state.epoch, "global_step": state.global_step,
                               "train_seconds": round(train_seconds, 3)})
