@@ -125,9 +125,9 @@ def issues(
     with errors({"path": "--plot", "truth": "--evaluate"}):
         count, out = parse_count("10" if n is None else n), check_format(format)
         if group is not None:
-            if evaluate is not None or methods:
-                raise UsageError("--group ranks by training dynamics; --evaluate and --methods are for the label-issue methods",
-                                 "drop --group, or drop --evaluate / --methods")
+            if evaluate is not None or methods or plot is not None or force:
+                raise UsageError("--group ranks by training dynamics; --evaluate, --methods, --plot and --force are "
+                                 "for the label-issue methods", "drop --group, or drop them")
             from .dynamics import issues_for_group
 
             return issues_for_group(group=group, count=count, method=method or "aum",

@@ -14,7 +14,6 @@ from lossdb.queries.result import Result
 from .common import DbOption, ForceOption, FormatOption, app, check_format, errors, open_store, parse_count, print_result
 
 GroupOption = Annotated[str, typer.Option("--group", "-g", help="The group of runs (lossdb ingest --group, or LossdbCallback's group).")]
-MethodOption = Annotated[str, typer.Option("--method", help="aum, confidence, correctness (worst word, lowest first), forgetting or variability (highest first).")]
 
 # What the table shows of a sequence's dynamics; json and csv carry every column.
 TABLE_COLUMNS = ("rank", "seq_id", "confidence", "variability", "correctness", "forgetting", "aum", "min_aum",
@@ -40,8 +39,8 @@ def print_ranked(result: Result, out: str) -> None:
 @app.command()
 def dynamics(
     group: GroupOption,
-    n: Annotated[str, typer.Option("--n", "-n", metavar="N", help="How many sequences.")] = "20",
-    method: MethodOption = "aum",
+    n: Annotated[Optional[str], typer.Option("--n", "-n", metavar="N", help="How many sequences [default: 20].", show_default=False)] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="aum (default), confidence, correctness (worst word, lowest first), forgetting or variability (highest first).")] = None,
     seq_id: Annotated[Optional[int], typer.Option("--seq-id", help="Instead: every labelled word of this sequence.")] = None,
     db: DbOption = None,
     format: FormatOption = "table",
@@ -49,13 +48,15 @@ def dynamics(
     """Training dynamics across a group's runs, per sequence (most suspect first) or per word:
     confidence, variability, correctness, forgetting events and AUM."""
     with errors():
-        count, out = parse_count(n), check_format(format)
+        count, out = (parse_count(n) if n is not None else None), check_format(format)
         store = open_store(db)
-        note_one_run(store, group)
         if seq_id is not None:
-            print_result(store.dynamics(group, seq_id=seq_id), out)
+            result = store.dynamics(group, seq_id=seq_id, n=count, method=method)  # (which refuses n and method)
+            note_one_run(store, group)
+            print_result(result, out)
             return
-        print_ranked(store.dynamics(group, n=count, method=method), out)
+        note_one_run(store, group)
+        print_ranked(store.dynamics(group, n=20 if count is None else count, method=method), out)
 
 
 @app.command()
@@ -96,4 +97,8 @@ def groups(db: DbOption = None, format: FormatOption = "table") -> None:
     """The run groups in the store (ingest --group, LossdbCallback), with their number of runs."""
     with errors():
         out = check_format(format)
-        print_result(open_store(db).groups(), out)
+        found = open_store(db).groups()
+        print_result(found, out)
+        if not found.rows and out == "table":
+            typer.echo("lossdb: this store has no run groups; make one with `lossdb ingest --group NAME` "
+                       "or the training callback (LossdbCallback)", err=True)

@@ -355,11 +355,19 @@ class Store:
         """The run groups of the store (lossdb ingest --group, LossdbCallback)."""
         return self._table(dynamics.groups(self.con))
 
-    def dynamics(self, group: str, *, n: int | None = None, method: str = "aum", seq_id: int | None = None):
+    def dynamics(self, group: str, *, n: int | None = None, method: str | None = None, seq_id: int | None = None):
         """Training dynamics across the group's runs: per sequence, most suspect by `method`
-        first (the first `n`), or with `seq_id` every labelled word of that sequence."""
+        (aum unless given) first (the first `n`), or with `seq_id` every labelled word of that
+        sequence (which n and method do not apply to)."""
         if seq_id is not None:
+            for name, given in (("n", n), ("method", method)):
+                if given is not None:  # (it would be ignored)
+                    raise UsageError(f"seq_id lists every labelled word of the sequence, and {name} does not apply to it",
+                                     f"leave out {name}, or seq_id", parameter=name,
+                                     cli_message=f"--seq-id lists every labelled word of the sequence, and --{name} "
+                                                 "does not apply to it", cli_hint=f"leave out --{name}, or --seq-id")
             return self._table(dynamics.word_dynamics(self.con, group, seq_id=seq_id))
+        method = "aum" if method is None else method
         if n is not None:
             return self._table(dynamics.rank(self.con, group, n, method=method))
         return self._table(dynamics.sequence_dynamics(self.con, group, method=method))

@@ -32,7 +32,7 @@ DESCRIPTIONS = {
 
 def check_method(method: str) -> str:
     if method not in METHODS:
-        raise UsageError(f"cannot rank a group by {method!r}", f"choose one of {', '.join(METHODS)}")
+        raise UsageError(f"cannot rank a group by {method!r}", f"choose one of {', '.join(METHODS)}", parameter="method")
     return method
 
 

@@ -340,7 +340,7 @@ def test_planted_errors_rank_higher_by_training_dynamics_than_by_the_final_model
         print("\n" + "\n".join(lines))
 
 
-def test_issues_and_dynamics_commands_print_the_group_rankings(trained):
+def test_issues_and_dynamics_commands_print_the_group_rankings(trained, built_store):
     result = run_cli("issues", "--group", GROUP, "--method", "aum", "--n", "5", "--format", "json",
                      "--db", str(trained["store"]))
     assert result.returncode == 0, result.stderr
@@ -364,6 +364,26 @@ def test_issues_and_dynamics_commands_print_the_group_rankings(trained):
     assert both.returncode == 2
     assert both.stderr.strip() == ("lossdb: error: --group ranks across the group's runs, --run ranks one run; "
                                    "pass one of them")
+    # options the group's views would ignore are refused, in the CLI and in Python
+    plot = trained["root"] / "p.png"
+    for args, said in ((["issues", "--plot", str(plot)], "--evaluate, --methods, --plot and --force are for the label-"),
+                       (["issues", "--force"], "--evaluate, --methods, --plot and --force"),
+                       (["dynamics", "--seq-id", "3", "--n", "2"], "--seq-id lists every labelled word of the "
+                                                                    "sequence, and --n does not apply to it"),
+                       (["dynamics", "--seq-id", "3", "--method", "aum"], "and --method does not apply to it")):
+        refused = run_cli(*args, "--group", GROUP, "--db", str(trained["store"]))
+        assert refused.returncode == 2 and said in refused.stderr and refused.stdout == "", (args, refused.stderr)
+    assert not plot.exists()
+    with pytest.raises(UsageError, match="seq_id lists every labelled word") as refused:
+        lossdb.connect(trained["store"]).dynamics(GROUP, seq_id=3, method="confidence")
+    assert refused.value.parameter == "method"
+    with pytest.raises(UsageError, match="cannot rank a group by 'soft'") as refused:
+        lossdb.connect(trained["store"]).dynamics(GROUP, method="soft")
+    assert refused.value.parameter == "method"
+    # a store without groups says how to make one
+    empty = run_cli("groups", "--db", str(built_store))
+    assert empty.returncode == 0 and "this store has no run groups; make one with `lossdb ingest --group NAME`" \
+        in empty.stderr, empty.stderr
 
 
 def test_group_commands_do_not_import_the_ml_stack(trained):
