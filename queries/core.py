@@ -3,6 +3,7 @@ the checks every question shares (the run, the label version, n, the ranking).""
 from __future__ import annotations
 
 import json
+import numbers
 import shlex
 
 import duckdb
@@ -111,8 +112,16 @@ def top(con, n: int = 3, *, run: str | None = None, by: str = "total_loss", labe
     return named(con, "versions_top", {**params, "labels": check_labels(con, params["run"], labels)})
 
 
+def whole_seq_id(seq_id) -> int:
+    """`seq_id` if it is a whole number (as seq_ids are), else a UsageError."""
+    if isinstance(seq_id, bool) or not isinstance(seq_id, numbers.Integral):  # (numpy's integers too)
+        raise UsageError(f"seq_id must be a whole number, not {seq_id!r}", "e.g. seq_id=42", parameter="seq_id")
+    return int(seq_id)
+
+
 def check_seq_id(con, run_id: str, seq_id: int) -> int:
     """`seq_id` if run_id has that sequence, else a StoreError."""
+    seq_id = whole_seq_id(seq_id)
     if not named(con, "sequence_exists", {"run": run_id, "seq_id": seq_id}).value("found"):
         raise StoreError(f"run {run_id!r} has no sequence {seq_id}", "seq_id is the row's index in the source",
                          parameter="seq_id")
@@ -122,7 +131,7 @@ def check_seq_id(con, run_id: str, seq_id: int) -> int:
 def sequence_rows(con, seq_id: int, *, run: str | None = None) -> Result:
     """One sequence's token rows in order."""
     run_id = resolve_run(con, run)
-    result = named(con, "sequence_rows", {"run": run_id, "seq_id": seq_id})
+    result = named(con, "sequence_rows", {"run": run_id, "seq_id": whole_seq_id(seq_id)})
     if not result.rows:
         raise StoreError(f"run {run_id!r} has no sequence {seq_id}", "seq_id is the row's index in the source",
                          parameter="seq_id")

@@ -60,7 +60,8 @@ def connect(
         where = "" if db.parent.exists() else f" (folder {db.parent} does not exist)"
         raise StoreError(
             f"no lossdb store at {db}{where}",
-            "run `lossdb ingest` first, or point --db (or $LOSSDB_DB) at an existing store",
+            "ingest into it first (lossdb.ingest.ingest), or give the path of an existing store ($LOSSDB_DB by default)",
+            cli_hint="run `lossdb ingest` first, or point --db (or $LOSSDB_DB) at an existing store",
         )
     if not db.parent.exists():
         raise StoreError(f"folder {db.parent} does not exist", "create it, or choose another --db path")
@@ -324,7 +325,8 @@ def upgrade(path: str | os.PathLike | None = None) -> list[str]:
     this connection still holds the original's lock, so no writer slips in between."""
     db = Path(path or default_path())
     if not db.exists():
-        raise StoreError(f"no lossdb store at {db}", "point --db (or $LOSSDB_DB) at an existing store")
+        raise StoreError(f"no lossdb store at {db}", "give the path of an existing store ($LOSSDB_DB by default)",
+                         cli_hint="point --db (or $LOSSDB_DB) at an existing store")
     con = open_file(db, read_only=False)
     try:
         state = inspect(con)

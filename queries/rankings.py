@@ -193,6 +193,8 @@ def evaluate(con, truth: str, *, run: str | None = None, labels: str = "gold",
     if truth == labels:
         raise UsageError(f"label version {truth!r} is the one being ranked",
                          "evaluate against another version, e.g. imported corrections (lossdb import-labels)")
+    if isinstance(methods, str):  # one method named as a string, not its letters
+        methods = [methods]
     chosen = [check_method(m) for m in (methods or list(METHODS))]
     scores, y = _scores_and_truth(con, run_id, labels, truth)
     n, n_pos = len(y), int(y.sum())

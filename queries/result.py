@@ -20,6 +20,12 @@ class Result:
     columns: list[str]
     rows: list[tuple]
 
+    def __post_init__(self) -> None:
+        # SELECT s.total_loss, v.total_loss: names made unique as DuckDB makes them for a
+        # subquery (total_loss, total_loss_1), so that reading by name loses no column
+        if len(set(self.columns)) < len(self.columns):
+            self.columns = unique_names(self.columns)
+
     def df(self):
         import pandas as pd
 
@@ -213,3 +219,22 @@ def query_error(error: duckdb.Error) -> QueryError | StoreError:
         return QueryError(first, "check the path of the file the statement reads or writes")
     # the rest (an error() of a macro, a value out of range, ...) say in their own words what is wrong
     return QueryError(first, "fix the statement as the message says (LOSSDB_DEBUG=1 shows DuckDB's whole message)")
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """`names` with each repeat suffixed _1, _2, ... (skipping names already taken), as DuckDB
+    names the columns of a subquery."""
+    taken, out = set(names), []
+    seen: set[str] = set()
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            out.append(name)
+            continue
+        k = 1
+        while f"{name}_{k}" in taken:
+            k += 1
+        taken.add(f"{name}_{k}")
+        seen.add(f"{name}_{k}")
+        out.append(f"{name}_{k}")
+    return out

@@ -341,6 +341,13 @@ def test_sql_json_and_csv_write_data_other_tools_read(built_store):
     row = next(csv.DictReader(io.StringIO(result.stdout)))
     assert json.loads(row["words"]) == ["Anton", "O'Brien"] and json.loads(row["decs"]) == [1.5, 2.0]
     assert json.loads(row["s"]) == {"x": 1, "y": [0.5, None]} and row["dec"] == "1.5"
+    # two columns of one name are both kept, named as DuckDB names a subquery's (JSON kept the last)
+    twice = "SELECT s.seq_id, s.total_loss, v.total_loss FROM sequences s JOIN sequences v USING (run_id, seq_id) LIMIT 1"
+    result = run_cli("sql", twice, "-f", "json", "--db", str(built_store))
+    assert result.returncode == 0 and list(json.loads(result.stdout)[0]) == ["seq_id", "total_loss", "total_loss_1"]
+    import lossdb
+
+    assert lossdb.connect(built_store).sql(twice).columns.tolist() == ["seq_id", "total_loss", "total_loss_1"]
 
 
 def test_help_states_each_default_once():

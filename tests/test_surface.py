@@ -104,6 +104,31 @@ def test_the_cli_words_an_error_with_its_own_flags_and_python_with_its_parameter
         assert "=True" not in line and "params=" not in line and "give train" not in line, line
 
 
+def test_python_errors_name_python_arguments_and_take_what_a_notebook_passes(built_store, store_copy, tmp_path):
+    """A missing store, a seq_id of the wrong type and a method named as a string: errors in
+    Python's words (not --db, not DuckDB's conversion error, not the letters of 'softmin')."""
+    with pytest.raises(StoreError) as missing:
+        lossdb.connect(tmp_path / "none.duckdb")
+    assert "--db" not in str(missing.value) and "ingest into it first" in str(missing.value)
+    assert "point --db (or $LOSSDB_DB)" in run_cli("top", "--db", str(tmp_path / "none.duckdb")).stderr
+    store = lossdb.connect(built_store)
+    with pytest.raises(UsageError, match="seq_id must be a whole number, not 'abc'") as refused:
+        store.sequence("abc")
+    assert refused.value.parameter == "seq_id"
+    import numpy as np
+
+    assert len(store.sequence(np.int64(1))) == len(store.sequence(1))  # a seq_id read from a DataFrame
+    store.close()
+    store = lossdb.connect(store_copy, read_only=False)
+    store.export(tmp_path / "x.jsonl", ids="SELECT seq_id FROM sequences WHERE seq_id < 3")
+    lines = [json.loads(line) for line in (tmp_path / "x.jsonl").read_text("utf-8").splitlines()]
+    lines[0]["labels"] = ["B-LOC"] * len(lines[0]["words"])
+    (tmp_path / "x.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+    store.import_labels(tmp_path / "x.jsonl", name="fixed")
+    evaluated = store.evaluate_rankings("fixed", methods="softmin")  # (it was "unknown method 's'")
+    assert list(evaluated["method"]) == ["softmin"]
+
+
 def test_lossdb_debug_shows_the_cause_of_a_lossdb_error(built_store):
     plain = run_cli("sql", "SELEC 1", "--db", str(built_store))
     assert plain.returncode == 5 and len(plain.stderr.strip().splitlines()) == 1
