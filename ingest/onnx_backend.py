@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 import torch
 
 from lossdb.errors import InputError, UsageError, first_line
@@ -27,6 +28,9 @@ OPSET = 17
 # Largest |log-prob difference| between the export and torch on the check batch; ONNX Runtime's
 # kernels differ from torch's by ~1e-6, a wrong graph (a traced-in shape, say) by far more.
 EXPORT_TOLERANCE = 1e-4
+# What ONNX Runtime raises for a model file that does not parse (a truncated or damaged cached
+# export): "Protobuf parsing failed", "No graph was found in the protobuf" (an empty file).
+_DAMAGED = (ort_errors.InvalidProtobuf, ort_errors.InvalidArgument, ort_errors.InvalidGraph)
 
 
 class _LogProbs(torch.nn.Module):
@@ -70,14 +74,18 @@ def load(loaded) -> OnnxModel:
             _export(loaded, path)
             return OnnxModel(path, loaded.device)  # the session holds the graph; the file may go
     path = cache_folder(loaded.revision) / _file_name()
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    if path.is_file():
         try:
-            _export(loaded, partial)
-            os.replace(partial, path)  # atomic: a concurrent ingest sees the whole file or none
-        finally:
-            partial.unlink(missing_ok=True)
+            return OnnxModel(path, loaded.device)
+        except _DAMAGED:  # the cache is lossdb's own: a file that does not load is exported again
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        _export(loaded, partial)
+        os.replace(partial, path)  # atomic: a concurrent ingest sees the whole file or none
+    finally:
+        partial.unlink(missing_ok=True)
     return OnnxModel(path, loaded.device)
 
 
@@ -113,6 +121,9 @@ def _export(loaded, path: Path) -> None:
                               dynamic_axes=axes, opset_version=OPSET, dynamo=False,
                               training=torch.onnx.TrainingMode.EVAL)
     except Exception as e:  # the exporter raises many types: unsupported operators, tracing errors
+        if _missing_module(e) == "onnx":  # torch.onnx wraps the ImportError in its OnnxExporterError
+            raise UsageError("--backend onnxruntime needs the onnx package to export the model, which is not installed",
+                             "pip install 'lossdb[onnx]'") from None
         raise InputError(f"cannot export the {model_type} model to ONNX: {first_line(e)}",
                          "use --backend torch (the default) for this model") from None
     finally:
@@ -125,6 +136,17 @@ def _export(loaded, path: Path) -> None:
     if not error <= EXPORT_TOLERANCE:
         raise InputError(f"the ONNX export of the {model_type} model does not reproduce it "
                          f"(log-probs differ by {error:.2g})", "use --backend torch (the default) for this model")
+
+
+def _missing_module(error: BaseException | None) -> str | None:
+    """The top-level name of the module whose absence caused `error`, if one did."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name.split(".")[0]
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _check_batch(loaded, rows: int = 2, length: int = 7) -> tuple[np.ndarray, np.ndarray]:

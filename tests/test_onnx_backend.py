@@ -91,3 +91,33 @@ def test_onnxruntime_runs_float32_only(wordpiece_model, conll_file, tmp_path):
     with pytest.raises(UsageError, match="unknown --backend"):
         ingest(wordpiece_model, str(conll_file), db=str(tmp_path / "x.duckdb"), backend="tensorrt")
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_without_the_onnx_package_the_hint_is_to_install_the_extra(wordpiece_model, conll_file, tmp_path, cache,
+                                                                     monkeypatch):
+    """onnxruntime is there but onnx, which torch.onnx's exporter imports, is not (None in
+    sys.modules makes `import onnx` raise ModuleNotFoundError, as when it is not installed)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    db = tmp_path / "x.duckdb"
+    with pytest.raises(UsageError) as raised:
+        ingest(wordpiece_model, str(conll_file), db=str(db), run="r", progress=False, backend="onnxruntime")
+    assert "needs the onnx package" in raised.value.message and raised.value.hint == "pip install 'lossdb[onnx]'"
+    assert not db.exists() and not list(cache.glob("onnx/*/*"))
+
+
+def test_a_damaged_cached_export_is_exported_again(wordpiece_model, conll_file, tmp_path, cache):
+    """A truncated file fails to parse ("Protobuf parsing failed"), an empty one has no graph:
+    either is replaced by a new export and the ingest goes on."""
+    ingest(wordpiece_model, str(conll_file), db=str(tmp_path / "a.duckdb"), run="r", progress=False,
+           backend="onnxruntime", limit=5)
+    (export,) = cache.glob("onnx/*/*.onnx")
+    size = export.stat().st_size
+    for damaged in (size // 2, 0):
+        with open(export, "r+b") as f:
+            f.truncate(damaged)
+        db = tmp_path / f"damaged-{damaged}.duckdb"
+        ingest(wordpiece_model, str(conll_file), db=str(db), run="r", progress=False, backend="onnxruntime", limit=5)
+        assert token_rows(db, "r") == token_rows(tmp_path / "a.duckdb", "r")
+        assert list(cache.glob("onnx/*/*")) == [export] and export.stat().st_size == size  # replaced whole
