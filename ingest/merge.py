@@ -35,6 +35,8 @@ ONE_MODEL_PER_SHARD = ("model", "model_revision")
 # The scoring settings (runs.params) that change which sequences a shard holds or what it scores:
 # shards that differ in one are no single ingest cut in pieces (batch size, device, engine are not).
 SAME_SCORING = ("limit", "max_length", "overflow", "stride", "dtype", "backend")
+# Where the scoring ran (pipeline's "engine"; ray_engine's own settings): shards may differ in it.
+ENGINE_PARAMS = ("engine", "workers", "gpus_per_worker", "ray_chunk_size", "ray")
 
 
 @dataclass
@@ -180,6 +182,15 @@ def _combine(run: str, pieces: list[tuple[str, dict]], *, out_of_fold: bool = Fa
                                   "model_revision": r["model_revision"]} for r in ordered]
         model = "out-of-fold: " + ", ".join(r["model"] for r in ordered)
         revision = None
+    # Each shard's engine settings, in shard order; where they differ, shard 0's would misstate the run.
+    engines = [{"shard": p.get("shard"), **{k: p[k] for k in ENGINE_PARAMS if k in p}}
+               for p in sorted(settings, key=lambda p: (p.get("shard") or [0])[0])]
+    if len({json.dumps({**e, "shard": None}) for e in engines}) > 1:
+        for key in ENGINE_PARAMS:
+            params.pop(key, None)
+        kinds = {e.get("engine") for e in engines}
+        params["engine"] = kinds.pop() if len(kinds) == 1 else "mixed"
+        params["shard_engines"] = engines
     return {
         "run": run, "created_at": min(r["created_at"] for r in records), "model": model,
         "model_revision": revision, "data_source": first["data_source"], "split": first["split"],

@@ -23,9 +23,11 @@ import shutil
 import socket
 import signal
 import tempfile
+import threading
 import uuid
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -118,20 +120,22 @@ def score(staged: StagedParts, model: str, source: Source, examples, n_expected:
           batch_size: int, chunk_size: int) -> dict:
     """Score `examples` on Ray into `staged`; returns what the run record keeps of the model
     (as pipeline's local scorer does), with the engine's own parameters under "engine"."""
+    _check_model_options(model, device=device, max_length=max_length, stride=stride)
     started_here = _connect(ray_address)
     try:
         _check_cluster(staging)
         resources = ray.cluster_resources()
+        _check_gpus(resources.get("GPU", 0), gpus_per_worker, device)
         if workers is None:
             workers = int(resources.get("GPU", 0) // gpus_per_worker) if gpus_per_worker \
                 else int(resources.get("CPU", 1) // CPUS_PER_WORKER)
             workers = max(workers, 1)
         size = chunk_size if n_expected is None else min(chunk_size, max(1, math.ceil(
             n_expected / (workers * CHUNKS_PER_WORKER))))
-        refs, n_chunks = [], 0
+        refs, n_chunks, n_rows = [], 0, 0
         for index, chunk in enumerate(score_steps.chunks(examples, size)):
             refs.append(ray.put(_chunk_table(index, chunk)))
-            n_chunks += 1
+            n_chunks, n_rows = n_chunks + 1, n_rows + len(chunk)
         if not refs:
             return {}
         bar = new_bar()
@@ -143,9 +147,11 @@ def score(staged: StagedParts, model: str, source: Source, examples, n_expected:
             # (a chunk that kills every worker, say) is set through actor options that Ray 2.60
             # calls deprecated, with no named replacement yet (pyproject pins ray below 2.64).
             warnings.simplefilter("ignore", DeprecationWarning)
+            # A batch is one chunk: every chunk but the last has `size` rows and Ray Data bundles a
+            # map's input in order. (An integer batch_size is required with num_gpus.)
             dataset = ray.data.from_arrow_refs(refs).map_batches(
                 ChunkScorer, fn_constructor_args=(model,), fn_constructor_kwargs=scorer_options,
-                batch_size=None, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
+                batch_size=size, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
                 num_cpus=CPUS_PER_WORKER, num_gpus=gpus_per_worker or None,
                 max_restarts=RETRIES, max_task_retries=RETRIES)
         done: dict[int, dict] = {}
@@ -158,13 +164,13 @@ def score(staged: StagedParts, model: str, source: Source, examples, n_expected:
         except Exception as e:  # Ray wraps what went wrong in its own exception types
             raise _explain(e) from None
         bar.close()
-        if sorted(done) != list(range(n_chunks)):
-            raise EngineError(f"the Ray workers returned {len(done)} of {n_chunks} chunks",
-                              "the store is unchanged; run the ingest again")
-        staged.fetch()
         rows = list(done.values())
         for key in ("n_sequences", "n_tokens", "n_windowed", "n_truncated"):
             setattr(staged, key, sum(r[key] for r in rows))
+        if sorted(done) != list(range(n_chunks)) or staged.n_sequences != n_rows:  # (a chunk split in two batches)
+            raise EngineError(f"the Ray workers returned {staged.n_sequences} of {n_rows} sequences",
+                              "the store is unchanged; run the ingest again")
+        staged.fetch()
         first = rows[0]
         return {"revision": first["revision"], "label_names": first["label_names"], "device": first["device"],
                 "dtype": first["dtype"], "max_length": first["max_length"], "versions": dict(zip(first["version_names"], first["versions"])),
@@ -183,8 +189,15 @@ class ChunkScorer:
         import torch
 
         torch.set_num_threads(threads)
-        self.loaded = score_steps.load_scorer(model, device=device, dtype=dtype, backend=backend)
-        self.max_length = score_steps.checked_max_length(self.loaded, max_length, stride)
+        self.failed = None
+        try:
+            self.loaded = score_steps.load_scorer(model, device=device, dtype=dtype, backend=backend)
+            self.max_length = score_steps.checked_max_length(self.loaded, max_length, stride)
+        except LossdbError as e:
+            # Raised here it would end the actor, which Ray restarts RETRIES times and then reports
+            # with the error's text alone; raised from __call__ it reaches the driver as itself.
+            self.failed = e
+            return
         labels_only = Source("", None, dataset_labels, _open=lambda: iter(()))
         self.to_id = score_steps.label_mapper(labels_only, self.loaded.label_names)
         self.facts = score_steps.scorer_facts(self.loaded, self.max_length)
@@ -195,11 +208,13 @@ class ChunkScorer:
         self.fault = fault
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        if self.failed is not None:
+            raise self.failed
         rows = []
         for index in sorted(set(batch["chunk"].to_pylist())):  # one chunk per batch, unless Ray merged some
             part = batch.filter(pc.equal(batch["chunk"], index))
-            chunk = [(seq_id, Example(words, tags, source_id)) for seq_id, words, tags, source_id in zip(
-                *(part[c].to_pylist() for c in ("seq_id", "words", "tags", "source_id")))]
+            chunk = [(seq_id, Example(words, tags, source_id, where)) for seq_id, words, tags, source_id, where in zip(
+                *(part[c].to_pylist() for c in ("seq_id", "words", "tags", "source_id", "where")))]
             overflow, stride, batch_size = self.options
             scored = score_steps.score_chunk(chunk, self.loaded, self.to_id, self.max_length, overflow, stride, batch_size)
             tokens = writer._token_table(scored)
@@ -244,6 +259,7 @@ def _chunk_table(index: int, chunk) -> pa.Table:
         "words": [e.words for _, e in chunk],
         "tags": [e.tags for _, e in chunk],
         "source_id": pa.array([e.source_id for _, e in chunk], pa.string()),
+        "where": pa.array([e.where for _, e in chunk], pa.string()),  # for a data error's message
     })
 
 
@@ -252,6 +268,7 @@ def _connect(address: str | None) -> bool:
     set); True when this call started Ray, which is then shut down after the ingest."""
     started = not ray.is_initialized()
     if started:
+        sigterm = signal.getsignal(signal.SIGTERM)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as e:
@@ -259,9 +276,18 @@ def _connect(address: str | None) -> bool:
             raise EngineError(f"cannot reach the Ray cluster at {where}: {first_line(e)}",
                               "start one with `ray start --head`, or leave out --ray-address (and RAY_ADDRESS) "
                               "for a local one") from None
+        finally:
+            # ray.init puts its own SIGTERM handler in (which exits 15 with a stack dump); lossdb's
+            # (cli errors(sigterm=True)) stops the ingest as Ctrl-C does, the store unchanged.
+            if sigterm is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, sigterm)
     # ingest shows its own progress, and its own one-line error (Ray Data would log a traceback)
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    # A worker's error as itself (a lossdb error: bad data), not as Ray Data's UserCodeException,
+    # whose cause does not travel back to the driver.
+    context.raise_original_map_exception = True
     return started
 
 
@@ -295,6 +321,38 @@ def _check_cluster(staging: str | None) -> None:
                          "temporary folder", "pass --staging a folder or URI that every machine can reach")
 
 
+def _check_model_options(model: str, *, device: str, max_length: int | None, stride: int | None) -> None:
+    """What the plain engine refuses before scoring (a device it does not know, a max_length or
+    stride the model cannot take), refused here in its words before Ray starts, rather than by
+    every worker after it loaded the model. Only the config and tokenizer load here; a device
+    cuda is for the cluster's GPUs to answer (_check_gpus), not this machine's."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from . import scoring
+
+    if not device.startswith("cuda"):
+        scoring._device(device)
+    if max_length is None and stride is None:
+        return
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        config = AutoConfig.from_pretrained(model)
+    except Exception:  # (transformers raises many kinds) the workers' scoring.load says why, in one line
+        return
+    shape = SimpleNamespace(tokenizer=tokenizer, max_length=scoring._max_length(tokenizer, SimpleNamespace(config=config)))
+    score_steps.checked_max_length(shape, max_length, stride)
+
+
+def _check_gpus(cluster_gpus: float, gpus_per_worker: float, device: str) -> None:
+    """Ray would wait without end for GPUs that the cluster does not have."""
+    if gpus_per_worker > cluster_gpus:
+        raise UsageError(f"--gpus-per-worker {gpus_per_worker:g} asks for more GPUs than the Ray cluster has "
+                         f"({cluster_gpus:g})", "leave out --gpus-per-worker to score on CPUs, or add machines with "
+                         "GPUs to the cluster")
+    if device.startswith("cuda") and not cluster_gpus:
+        raise UsageError(f"--device {device} asks for a GPU, and the Ray cluster has none", "use --device cpu (or auto)")
+
+
 def _fault_request() -> str | None:
     fault = os.environ.get("LOSSDB_FAULT")
     return fault if fault and fault.startswith("ray-worker") else None
@@ -309,9 +367,12 @@ def _explain(error: BaseException) -> LossdbError:
         if e is None or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, LossdbError):
+        if isinstance(e, ray.exceptions.RayTaskError):  # a worker's error, in Ray's wrapper: its .cause
+            stack.append(e.cause)  # (the wrapper passes for the cause's class too, but prints Ray's traceback)
+        elif isinstance(e, LossdbError):
             return e
-        stack += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+        else:
+            stack += [e.__cause__, e.__context__]
     return EngineError(f"the Ray engine failed: {first_line(error)}",
                        "the store is unchanged; check the cluster (`ray status`) and run the ingest again")
 

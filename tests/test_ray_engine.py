@@ -158,3 +158,92 @@ def test_cli_engine_ray_with_a_shard(plain_store, wordpiece_model, conll_file, t
     rows_cli = token_rows(db, "r")
     assert [r[:7] for r in odd] == [r[:7] for r in rows_cli]
     assert np.allclose([r[7] for r in odd], [r[7] for r in rows_cli], atol=1e-5, rtol=0)
+
+
+def test_gpus_the_cluster_lacks_are_refused_in_one_line(store_copy, wordpiece_model, conll_file):
+    """Ray would wait without end for a GPU this CPU cluster does not have; Ray Data also needs
+    an integer batch size with GPUs (it was None: an internal error before anything ran)."""
+    before = run_record(store_copy, "wp")
+    result = run_cli("ingest", "--engine", "ray", "--workers", "1", "--gpus-per-worker", "1", "--model", wordpiece_model,
+                     "--data", str(conll_file), "--db", str(store_copy), "--run", "gpu", "-q")
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("lossdb:")]
+    assert lines == ["lossdb: error: --gpus-per-worker 1 asks for more GPUs than the Ray cluster has (0); leave out "
+                     "--gpus-per-worker to score on CPUs, or add machines with GPUs to the cluster"]
+    assert "Traceback" not in result.stderr
+    assert run_record(store_copy, "wp") == before and run_record(store_copy, "gpu") is None
+
+
+def test_errors_are_the_plain_engines_one_line(store_copy, wordpiece_model, conll_file):
+    """An option the model cannot take is refused before Ray starts; a data error found in a
+    worker (standard input is read once, by the workers' chunks) comes back as itself."""
+    bad = '{"tokens": ["Hans", "lebt"], "ner_tags": ["B-PER", "B-FOO"]}\n'
+    cases = [(["--max-length", "9999", "--data", str(conll_file)], None, 2), (["--data", "-"], bad, 3)]
+    for options, stdin, code in cases:
+        args = ["ingest", "--model", wordpiece_model, "--db", str(store_copy), "--run", "new", "-q", *options]
+        plain = run_cli(*args, input=stdin)
+        on_ray = run_cli(*args, "--engine", "ray", "--workers", "1", input=stdin)
+        assert plain.returncode == on_ray.returncode == code, on_ray.stderr
+        line = plain.stderr.strip().splitlines()[-1]
+        assert line.startswith("lossdb: error: ") and ("9999" in line or "B-FOO" in line)
+        assert [s for s in on_ray.stderr.splitlines() if s.startswith("lossdb:")] == [line]
+        assert "Traceback" not in on_ray.stderr and "actor died" not in on_ray.stderr
+    assert run_record(store_copy, "new") is None
+
+
+def test_a_worker_that_cannot_start_says_why(ray_cluster, wordpiece_model, conll_file, tmp_path):
+    """What only a worker finds as it loads the model (here an unknown dtype) comes back as the
+    error itself, not as Ray's 'the actor died' with its traceback."""
+    with pytest.raises(UsageError, match=r"^unknown dtype 'double'; choose one of float32"):
+        ingest(wordpiece_model, str(conll_file), db=str(tmp_path / "x.duckdb"), progress=False, engine="ray",
+               workers=1, dtype="double")
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_sigterm_during_a_ray_ingest_is_an_interrupt(store_copy, wordpiece_model, tmp_path):
+    """`kill PID` once Ray runs: lossdb's one line and exit 130, not Ray's handler (exit 15, a
+    stack dump); the store unchanged, the parts gone."""
+    import signal
+    import time
+
+    from lossdb import demo
+
+    data = demo.write_conll(demo.make_sentences(3000, seed=5), tmp_path / "long.conll")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    before = run_record(store_copy, "wp")
+    env = {k: v for k, v in os.environ.items() if k != "LOSSDB_DB"}
+    process = subprocess.Popen([sys.executable, "-m", "lossdb.cli.app", "ingest", "--engine", "ray", "--workers", "1",
+                                "--batch-size", "1", "--staging", str(staging), "--model", wordpiece_model,
+                                "--data", str(data), "--db", str(store_copy), "--run", "long", "-q"],
+                               stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not list(staging.glob("*/tokens-*.parquet")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # a worker wrote its first part: Ray is running
+    assert process.poll() is None, "the ingest ended before it could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "lossdb: interrupted; the store is unchanged"
+    assert run_record(store_copy, "wp") == before and run_record(store_copy, "long") is None
+    assert list(staging.iterdir()) == []
+
+
+def test_merge_records_each_shards_engine(ray_cluster, wordpiece_model, conll_file, tmp_path):
+    """Shard 0 scored here, shard 1 on Ray: the merged run says so (it said shard 0's "local")."""
+    from lossdb.ingest.merge import merge
+
+    shards = [tmp_path / "s0.duckdb", tmp_path / "s1.duckdb"]
+    ingest(wordpiece_model, str(conll_file), db=str(shards[0]), run="r", shard="0/2", progress=False)
+    ingest(wordpiece_model, str(conll_file), db=str(shards[1]), run="r", shard="1/2", progress=False,
+           chunk_size=CHUNK, engine="ray", workers=2)
+    merge(str(tmp_path / "all.duckdb"), [str(s) for s in reversed(shards)])
+    params = json.loads(run_record(tmp_path / "all.duckdb")[-1])
+    assert params["engine"] == "mixed" and "workers" not in params
+    assert [(e["shard"], e["engine"], e.get("workers")) for e in params["shard_engines"]] == \
+        [([0, 2], "local", None), ([1, 2], "ray", 2)]
+    same = tmp_path / "same.duckdb"  # shards scored alike keep a single ingest's params
+    ingest(wordpiece_model, str(conll_file), db=str(tmp_path / "t1.duckdb"), run="r", shard="1/2", progress=False)
+    merge(str(same), [str(shards[0]), str(tmp_path / "t1.duckdb")])
+    kept = json.loads(run_record(same)[-1])
+    assert kept["engine"] == "local" and "shard_engines" not in kept
